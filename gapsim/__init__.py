@@ -1,0 +1,61 @@
+"""gapsim: the modality gap of contrastive learning, simulated over free points on the sphere.
+
+gapsim switches on JAX's 64-bit mode at import (``jax_enable_x64``): certified optima are
+computed in float64. Every array gapsim creates carries an explicit dtype, so float32 runs stay
+float32.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from gapsim._version import __version__  # noqa: E402
+from gapsim.config import Config  # noqa: E402
+from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
+from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
+from gapsim.init import INITS, initial_points, register_init, uniform_in_cap  # noqa: E402
+from gapsim.loss import infonce, infonce_value_and_grad  # noqa: E402
+from gapsim.measures import measures, subspace_measures  # noqa: E402
+from gapsim.result import Certificate, Result  # noqa: E402
+from gapsim.simulate import simulate  # noqa: E402
+from gapsim.solvers import run_dynamics, run_lbfgs, stationarity  # noqa: E402
+from gapsim.subspaces import (  # noqa: E402
+    hyperplane_pair,
+    orthonormalize,
+    principal_angles,
+    principal_vectors,
+    subspace_pair,
+)
+from gapsim.theory import large_n_limit, simplex_loss  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "Certificate",
+    "Config",
+    "ConfigError",
+    "Constraint",
+    "DivergenceError",
+    "INITS",
+    "Result",
+    "hyperplane_pair",
+    "infonce",
+    "infonce_value_and_grad",
+    "initial_points",
+    "large_n_limit",
+    "make_constraints",
+    "measures",
+    "orthonormalize",
+    "principal_angles",
+    "principal_vectors",
+    "project",
+    "register_init",
+    "run_dynamics",
+    "run_lbfgs",
+    "simplex_loss",
+    "simulate",
+    "stationarity",
+    "subspace_measures",
+    "subspace_pair",
+    "tangent",
+    "uniform_in_cap",
+]

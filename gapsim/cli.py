@@ -1,0 +1,169 @@
+"""Command line: ``gapsim run`` (one simulation), with a flag for every Config field.
+
+Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
+CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
+one line on stderr (``gapsim: error: tau=-1.0: must be > 0``) with exit status 2 (bad input)
+or 3 (the run diverged); no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from gapsim.config import Config
+from gapsim.errors import ConfigError, DivergenceError
+
+__all__ = ["main", "build_parser"]
+
+ANGLE_FIELDS = {"cone_angle", "cone_axis_angle", "phi", "thetas", "init_angle", "init_axis_angle"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, without the usage block."""
+
+    def error(self, message: str) -> typing.NoReturn:  # noqa: D102
+        self.exit(2, f"gapsim: error: {message}\n")
+
+
+def _angle(text: str) -> float:
+    t = text.strip().lower()
+    if t.endswith("deg"):
+        return math.radians(float(t[:-3]))
+    if t == "pi" or t.endswith("pi"):  # e.g. "pi", "0.25pi"
+        return float(t[:-2] or 1) * math.pi
+    return float(t)
+
+
+_angle.__name__ = "angle"
+
+
+def _listof(scalar: Any) -> Any:
+    def conv(text: str) -> tuple:
+        return tuple(scalar(v) for v in text.split(",") if v.strip())
+
+    conv.__name__ = "comma-separated list"
+    return conv
+
+
+def _field_type(f: dataclasses.Field) -> tuple[Any, bool]:
+    """(scalar converter, is_tuple) for a Config field's annotation."""
+    hint = typing.get_type_hints(Config)[f.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) else hint
+    is_tuple = typing.get_origin(base) is tuple
+    scalar = typing.get_args(base)[0] if is_tuple else base
+    if f.name in ANGLE_FIELDS:
+        scalar = _angle
+    return scalar, is_tuple
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration (every Config field)")
+    for f in dataclasses.fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        help_ = f.metadata["help"] + (f" [default: {f.default}]" if f.default is not None else "")
+        scalar, is_tuple = _field_type(f)
+        if scalar is bool:
+            g.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_)
+            continue
+        conv = _listof(scalar) if is_tuple else scalar
+        kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
+        g.add_argument(flag, type=conv, default=f.default, help=help_, metavar=f.name.upper(), **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gapsim`` argument parser."""
+    from gapsim import __version__
+
+    p = _Parser(prog="gapsim", description="Simulate the modality gap of contrastive learning.")
+    p.add_argument("--version", action="version", version=f"gapsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="optimise InfoNCE over free points once and report",
+                         description="Optimise symmetric InfoNCE over free points on the sphere.")
+    run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
+    _add_config_flags(run)
+    return p
+
+
+def _config_from_args(ns: argparse.Namespace) -> Config:
+    kw = {f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}
+    return Config(**kw)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def _describe(cfg: Config) -> str:
+    c = cfg.constraint
+    if c == "cone":
+        c += f"(alpha={cfg.cone_angle:.4g}, axis={cfg.cone_axis})"
+    elif c == "subspace":
+        c += f"(k={cfg.k}, angles={_fmt(list(cfg.principal_angles))}"
+        c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"
+    return (f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
+            f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}")
+
+
+def _print_summary(result: Any) -> None:
+    from gapsim import __version__
+
+    s = result.summary()
+    print(f"gapsim {__version__} | {_describe(result.config)}")
+    print(f"  {result.certificate}")
+    skip = {"grad_norm", "converged", "steps", "gtol", "criterion", "solver", "tau", "n_pairs",
+            "dim", "centroid_angle_raw", "centroid_angle_ill_conditioned"}
+    for k, v in s.items():
+        if k in skip:
+            continue
+        if k == "centroid_angle" and v is None:
+            v = (f"undefined: a mean is near 0 (norms {s['mean_norm_x']:.2g}, "
+                 f"{s['mean_norm_y']:.2g}; raw value {s['centroid_angle_raw']:.4g} rad)")
+        print(f"  {k:<30} {_fmt(v)}")
+
+
+def _run(ns: argparse.Namespace) -> int:
+    from gapsim.simulate import simulate
+
+    result = simulate(_config_from_args(ns))
+    if ns.out:
+        result.save(ns.out)
+    if ns.json:
+        print(json.dumps(result.summary()))
+    else:
+        _print_summary(result)
+        if ns.out:
+            print(f"  saved to {ns.out}.json / .npz")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gapsim`` console script; returns the exit status."""
+    ns = build_parser().parse_args(argv)
+    try:
+        return {"run": _run}[ns.command](ns)
+    except ConfigError as e:
+        print(f"gapsim: error: {e}", file=sys.stderr)
+        return 2
+    except DivergenceError as e:
+        print(f"gapsim: error: {e}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

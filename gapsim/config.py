@@ -1,0 +1,207 @@
+"""The one frozen, validated configuration of a simulation.
+
+Every field is also a ``gapsim run`` flag (``n_pairs`` -> ``--n-pairs``); its ``help`` metadata is
+the flag's help text. Angles are in radians everywhere (the CLI also accepts ``30deg``).
+Invalid values raise :class:`gapsim.errors.ConfigError` at construction, naming the field, the
+value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gapsim.errors import ConfigError
+
+__all__ = ["Config", "SOLVERS", "CONSTRAINTS"]
+
+SOLVERS = ("lbfgs", "gd", "sgd", "adam")
+CONSTRAINTS = ("none", "cone", "subspace")
+DTYPES = ("float32", "float64")
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse's name
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Config:
+    """A simulation: points, loss, constraint, start, solver. See ``gapsim run --help``."""
+
+    n_pairs: int = _f(16, "number of pairs N (>= 2)")
+    dim: int = _f(3, "ambient dimension d (>= 2); points live on S^(d-1)")
+    tau: float = _f(0.1, "temperature tau > 0 (beta = 1/tau)")
+    constraint: str = _f("none", "constraint set for both modalities", choices=CONSTRAINTS)
+    cone_angle: float | None = _f(
+        None, "cap half-angle alpha in (0, pi); required for 'cone', optional inside a 'subspace'"
+    )
+    cone_axis: str = _f(
+        "free", "cap axis: 'free' = each modality's own mean direction; 'fixed'",
+        choices=("free", "fixed"),
+    )
+    cone_axis_angle: float = _f(
+        0.0, "with a fixed axis: angle between the modalities' axes (X: e1, Y: cos e1 + sin e2)"
+    )
+    subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
+    phi: float | None = _f(
+        None, "dihedral angle in [0, pi/2]: principal angles (0, ..., 0, phi); k=d-1: hyperplanes"
+    )
+    thetas: tuple[float, ...] | None = _f(
+        None, "all k principal angles in [0, pi/2] (instead of --phi), e.g. 0.3,0.5"
+    )
+    init: str = _f("uniform", "starting configuration (see gapsim.init.INITS)")
+    init_angle: float = _f(0.2, "'cones' start: half-angle of each modality's cone (radians)")
+    init_axis_angle: float | None = _f(
+        None, "'cones' start: angle between the two cone axes (default: random axes)"
+    )
+    init_file: str | None = _f(None, "start from points in a .npz (arrays x, y) or .npy (2, n, d)")
+    solver: str = _f("lbfgs", "lbfgs = certified optimum; gd/sgd/adam = dynamics", choices=SOLVERS)
+    steps: int = _f(2000, "maximum number of steps (iterations for lbfgs)")
+    lr: float | None = _f(None, "step size (default: n_pairs*tau^2 for gd/sgd, 1e-2 for adam)")
+    momentum: float = _f(0.0, "sgd momentum in [0, 1)")
+    stride: int = _f(10, "record the trajectory every STRIDE steps")
+    gtol: float | None = _f(
+        None, "converged when the Riemannian gradient norm <= gtol (default 1e-9 f64, 1e-5 f32)"
+    )
+    early_stop: bool = _f(True, "stop as soon as the gradient criterion is met")
+    seed: int = _f(0, "random seed (the only source of randomness)")
+    dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
+
+    def __post_init__(self) -> None:
+        """Validate every field; raise ConfigError on the first bad one."""
+        for name in ("tau", "init_angle", "cone_axis_angle"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.thetas is not None:
+            object.__setattr__(self, "thetas", tuple(float(t) for t in self.thetas))
+        _check(self.n_pairs >= 2, "n_pairs", self.n_pairs, "must be an integer >= 2")
+        _check(self.dim >= 2, "dim", self.dim, "must be an integer >= 2")
+        _check(math.isfinite(self.tau) and self.tau > 0, "tau", self.tau, "must be > 0")
+        for name in ("constraint", "solver", "cone_axis", "dtype"):
+            choices = _META[name].get("choices")
+            value = getattr(self, name)
+            if value is not None or name != "dtype":
+                _check(value in choices, name, value, f"must be one of {', '.join(choices)}")
+        self._check_constraint()
+        from gapsim.init import INITS
+
+        init = "file" if self.init_file is not None else self.init
+        _check(init in INITS, "init", self.init, f"must be one of {', '.join(sorted(INITS))}")
+        _check(0 < self.init_angle < math.pi, "init_angle", self.init_angle, "must lie in (0, pi)")
+        if self.init_axis_angle is not None:
+            _check(0 <= self.init_axis_angle <= math.pi, "init_axis_angle",
+                   self.init_axis_angle, "must lie in [0, pi]")
+        _check(self.steps >= 1, "steps", self.steps, "must be an integer >= 1")
+        _check(self.stride >= 1, "stride", self.stride, "must be an integer >= 1")
+        if self.lr is not None:
+            _check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be > 0")
+        _check(0 <= self.momentum < 1, "momentum", self.momentum, "must lie in [0, 1)")
+        if self.gtol is not None:
+            _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
+        if self.solver == "lbfgs":
+            _check(self.constraint != "cone" and self.cone_angle is None, "solver", "lbfgs",
+                   "a cap has no smooth parametrisation: use --solver gd, sgd or adam")
+
+    def _check_constraint(self) -> None:
+        c, d = self.constraint, self.dim
+        if self.cone_angle is not None:
+            _check(c != "none", "cone_angle", self.cone_angle,
+                   "only used with --constraint cone or subspace")
+            _check(0 < self.cone_angle < math.pi, "cone_angle", self.cone_angle,
+                   "must lie in (0, pi) radians")
+        elif c == "cone":
+            _check(False, "cone_angle", None, "required with --constraint cone")
+        _check(0 <= self.cone_axis_angle <= math.pi, "cone_axis_angle", self.cone_axis_angle,
+               "must lie in [0, pi]")
+        sub = (self.subspace_dim, self.phi, self.thetas)
+        if c != "subspace":
+            _check(sub == (None, None, None), "constraint", c,
+                   "--subspace-dim, --phi and --thetas need --constraint subspace")
+            return
+        _check(self.phi is None or self.thetas is None, "phi", self.phi,
+               "give either --phi or --thetas, not both")
+        k = self.k
+        _check(1 <= k <= d, "subspace_dim", k, f"must lie in 1..d={d}")
+        if self.phi is not None:
+            _check(0 <= self.phi <= math.pi / 2, "phi", self.phi, "must lie in [0, pi/2]")
+        if self.thetas is not None:
+            _check(len(self.thetas) == k, "thetas", self.thetas, f"must have k={k} angles")
+            _check(all(0 <= t <= math.pi / 2 for t in self.thetas), "thetas", self.thetas,
+                   "each angle must lie in [0, pi/2]")
+        _check(self.phi is not None or self.thetas is not None, "phi", None,
+               "--constraint subspace needs --phi or --thetas")
+        need = k + sum(t > 0 for t in self.principal_angles)
+        _check(d >= need, "dim", d,
+               f"two {k}-dim subspaces with these principal angles need dim >= {need}")
+        if self.cone_angle is not None:
+            _check(k >= 2, "subspace_dim", k, "a cap inside a subspace needs subspace_dim >= 2")
+
+    # --- resolved values -------------------------------------------------------------------
+    @property
+    def k(self) -> int:
+        """Subspace dimension (``dim - 1`` when not given)."""
+        if self.subspace_dim is not None:
+            return self.subspace_dim
+        return len(self.thetas) if self.thetas is not None else self.dim - 1
+
+    @property
+    def principal_angles(self) -> tuple[float, ...]:
+        """The k prescribed principal angles between the two subspaces."""
+        if self.thetas is not None:
+            return self.thetas
+        return (0.0,) * (self.k - 1) + (float(self.phi or 0.0),)
+
+    @property
+    def beta(self) -> float:
+        """Inverse temperature 1/tau."""
+        return 1.0 / self.tau
+
+    @property
+    def effective_dtype(self) -> str:
+        """The dtype used: ``dtype``, or float64 for lbfgs and float32 otherwise."""
+        return self.dtype or ("float64" if self.solver == "lbfgs" else "float32")
+
+    @property
+    def effective_lr(self) -> float:
+        """Step size: ``lr``, or ``n_pairs * tau**2`` (gd/sgd), ``1e-2`` (adam), unused (lbfgs).
+
+        ``n_pairs * tau**2`` keeps gradient descent below its stability limit: the Hessian of
+        the averaged loss in one point is of order ``beta**2 / n_pairs``.
+        """
+        if self.lr is not None:
+            return self.lr
+        return 1e-2 if self.solver == "adam" else self.n_pairs * self.tau**2
+
+    @property
+    def effective_gtol(self) -> float:
+        """Gradient-norm tolerance: ``gtol``, or 1e-9 (float64) / 1e-5 (float32)."""
+        if self.gtol is not None:
+            return self.gtol
+        return 1e-9 if self.effective_dtype == "float64" else 1e-5
+
+    # --- (de)serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields as given (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            _check(key in names, key, d[key], "is not a Config field")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kw)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+_META = {f.name: f.metadata for f in dataclasses.fields(Config)}
+
+
+def _check(ok: bool, name: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(name, value, allowed)

@@ -1,0 +1,240 @@
+r"""Constraint sets for one modality's points and their projections.
+
+A constraint is a value (:class:`Constraint`), not a subclass: an optional linear subspace
+:math:`U = \mathrm{span}(Q)` and an optional spherical cap :math:`\{x: x\cdot c \ge \cos\alpha\}`,
+always intersected with the unit sphere. The projection :math:`\Pi` maps each row to
+
+1. :math:`P_U z = Q Q^\top z` (skipped without a subspace),
+2. :math:`P_U z / \|P_U z\|` (the nearest point of :math:`S^{d-1}\cap U`),
+3. the cap: a point outside is rotated along the great circle through :math:`c` onto the rim,
+   :math:`\cos\alpha\, c + \sin\alpha\, t/\|t\|` with :math:`t = x - (x\cdot c)c`.
+
+For a fixed axis :math:`c \in U` this composition is the exact nearest point of
+:math:`S^{d-1}\cap U\cap\mathrm{cap}`: for unit :math:`x \in U`,
+:math:`\|x - z\|^2 = 1 + \|z\|^2 - 2\,x\cdot P_U z`, so the nearest point maximises
+:math:`x\cdot P_U z` over the cap, which is the rim point on the great circle through the
+direction of :math:`P_U z` and :math:`c`.
+
+With a *free axis* (Yi et al.'s fixed-concentration cone) :math:`c` is the modality's own mean
+direction :math:`\bar x/\|\bar x\|`, which moves with the points; the projection is then the
+fixed point of "cap-project around the current mean direction", iterated until every point is
+within the cap of the mean of the result (to ``10 * eps`` of the dtype). Points already in such a
+configuration are returned unchanged, so the projection is idempotent.
+
+Zero-vector policy (never NaN): a row whose projection onto :math:`U` has norm at most
+``tiny = 1e-30`` maps to the set's reference point, which is the fixed cap axis if there is one,
+else the first basis vector of :math:`U` (:math:`e_1` without a subspace). An antipodal point
+:math:`x = -c` outside a cap is rotated towards the basis vector least aligned with :math:`c`.
+A free axis whose mean is zero falls back to the reference point likewise. Gradients through
+these branches are finite (double-``where``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gapsim._types import Array, Basis, Float, Points, Vector
+from gapsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gapsim.config import Config
+
+__all__ = ["Constraint", "make_constraints", "project", "tangent", "safe_normalize"]
+
+TINY = 1e-30
+FREE_AXIS_MAX_ITERS = 200
+
+
+class Constraint(NamedTuple):
+    r"""One modality's constraint set: :math:`S^{d-1} \cap U \cap \mathrm{cap}`.
+
+    A JAX pytree; ``None`` fields mean "absent", so the structure (which parts exist) is static
+    under ``jit`` while the arrays can change without recompiling.
+
+    Attributes:
+        basis: ``(d, k)`` orthonormal basis of U, or ``None`` for the whole space.
+        axis: ``(d,)`` unit cap axis in U (fixed axis), or ``None`` (free axis when ``cap_cos``
+            is set: the modality's own mean direction).
+        cap_cos: :math:`\cos\alpha` of the cap half-angle :math:`\alpha \in (0,\pi)`, or ``None``.
+
+    Example:
+        >>> c = Constraint.make(3, cap_angle=0.5)
+        >>> x = project(c, jnp.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]]))
+    """
+
+    basis: Basis | None = None
+    axis: Vector | None = None
+    cap_cos: Float[Array, ""] | None = None
+
+    @classmethod
+    def make(
+        cls,
+        d: int,
+        basis: np.ndarray | None = None,
+        cap_angle: float | None = None,
+        axis: np.ndarray | str | None = "free",
+        dtype: str = "float64",
+    ) -> Constraint:
+        """Validated constructor.
+
+        Args:
+            d: ambient dimension (>= 2).
+            basis: ``(d, k)`` array spanning U (orthonormalised here) or ``None``.
+            cap_angle: cap half-angle in radians, in ``(0, pi)``, or ``None`` for no cap.
+            axis: ``"free"`` (own mean direction) or a ``(d,)`` vector (projected onto U and
+                normalised; must not be orthogonal to U).
+            dtype: array dtype of the stored arrays.
+
+        Raises:
+            ConfigError: on any out-of-range input.
+        """
+        from gapsim.subspaces import orthonormalize
+
+        q = None
+        if basis is not None:
+            q = orthonormalize(basis, "basis")
+            if q.shape[0] != d:
+                raise ConfigError("basis", f"array of shape {q.shape}", f"must have d={d} rows")
+        c = cos = None
+        if cap_angle is not None:
+            if not 0 < cap_angle < np.pi:
+                raise ConfigError("cone_angle", cap_angle, "must lie in (0, pi) radians")
+            if q is not None and q.shape[1] < 2:
+                raise ConfigError("subspace_dim", q.shape[1], "a cap inside a subspace needs >= 2")
+            cos = jnp.asarray(np.cos(cap_angle), dtype=dtype)
+            if not (isinstance(axis, str) and axis == "free"):
+                a = np.asarray(axis, dtype=np.float64).reshape(-1)
+                if a.shape != (d,):
+                    raise ConfigError("axis", f"array of shape {a.shape}", f"must be ({d},)")
+                if q is not None:
+                    a = q @ (q.T @ a)
+                if np.linalg.norm(a) < 1e-12:
+                    raise ConfigError("axis", "vector", "must not be zero or orthogonal to U")
+                c = jnp.asarray(a / np.linalg.norm(a), dtype=dtype)
+        return cls(None if q is None else jnp.asarray(q, dtype=dtype), c, cos)
+
+    @property
+    def has_cap(self) -> bool:
+        """Whether a cap is part of the set."""
+        return self.cap_cos is not None
+
+    @property
+    def smooth(self) -> bool:
+        """Whether the set is a smooth manifold with parametrisation ``normalize(Q w)``."""
+        return self.cap_cos is None
+
+
+def _safe_norm(z: Array, axis: int = -1) -> tuple[Array, Array]:
+    """Norm along ``axis`` (kept) with a finite gradient at zero, and the 'is zero' mask."""
+    sq = jnp.sum(z * z, axis=axis, keepdims=True)
+    small = sq <= TINY**2
+    return jnp.sqrt(jnp.where(small, 1.0, sq)), small
+
+
+def safe_normalize(z: Array, fallback: Array) -> Array:
+    """Rows of ``z`` scaled to unit norm; rows of norm <= 1e-30 become ``fallback``."""
+    n, small = _safe_norm(z)
+    return jnp.where(small, fallback, z / n)
+
+
+def _reference(c: Constraint, d: int, dtype) -> Vector:
+    if c.axis is not None:
+        return c.axis
+    if c.basis is not None:
+        return c.basis[:, 0]
+    return jnp.zeros(d, dtype).at[0].set(1)
+
+
+def _subspace(c: Constraint, z: Array) -> Array:
+    return z if c.basis is None else (z @ c.basis) @ c.basis.T
+
+
+def _cap(c: Constraint, x: Points, axis: Array) -> Points:
+    """Rotate rows of unit ``x`` outside the cap around ``axis`` onto its rim."""
+    xc = x @ axis
+    t = x - xc[:, None] * axis
+    # antipodal fallback: the basis vector least aligned with the axis, made orthogonal to it
+    cand = jnp.eye(x.shape[1], dtype=x.dtype) if c.basis is None else c.basis.T
+    cand = cand - (cand @ axis)[:, None] * axis
+    fb = cand[jnp.argmax(jnp.sum(cand * cand, axis=1))]
+    t_hat = safe_normalize(t, fb / jnp.linalg.norm(fb))
+    sin_a = jnp.sqrt(jnp.maximum(1.0 - c.cap_cos**2, 0.0))
+    rim = c.cap_cos * axis + sin_a * t_hat
+    return jnp.where((xc >= c.cap_cos)[:, None], x, rim)
+
+
+def _free_cap(c: Constraint, x: Points, ref: Vector) -> Points:
+    tol = 10 * jnp.finfo(x.dtype).eps
+
+    def violation(y):
+        axis = safe_normalize(jnp.mean(y, axis=0, keepdims=True), ref)[0]
+        return jnp.max(c.cap_cos - y @ axis), axis
+
+    def cond(s):
+        y, i = s
+        return (violation(y)[0] > tol) & (i < FREE_AXIS_MAX_ITERS)
+
+    def body(s):
+        y, i = s
+        return _cap(c, y, violation(y)[1]), i + 1
+
+    return jax.lax.while_loop(cond, body, (x, 0))[0]
+
+
+def project(c: Constraint, z: Points) -> Points:
+    r"""Project each row of ``z`` onto the constraint set (see the module docstring).
+
+    Args:
+        c: the constraint.
+        z: ``(n, d)`` points, any norms.
+
+    Returns:
+        ``(n, d)`` unit rows in the set, same dtype as ``z``.
+    """
+    ref = _reference(c, z.shape[1], z.dtype)
+    x = safe_normalize(_subspace(c, z), ref)
+    if c.cap_cos is None:
+        return x
+    if c.axis is not None:
+        return _cap(c, x, c.axis)
+    return _free_cap(c, x, ref)
+
+
+def tangent(c: Constraint, x: Points, v: Points) -> Points:
+    r"""Project ``v`` onto the tangent space of :math:`S^{d-1}\cap U` at unit ``x`` in U.
+
+    Applied to a Euclidean gradient this gives the Riemannian gradient on the smooth set.
+
+    :math:`v \mapsto P_U v - (x\cdot P_U v)\,x`, row by row. (A cap, when active, is handled by
+    the projection after a step, not here.)
+    """
+    pv = _subspace(c, v)
+    return pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
+
+
+
+def make_constraints(cfg: Config) -> tuple[Constraint, Constraint]:
+    r"""The two modalities' constraint sets described by a :class:`~gapsim.config.Config`.
+
+    ``subspace``: U, V from :func:`gapsim.subspaces.subspace_pair` with the configured principal
+    angles (canonical frame), optionally with caps inside them; ``cone``: caps on the sphere.
+    Fixed cap axes: :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2` for Y
+    (``a = cone_axis_angle``), each projected onto its subspace.
+    """
+    from gapsim.subspaces import subspace_pair
+
+    d, dt = cfg.dim, cfg.effective_dtype
+    qu = qv = None
+    if cfg.constraint == "subspace":
+        qu, qv = subspace_pair(d, cfg.principal_angles)
+    if cfg.cone_axis == "fixed":
+        a = cfg.cone_axis_angle
+        ax, ay = np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]
+    else:
+        ax = ay = "free"
+    alpha = cfg.cone_angle
+    return (Constraint.make(d, qu, alpha, ax, dt), Constraint.make(d, qv, alpha, ay, dt))

@@ -1,0 +1,161 @@
+r"""Gap and alignment measures (THEORY.md section 0). Each answers a different question.
+
+With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
+
+- ``centroid_distance`` :math:`\Delta = \|m_X - m_Y\|` (Liang 2022, Yaras 2025, Grassucci 2026);
+- ``centroid_angle`` :math:`\angle(m_X, m_Y)` (Yi 2025), with ``mean_norm_x``, ``mean_norm_y``;
+  it moves by up to :math:`\delta/\|m\|` radians when a mean moves by :math:`\delta`, so it is
+  flagged ill-conditioned (and reported as NaN in final measures) when a mean norm is below
+  ``MIN_MEAN_NORM``;
+- ``paired_cosine_mean`` / ``paired_cosine_min``: :math:`x_i\cdot y_i` ("Cos True Pairs");
+- ``alignment`` :math:`\frac1N\sum_i\|x_i-y_i\|^2` and ``uniformity``
+  :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j} e^{-2\|z_i-z_j\|^2}` per modality and their mean
+  (Wang & Isola 2020);
+- ``r1_xy`` / ``r1_yx``: recall@1 of retrieving :math:`y_i` from :math:`x_i` and back;
+- ``margin`` :math:`\alpha = \min_{i\ne j}\min(S_{ii}-S_{ij}, S_{jj}-S_{ij})` and
+  ``matched_fraction``: the fraction of pairs with :math:`S_{ii} > \max_{j\ne i}\max(S_{ij},S_{ji})`
+  (Yaras et al.: all pairs are matched iff :math:`\alpha > 0`).
+
+:func:`measures` is pure JAX (it runs inside the compiled solver loops);
+:func:`subspace_measures` runs on the host after a subspace-constrained run.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gapsim._types import Points, Scalar
+from gapsim.loss import infonce
+from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
+
+__all__ = [
+    "measures",
+    "centroid_angle",
+    "uniformity",
+    "subspace_measures",
+    "MEASURE_KEYS",
+    "MIN_MEAN_NORM",
+]
+
+MIN_MEAN_NORM = 1e-2
+"""Below this mean norm the centroid angle is flagged ill-conditioned."""
+
+MEASURE_KEYS = (
+    "loss",
+    "centroid_distance",
+    "centroid_angle",
+    "mean_norm_x",
+    "mean_norm_y",
+    "paired_cosine_mean",
+    "paired_cosine_min",
+    "alignment",
+    "uniformity",
+    "uniformity_x",
+    "uniformity_y",
+    "r1_xy",
+    "r1_yx",
+    "margin",
+    "matched_fraction",
+)
+
+
+def centroid_angle(mx: jax.Array, my: jax.Array) -> Scalar:
+    r"""Angle between two vectors, :math:`2\,\mathrm{atan2}(\|\hat a-\hat b\|, \|\hat a+\hat b\|)`.
+
+    Accurate for angles near 0 and :math:`\pi` (unlike ``arccos`` of the cosine). Zero vectors
+    give a finite (meaningless) value: check the norms.
+    """
+    na = jnp.sqrt(jnp.maximum(jnp.sum(mx * mx), 1e-300))
+    nb = jnp.sqrt(jnp.maximum(jnp.sum(my * my), 1e-300))
+    a, b = mx / na, my / nb
+    return 2 * jnp.arctan2(jnp.linalg.norm(a - b), jnp.linalg.norm(a + b))
+
+
+def uniformity(z: Points, t: float = 2.0) -> Scalar:
+    r"""Wang & Isola's :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j}\exp(-t\|z_i-z_j\|^2)`."""
+    n = z.shape[0]
+    sq = jnp.sum(z * z, axis=1)
+    d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0.0)
+    logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, -t * d2)
+    return jax.nn.logsumexp(logits) - jnp.log(n * (n - 1.0))
+
+
+def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
+    """Every scalar measure of :data:`MEASURE_KEYS` for one configuration (jit-friendly).
+
+    ``centroid_angle`` here is the raw value; see :data:`MIN_MEAN_NORM`.
+
+    Example:
+        >>> x = jnp.eye(3)
+        >>> float(measures(x, x, 10.0)["paired_cosine_min"])
+        1.0
+    """
+    n = x.shape[0]
+    mx, my = jnp.mean(x, axis=0), jnp.mean(y, axis=0)
+    s = x @ y.T
+    diag = jnp.diagonal(s)
+    eye = jnp.eye(n, dtype=bool)
+    idx = jnp.arange(n)
+    off = jnp.where(eye, -jnp.inf, jnp.maximum(s, s.T))
+    margin_i = diag - jnp.max(off, axis=1)
+    ux, uy = uniformity(x), uniformity(y)
+    dtype = x.dtype
+    return {
+        "loss": infonce(x, y, beta),
+        "centroid_distance": jnp.linalg.norm(mx - my),
+        "centroid_angle": centroid_angle(mx, my),
+        "mean_norm_x": jnp.linalg.norm(mx),
+        "mean_norm_y": jnp.linalg.norm(my),
+        "paired_cosine_mean": jnp.mean(diag),
+        "paired_cosine_min": jnp.min(diag),
+        "alignment": jnp.mean(jnp.sum((x - y) ** 2, axis=1)),
+        "uniformity": (ux + uy) / 2,
+        "uniformity_x": ux,
+        "uniformity_y": uy,
+        "r1_xy": jnp.mean(jnp.argmax(s, axis=1) == idx).astype(dtype),
+        "r1_yx": jnp.mean(jnp.argmax(s, axis=0) == idx).astype(dtype),
+        "margin": jnp.min(margin_i),
+        "matched_fraction": jnp.mean(margin_i > 0).astype(dtype),
+    }
+
+
+def subspace_measures(
+    x: np.ndarray, y: np.ndarray, qu: np.ndarray, qv: np.ndarray
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    r"""Measures for points ``x`` in span(qu) and ``y`` in span(qv) (Yi et al. section 2.3).
+
+    With principal vectors :math:`(u_j, v_j)` (:func:`gapsim.subspaces.principal_vectors`), the
+    shared subspace :math:`C` is spanned by the :math:`u_j` with angle below ``ZERO_ANGLE_TOL``;
+    the private coordinates are :math:`a_{ij} = x_i\cdot u_j`, :math:`b_{ij} = y_i\cdot v_j` for
+    the non-zero angles (for hyperplanes: :math:`a_i = x_i\cdot u_A`, :math:`b_i = y_i\cdot u_B`).
+    If :math:`P_C x_i = P_C y_i` and :math:`a_i = b_i` then
+    :math:`x_i\cdot y_i = 1 - \sum_j (1-\cos\theta_j) a_{ij}^2`; ``paired_cosine_formula_residual``
+    is the largest deviation from that formula.
+
+    Returns:
+        ``(scalars, arrays)``: scalars ``theta_min``, ``theta_min_nonzero`` (NaN if the subspaces
+        coincide), ``shared_dim``, ``shared_residual`` :math:`\max_i\|P_C x_i - P_C y_i\|`,
+        ``private_mismatch`` :math:`\max_{ij}|a_{ij}-b_{ij}|`, ``private_abs_mean``,
+        ``paired_cosine_formula_residual``; arrays ``principal_angles``, ``private_a``,
+        ``private_b`` (``(N, p)``).
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    pv = principal_vectors(qu, qv)
+    shared = pv.angles < ZERO_ANGLE_TOL
+    c = pv.u[:, shared]
+    a, b = x @ pv.u[:, ~shared], y @ pv.v[:, ~shared]
+    resid = (x - y) @ c
+    cos_pred = 1.0 - np.sum((1 - np.cos(pv.angles[~shared])) * a**2, axis=1)
+    nonzero = pv.angles[~shared]
+    scalars = {
+        "theta_min": float(pv.angles[0]),
+        "theta_min_nonzero": float(nonzero[0]) if nonzero.size else float("nan"),
+        "shared_dim": int(shared.sum()),
+        "shared_residual": float(np.max(np.linalg.norm(resid, axis=1))) if c.size else 0.0,
+        "private_mismatch": float(np.max(np.abs(a - b))) if a.size else 0.0,
+        "private_abs_mean": float(np.mean(np.abs(a))) if a.size else 0.0,
+        "paired_cosine_formula_residual": float(np.max(np.abs(np.sum(x * y, axis=1) - cos_pred))),
+    }
+    return scalars, {"principal_angles": pv.angles, "private_a": a, "private_b": b}

@@ -1,0 +1,166 @@
+"""The result of a simulation, its convergence certificate, and saving/loading it.
+
+On disk a result is two files side by side: ``NAME.json`` (version, config, certificate, final
+measures, the list of arrays) and ``NAME.npz`` (final and initial points, trajectory, extra
+arrays). Both are written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gapsim._version import __version__
+from gapsim.config import Config
+
+__all__ = ["Certificate", "Result", "SUMMARY_KEYS"]
+
+SUMMARY_KEYS = (
+    "loss",
+    "centroid_distance",
+    "centroid_angle",
+    "paired_cosine_mean",
+    "paired_cosine_min",
+    "grad_norm",
+    "converged",
+    "steps",
+)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Whether a run reached a stationary point, and how that was decided.
+
+    Attributes:
+        converged: ``grad_norm <= gtol``.
+        grad_norm: the stationarity measure at the final points, evaluated in float64.
+        gtol: the tolerance.
+        criterion: ``riemannian_grad_norm`` (smooth sets) or ``gradient_mapping_norm`` (caps).
+        steps: steps (or L-BFGS iterations) taken.
+        solver: the solver used.
+    """
+
+    converged: bool
+    grad_norm: float
+    gtol: float
+    criterion: str
+    steps: int
+    solver: str
+
+    def __str__(self) -> str:
+        word = "converged" if self.converged else "NOT converged"
+        return (f"{word}: {self.criterion} = {self.grad_norm:.3e} "
+                f"({'<=' if self.converged else '>'} gtol {self.gtol:.1e}) after {self.steps} "
+                f"{self.solver} steps")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a run produced.
+
+    Attributes:
+        config: the configuration.
+        x, y: final points ``(N, d)`` (float64, on the constraint sets).
+        x0, y0: starting points (replay a run with ``simulate(config, x0, y0)``).
+        history: trajectory arrays keyed by :data:`gapsim.solvers.HISTORY_KEYS`, one entry per
+            record (every ``stride`` steps, plus step 0 and the last step).
+        measures: final scalar measures; ``centroid_angle`` is NaN when ill-conditioned
+            (``centroid_angle_ill_conditioned``; the raw value is ``centroid_angle_raw``).
+        arrays: extra arrays (subspace runs: ``principal_angles``, ``private_a``, ``private_b``).
+        certificate: the convergence certificate.
+        version: gapsim version that produced it.
+    """
+
+    config: Config
+    x: np.ndarray
+    y: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    history: dict[str, np.ndarray]
+    measures: dict[str, Any]
+    certificate: Certificate
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    version: str = __version__
+
+    @property
+    def converged(self) -> bool:
+        """Shortcut for ``certificate.converged``."""
+        return self.certificate.converged
+
+    def summary(self) -> dict[str, Any]:
+        """Flat JSON-ready dict: :data:`SUMMARY_KEYS` first, then every other final measure."""
+        cert = self.certificate
+        out: dict[str, Any] = {"grad_norm": cert.grad_norm, "converged": cert.converged,
+                               "steps": cert.steps}
+        out = {k: self.measures.get(k, out.get(k)) for k in SUMMARY_KEYS}
+        out.update({k: v for k, v in self.measures.items() if k not in out})
+        out.update({"gtol": cert.gtol, "criterion": cert.criterion, "solver": cert.solver,
+                    "tau": self.config.tau, "n_pairs": self.config.n_pairs, "dim": self.config.dim})
+        for k, v in self.arrays.items():
+            if k == "principal_angles":
+                out[k] = v.tolist()
+        return {k: _json_value(v) for k, v in out.items()}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path.json`` and ``path.npz`` atomically; returns the JSON path."""
+        base = Path(path)
+        base = base.with_suffix("") if base.suffix in (".json", ".npz") else base
+        base.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"x": self.x, "y": self.y, "x0": self.x0, "y0": self.y0}
+        arrays.update({f"history.{k}": v for k, v in self.history.items()})
+        arrays.update({f"arrays.{k}": v for k, v in self.arrays.items()})
+        meta = {
+            "gapsim_version": self.version,
+            "config": self.config.to_dict(),
+            "certificate": asdict(self.certificate),
+            "measures": {k: _json_value(v) for k, v in self.measures.items()},
+            "arrays": sorted(arrays),
+        }
+        npz = base.with_suffix(".npz")
+        tmp = npz.with_name(npz.name + ".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, npz)
+        return _atomic_write_text(base.with_suffix(".json"), json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Result:
+        """Read a result written by :meth:`save` (give either file or the common stem)."""
+        base = Path(path)
+        base = base.with_suffix("") if base.suffix in (".json", ".npz") else base
+        meta = json.loads(base.with_suffix(".json").read_text())
+        with np.load(base.with_suffix(".npz")) as z:
+            arrays = {k: z[k] for k in z.files}
+        measures = {k: (math.nan if v is None else v) for k, v in meta["measures"].items()}
+        return cls(
+            config=Config.from_dict(meta["config"]),
+            x=arrays["x"], y=arrays["y"], x0=arrays["x0"], y0=arrays["y0"],
+            history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
+            arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
+            measures=measures,
+            certificate=Certificate(**meta["certificate"]),
+            version=meta["gapsim_version"],
+        )
+
+
+def _json_value(v: Any) -> Any:
+    """Python scalars for JSON; NaN/inf become ``None`` (JSON has no NaN)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
+def _atomic_write_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path

@@ -138,7 +138,7 @@ def _safe_norm(z: Array, axis: int = -1) -> tuple[Array, Array]:
 def safe_normalize(z: Array, fallback: Array) -> Array:
     """Rows of ``z`` scaled to unit norm; rows of norm <= 1e-30 become ``fallback``."""
     n, small = _safe_norm(z)
-    return jnp.where(small, fallback, z / n)
+    return jnp.where(small, jnp.broadcast_to(fallback, z.shape), z / n)
 
 
 def _reference(c: Constraint, d: int, dtype) -> Vector:
@@ -156,14 +156,14 @@ def _subspace(c: Constraint, z: Array) -> Array:
 def _cap(c: Constraint, x: Points, axis: Array) -> Points:
     """Rotate rows of unit ``x`` outside the cap around ``axis`` onto its rim."""
     xc = x @ axis
-    t = x - xc[:, None] * axis
+    t = x - xc[:, None] * axis[None, :]
     # antipodal fallback: the basis vector least aligned with the axis, made orthogonal to it
     cand = jnp.eye(x.shape[1], dtype=x.dtype) if c.basis is None else c.basis.T
-    cand = cand - (cand @ axis)[:, None] * axis
+    cand = cand - (cand @ axis)[:, None] * axis[None, :]
     fb = cand[jnp.argmax(jnp.sum(cand * cand, axis=1))]
     t_hat = safe_normalize(t, fb / jnp.linalg.norm(fb))
     sin_a = jnp.sqrt(jnp.maximum(1.0 - c.cap_cos**2, 0.0))
-    rim = c.cap_cos * axis + sin_a * t_hat
+    rim = c.cap_cos * axis[None, :] + sin_a * t_hat
     return jnp.where((xc >= c.cap_cos)[:, None], x, rim)
 
 

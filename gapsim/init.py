@@ -79,9 +79,9 @@ def uniform_in_cap(
     cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum((pdf[1:] + pdf[:-1]) / 2)])
     theta = jnp.interp(jax.random.uniform(k_theta, (n,), dtype=jnp.float64), cdf / cdf[-1], grid)
     g = _gaussian_in(k_dir, n, d, basis, dtype)
-    u = safe_normalize(g - (g @ axis)[:, None] * axis, axis)
+    u = safe_normalize(g - (g @ axis)[:, None] * axis[None, :], axis)
     theta = theta.astype(dtype)[:, None]
-    return jnp.cos(theta) * axis + jnp.sin(theta) * u
+    return jnp.cos(theta) * axis[None, :] + jnp.sin(theta) * u
 
 
 def _random_axis(key: PRNGKey, c: Constraint, d: int, dtype) -> Vector:

@@ -72,7 +72,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         help_ = f.metadata["help"] + (f" [default: {f.default}]" if f.default is not None else "")
         scalar, is_tuple = _field_type(f)
         if scalar is bool:
-            g.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_)
+            g.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_
+            )
             continue
         conv = _listof(scalar) if is_tuple else scalar
         kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
@@ -86,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gapsim", description="Simulate the modality gap of contrastive learning.")
     p.add_argument("--version", action="version", version=f"gapsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="optimise InfoNCE over free points once and report",
-                         description="Optimise symmetric InfoNCE over free points on the sphere.")
+    run = sub.add_parser(
+        "run",
+        help="optimise InfoNCE over free points once and report",
+        description="Optimise symmetric InfoNCE over free points on the sphere.",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
     _add_config_flags(run)
@@ -116,8 +121,10 @@ def _describe(cfg: Config) -> str:
     elif c == "subspace":
         c += f"(k={cfg.k}, angles={_fmt(list(cfg.principal_angles))}"
         c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"
-    return (f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
-            f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}")
+    return (
+        f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
+        f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}"
+    )
 
 
 def _print_summary(result: Any) -> None:
@@ -126,14 +133,27 @@ def _print_summary(result: Any) -> None:
     s = result.summary()
     print(f"gapsim {__version__} | {_describe(result.config)}")
     print(f"  {result.certificate}")
-    skip = {"grad_norm", "converged", "steps", "gtol", "criterion", "solver", "tau", "n_pairs",
-            "dim", "centroid_angle_raw", "centroid_angle_ill_conditioned"}
+    skip = {
+        "grad_norm",
+        "converged",
+        "steps",
+        "gtol",
+        "criterion",
+        "solver",
+        "tau",
+        "n_pairs",
+        "dim",
+        "centroid_angle_raw",
+        "centroid_angle_ill_conditioned",
+    }
     for k, v in s.items():
         if k in skip:
             continue
         if k == "centroid_angle" and v is None:
-            v = (f"undefined: a mean is near 0 (norms {s['mean_norm_x']:.2g}, "
-                 f"{s['mean_norm_y']:.2g}; raw value {s['centroid_angle_raw']:.4g} rad)")
+            v = (
+                f"undefined: a mean is near 0 (norms {s['mean_norm_x']:.2g}, "
+                f"{s['mean_norm_y']:.2g}; raw value {s['centroid_angle_raw']:.4g} rad)"
+            )
         print(f"  {k:<30} {_fmt(v)}")
 
 

@@ -38,7 +38,8 @@ class Config:
         None, "cap half-angle alpha in (0, pi); required for 'cone', optional inside a 'subspace'"
     )
     cone_axis: str = _f(
-        "free", "cap axis: 'free' = each modality's own mean direction; 'fixed'",
+        "free",
+        "cap axis: 'free' = each modality's own mean direction; 'fixed'",
         choices=("free", "fixed"),
     )
     cone_axis_angle: float = _f(
@@ -90,8 +91,12 @@ class Config:
         _check(init in INITS, "init", self.init, f"must be one of {', '.join(sorted(INITS))}")
         _check(0 < self.init_angle < math.pi, "init_angle", self.init_angle, "must lie in (0, pi)")
         if self.init_axis_angle is not None:
-            _check(0 <= self.init_axis_angle <= math.pi, "init_axis_angle",
-                   self.init_axis_angle, "must lie in [0, pi]")
+            _check(
+                0 <= self.init_axis_angle <= math.pi,
+                "init_axis_angle",
+                self.init_axis_angle,
+                "must lie in [0, pi]",
+            )
         _check(self.steps >= 1, "steps", self.steps, "must be an integer >= 1")
         _check(self.stride >= 1, "stride", self.stride, "must be an integer >= 1")
         if self.lr is not None:
@@ -100,40 +105,76 @@ class Config:
         if self.gtol is not None:
             _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
         if self.solver == "lbfgs":
-            _check(self.constraint != "cone" and self.cone_angle is None, "solver", "lbfgs",
-                   "a cap has no smooth parametrisation: use --solver gd, sgd or adam")
+            _check(
+                self.constraint != "cone" and self.cone_angle is None,
+                "solver",
+                "lbfgs",
+                "a cap has no smooth parametrisation: use --solver gd, sgd or adam",
+            )
 
     def _check_constraint(self) -> None:
         c, d = self.constraint, self.dim
         if self.cone_angle is not None:
-            _check(c != "none", "cone_angle", self.cone_angle,
-                   "only used with --constraint cone or subspace")
-            _check(0 < self.cone_angle < math.pi, "cone_angle", self.cone_angle,
-                   "must lie in (0, pi) radians")
+            _check(
+                c != "none",
+                "cone_angle",
+                self.cone_angle,
+                "only used with --constraint cone or subspace",
+            )
+            _check(
+                0 < self.cone_angle < math.pi,
+                "cone_angle",
+                self.cone_angle,
+                "must lie in (0, pi) radians",
+            )
         elif c == "cone":
             _check(False, "cone_angle", None, "required with --constraint cone")
-        _check(0 <= self.cone_axis_angle <= math.pi, "cone_axis_angle", self.cone_axis_angle,
-               "must lie in [0, pi]")
+        _check(
+            0 <= self.cone_axis_angle <= math.pi,
+            "cone_axis_angle",
+            self.cone_axis_angle,
+            "must lie in [0, pi]",
+        )
         sub = (self.subspace_dim, self.phi, self.thetas)
         if c != "subspace":
-            _check(sub == (None, None, None), "constraint", c,
-                   "--subspace-dim, --phi and --thetas need --constraint subspace")
+            _check(
+                sub == (None, None, None),
+                "constraint",
+                c,
+                "--subspace-dim, --phi and --thetas need --constraint subspace",
+            )
             return
-        _check(self.phi is None or self.thetas is None, "phi", self.phi,
-               "give either --phi or --thetas, not both")
+        _check(
+            self.phi is None or self.thetas is None,
+            "phi",
+            self.phi,
+            "give either --phi or --thetas, not both",
+        )
         k = self.k
         _check(1 <= k <= d, "subspace_dim", k, f"must lie in 1..d={d}")
         if self.phi is not None:
             _check(0 <= self.phi <= math.pi / 2, "phi", self.phi, "must lie in [0, pi/2]")
         if self.thetas is not None:
             _check(len(self.thetas) == k, "thetas", self.thetas, f"must have k={k} angles")
-            _check(all(0 <= t <= math.pi / 2 for t in self.thetas), "thetas", self.thetas,
-                   "each angle must lie in [0, pi/2]")
-        _check(self.phi is not None or self.thetas is not None, "phi", None,
-               "--constraint subspace needs --phi or --thetas")
+            _check(
+                all(0 <= t <= math.pi / 2 for t in self.thetas),
+                "thetas",
+                self.thetas,
+                "each angle must lie in [0, pi/2]",
+            )
+        _check(
+            self.phi is not None or self.thetas is not None,
+            "phi",
+            None,
+            "--constraint subspace needs --phi or --thetas",
+        )
         need = k + sum(t > 0 for t in self.principal_angles)
-        _check(d >= need, "dim", d,
-               f"two {k}-dim subspaces with these principal angles need dim >= {need}")
+        _check(
+            d >= need,
+            "dim",
+            d,
+            f"two {k}-dim subspaces with these principal angles need dim >= {need}",
+        )
         if self.cone_angle is not None:
             _check(k >= 2, "subspace_dim", k, "a cap inside a subspace needs subspace_dim >= 2")
 
@@ -183,7 +224,9 @@ class Config:
     # --- (de)serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields as given (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:

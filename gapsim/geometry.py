@@ -43,7 +43,14 @@ from gapsim.errors import ConfigError
 if TYPE_CHECKING:
     from gapsim.config import Config
 
-__all__ = ["Constraint", "make_constraints", "project", "tangent", "safe_normalize"]
+__all__ = [
+    "Constraint",
+    "make_constraints",
+    "project",
+    "feasible",
+    "tangent",
+    "safe_normalize",
+]
 
 TINY = 1e-30
 FREE_AXIS_MAX_ITERS = 200
@@ -204,6 +211,25 @@ def project(c: Constraint, z: Points) -> Points:
     return _free_cap(c, x, ref)
 
 
+def feasible(c: Constraint, z: Points, tol: float | None = None) -> Array:
+    r"""Per-row mask: is the row on the set, to ``tol`` (default ``8 * eps`` of the dtype)?
+
+    Checks :math:`|\|z\| - 1|`, the distance to U and the cap (around the fixed axis, or the
+    mean direction of all rows for a free axis).
+    """
+    tol = 8 * float(jnp.finfo(z.dtype).eps) if tol is None else tol
+    ok = jnp.abs(jnp.linalg.norm(z, axis=1) - 1) <= tol
+    ok &= jnp.linalg.norm(z - _subspace(c, z), axis=1) <= tol
+    if c.cap_cos is not None:
+        axis = c.axis
+        if axis is None:
+            axis = safe_normalize(
+                jnp.mean(z, axis=0, keepdims=True), _reference(c, *z.shape[1:], z.dtype)
+            )[0]
+        ok &= z @ axis >= c.cap_cos - tol
+    return ok
+
+
 def tangent(c: Constraint, x: Points, v: Points) -> Points:
     r"""Project ``v`` onto the tangent space of :math:`S^{d-1}\cap U` at unit ``x`` in U.
 
@@ -214,7 +240,6 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     """
     pv = _subspace(c, v)
     return pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
-
 
 
 def make_constraints(cfg: Config) -> tuple[Constraint, Constraint]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from gapsim._types import Basis, Points, PRNGKey, Vector
 from gapsim.errors import ConfigError
-from gapsim.geometry import Constraint, project, safe_normalize
+from gapsim.geometry import Constraint, feasible, project, safe_normalize
 
 if TYPE_CHECKING:
     from gapsim.config import Config
@@ -118,8 +118,10 @@ def _cones(key, cfg, cx, cy):
         if cy.basis is not None:
             ay = safe_normalize((cy.basis @ (cy.basis.T @ ay))[None], cy.basis[:, 0][None])[0]
     n = cfg.n_pairs
-    return (uniform_in_cap(kx, n, ax, cfg.init_angle, cx.basis),
-            uniform_in_cap(ky, n, ay, cfg.init_angle, cy.basis))
+    return (
+        uniform_in_cap(kx, n, ax, cfg.init_angle, cx.basis),
+        uniform_in_cap(ky, n, ay, cfg.init_angle, cy.basis),
+    )
 
 
 def load_points(path: str, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,8 +141,11 @@ def load_points(path: str, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError("init_file", path, f"must be a readable .npz (x, y) or .npy ({e})") from e
     for name, a in (("x", x), ("y", y)):
         if a.shape != (n, d) or not np.all(np.isfinite(a)):
-            raise ConfigError("init_file", path,
-                              f"array {name} must be finite with shape ({n}, {d}), got {a.shape}")
+            raise ConfigError(
+                "init_file",
+                path,
+                f"array {name} must be finite with shape ({n}, {d}), got {a.shape}",
+            )
     return x, y
 
 
@@ -158,18 +163,29 @@ def initial_points(
     x0: np.ndarray | None = None,
     y0: np.ndarray | None = None,
 ) -> tuple[Points, Points]:
-    """Starting points: given arrays, else the configured initialiser; projected onto the sets."""
+    """Starting points: given arrays, else the configured initialiser, on the constraint sets.
+
+    Drawn points are projected onto the sets. Given points (arrays or ``init_file``) are kept
+    exactly where :func:`gapsim.geometry.feasible` accepts them and projected elsewhere, so that
+    the stored start of a run replays it bit for bit.
+    """
     dt = cfg.effective_dtype
     if (x0 is None) != (y0 is None):
         raise ConfigError("x0/y0", "one array", "give both starting arrays or neither")
+    given = x0 is not None or cfg.init_file is not None
     if x0 is None:
         name = "file" if cfg.init_file is not None else cfg.init
         x0, y0 = INITS[name](key, cfg, cx, cy)
-    else:
-        for name, a in (("x0", x0), ("y0", y0)):
-            shape = np.shape(a)
-            if shape != (cfg.n_pairs, cfg.dim):
-                raise ConfigError(name, f"array of shape {shape}",
-                                  f"must have shape ({cfg.n_pairs}, {cfg.dim})")
+    for name, a in (("x0", x0), ("y0", y0)):
+        shape = np.shape(a)
+        if shape != (cfg.n_pairs, cfg.dim):
+            raise ConfigError(
+                name, f"array of shape {shape}", f"must have shape ({cfg.n_pairs}, {cfg.dim})"
+            )
     x0, y0 = jnp.asarray(x0, dtype=dt), jnp.asarray(y0, dtype=dt)
-    return project(cx, x0), project(cy, y0)
+    if not given:
+        return project(cx, x0), project(cy, y0)
+    # given points already on the set are kept bit for bit, so that a run replays exactly
+    return tuple(
+        jnp.where(feasible(c, z)[:, None], z, project(c, z)) for c, z in ((cx, x0), (cy, y0))
+    )

@@ -58,7 +58,9 @@ class InfoNCEGrad(NamedTuple):
     beta: Scalar
 
 
-def infonce_value_and_grad(x: Points, y: Points, beta: Scalar | float) -> tuple[Scalar, InfoNCEGrad]:
+def infonce_value_and_grad(
+    x: Points, y: Points, beta: Scalar | float
+) -> tuple[Scalar, InfoNCEGrad]:
     r"""Value and closed-form gradient of :func:`infonce` (one shared similarity matrix).
 
     :math:`G = \frac{1}{2N}[\mathrm{rowsoftmax}(M) + \mathrm{colsoftmax}(M)] - I/N`;

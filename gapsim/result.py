@@ -55,9 +55,11 @@ class Certificate:
 
     def __str__(self) -> str:
         word = "converged" if self.converged else "NOT converged"
-        return (f"{word}: {self.criterion} = {self.grad_norm:.3e} "
-                f"({'<=' if self.converged else '>'} gtol {self.gtol:.1e}) after {self.steps} "
-                f"{self.solver} steps")
+        return (
+            f"{word}: {self.criterion} = {self.grad_norm:.3e} "
+            f"({'<=' if self.converged else '>'} gtol {self.gtol:.1e}) after {self.steps} "
+            f"{self.solver} steps"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,23 @@ class Result:
     def summary(self) -> dict[str, Any]:
         """Flat JSON-ready dict: :data:`SUMMARY_KEYS` first, then every other final measure."""
         cert = self.certificate
-        out: dict[str, Any] = {"grad_norm": cert.grad_norm, "converged": cert.converged,
-                               "steps": cert.steps}
+        out: dict[str, Any] = {
+            "grad_norm": cert.grad_norm,
+            "converged": cert.converged,
+            "steps": cert.steps,
+        }
         out = {k: self.measures.get(k, out.get(k)) for k in SUMMARY_KEYS}
         out.update({k: v for k, v in self.measures.items() if k not in out})
-        out.update({"gtol": cert.gtol, "criterion": cert.criterion, "solver": cert.solver,
-                    "tau": self.config.tau, "n_pairs": self.config.n_pairs, "dim": self.config.dim})
+        out.update(
+            {
+                "gtol": cert.gtol,
+                "criterion": cert.criterion,
+                "solver": cert.solver,
+                "tau": self.config.tau,
+                "n_pairs": self.config.n_pairs,
+                "dim": self.config.dim,
+            }
+        )
         for k, v in self.arrays.items():
             if k == "principal_angles":
                 out[k] = v.tolist()
@@ -139,7 +152,10 @@ class Result:
         measures = {k: (math.nan if v is None else v) for k, v in meta["measures"].items()}
         return cls(
             config=Config.from_dict(meta["config"]),
-            x=arrays["x"], y=arrays["y"], x0=arrays["x0"], y0=arrays["y0"],
+            x=arrays["x"],
+            y=arrays["y"],
+            x0=arrays["x0"],
+            y0=arrays["y0"],
             history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
             arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
             measures=measures,

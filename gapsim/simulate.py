@@ -41,13 +41,17 @@ def _run(cfg: Config, x0, y0, cx: Constraint, cy: Constraint) -> SolverOutput:
 
 def _divergence_cause(cfg: Config) -> str:
     if cfg.solver in ("gd", "sgd"):
-        return (f"the step size lr={cfg.effective_lr:g} is likely too large for tau={cfg.tau:g} "
-                f"(gradient descent is stable below about n_pairs*tau^2 = "
-                f"{cfg.n_pairs * cfg.tau**2:g}); lower --lr")
+        return (
+            f"the step size lr={cfg.effective_lr:g} is likely too large for tau={cfg.tau:g} "
+            f"(gradient descent is stable below about n_pairs*tau^2 = "
+            f"{cfg.n_pairs * cfg.tau**2:g}); lower --lr"
+        )
     if cfg.solver == "adam":
         return f"lr={cfg.effective_lr:g} is likely too large; lower --lr"
-    return (f"float overflow in {cfg.effective_dtype} at tau={cfg.tau:g}; "
-            "try --dtype float64 or a larger tau")
+    return (
+        f"float overflow in {cfg.effective_dtype} at tau={cfg.tau:g}; "
+        "try --dtype float64 or a larger tau"
+    )
 
 
 def _check_finite(cfg: Config, out: SolverOutput, hist: dict[str, np.ndarray]) -> None:
@@ -75,8 +79,9 @@ def final_measures(
         m["centroid_angle"] = math.nan
     arrays: dict[str, np.ndarray] = {}
     if cx.basis is not None and cy.basis is not None:
-        sub, arrays = subspace_measures(np.asarray(x), np.asarray(y),
-                                        np.asarray(cx.basis), np.asarray(cy.basis))
+        sub, arrays = subspace_measures(
+            np.asarray(x), np.asarray(y), np.asarray(cx.basis), np.asarray(cy.basis)
+        )
         m.update(sub)
     return m, arrays
 
@@ -119,8 +124,18 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
     beta = jnp.asarray(cfg.beta, jnp.float64)
     gn = float(stationarity(cx64, cy64, x, y, beta))
     criterion = "gradient_mapping_norm" if cx.has_cap or cy.has_cap else "riemannian_grad_norm"
-    cert = Certificate(gn <= cfg.effective_gtol, gn, cfg.effective_gtol, criterion,
-                       int(out.steps), cfg.solver)
+    cert = Certificate(
+        gn <= cfg.effective_gtol, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver
+    )
     m, arrays = final_measures(x, y, cfg.beta, cx64, cy64)
-    return Result(cfg, np.asarray(x), np.asarray(y), np.asarray(x0, np.float64),
-                  np.asarray(y0, np.float64), hist, m, cert, arrays)
+    return Result(
+        cfg,
+        np.asarray(x),
+        np.asarray(y),
+        np.asarray(x0, np.float64),
+        np.asarray(y0, np.float64),
+        hist,
+        m,
+        cert,
+        arrays,
+    )

@@ -36,6 +36,9 @@ from gapsim.measures import MEASURE_KEYS, measures
 __all__ = ["stationarity", "run_dynamics", "run_lbfgs", "SolverOutput", "HISTORY_KEYS"]
 
 HISTORY_KEYS = ("step", "grad_norm", "tau", *MEASURE_KEYS)
+RESTART_DRIFT = 2.0
+"""L-BFGS restarts (rows renormalised, memory cleared) when a row norm of w leaves [1/2, 2]:
+gradients in w scale like 1/||w||, so drifting norms ruin the conditioning."""
 GRAD_MAPPING_STEP = 1e-4
 """Largest point displacement (radians) of the gradient mapping used with caps."""
 
@@ -184,6 +187,7 @@ def run_lbfgs(
     r"""L-BFGS over :math:`w` with :math:`x_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 
     Stops on the Riemannian gradient norm at the points (not the gradient in :math:`w`).
+    Restarts when the row norms of :math:`w` drift (see ``RESTART_DRIFT``).
     """
     if cx.has_cap or cy.has_cap:
         raise ValueError("lbfgs needs a smooth parametrisation; caps have none")
@@ -204,11 +208,18 @@ def run_lbfgs(
     opt = optax.lbfgs(memory_size=memory)
     value_and_grad = optax.value_and_grad_from_state(f)
 
+    def restart(w):  # unit rows again and a fresh memory: the loss is scale-invariant per row
+        w = jax.tree.map(lambda a: a / jnp.linalg.norm(a, axis=1, keepdims=True), w)
+        return w, opt.init(w)
+
     def advance(state):
         w, s = state
         v, g = value_and_grad(w, state=s)
         u, s = opt.update(g, s, w, value=v, grad=g, value_fn=f)
-        return optax.apply_updates(w, u), s
+        w = optax.apply_updates(w, u)
+        norms = jnp.concatenate([jnp.linalg.norm(a, axis=1) for a in w])
+        drift = (jnp.min(norms) < 1 / RESTART_DRIFT) | (jnp.max(norms) > RESTART_DRIFT)
+        return jax.lax.cond(drift, restart, lambda w: (w, s), w)
 
     w0 = (coords(cx, x0), coords(cy, y0))
     state0 = (w0, opt.init(w0))

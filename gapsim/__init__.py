@@ -17,7 +17,7 @@ from gapsim.init import INITS, initial_points, register_init, uniform_in_cap  # 
 from gapsim.loss import infonce, infonce_value_and_grad  # noqa: E402
 from gapsim.measures import measures, subspace_measures  # noqa: E402
 from gapsim.result import Certificate, Result  # noqa: E402
-from gapsim.simulate import simulate  # noqa: E402
+from gapsim.simulate import best_of_seeds, simulate  # noqa: E402
 from gapsim.solvers import run_dynamics, run_lbfgs, stationarity  # noqa: E402
 from gapsim.subspaces import (  # noqa: E402
     hyperplane_pair,
@@ -36,6 +36,7 @@ __all__ = [
     "Constraint",
     "DivergenceError",
     "INITS",
+    "best_of_seeds",
     "Result",
     "hyperplane_pair",
     "infonce",

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim._types import Array, Basis, Float, Points, Vector
+from gapsim._types import Array, Basis, Points, Scalar, Vector
 from gapsim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Constraint(NamedTuple):
 
     basis: Basis | None = None
     axis: Vector | None = None
-    cap_cos: Float[Array, ""] | None = None
+    cap_cos: Scalar | None = None
 
     @classmethod
     def make(

@@ -10,8 +10,9 @@ With similarities :math:`S = XY^\top`, inverse temperature :math:`\beta = 1/\tau
 the *average* of the image-to-text and text-to-image cross-entropies (some papers sum the two
 directions, which doubles :math:`L`). The positive is in the denominator. Its gradient with
 respect to the logits is :math:`G = \frac{1}{2N}[\mathrm{rowsoftmax}(M) + \mathrm{colsoftmax}(M)]
-- I/N`, hence :math:`\partial L/\partial X = \beta G Y`, :math:`\partial L/\partial Y = \beta G^\top X`
-and :math:`\partial L/\partial\beta = \langle G, S\rangle`.
+- I/N`, hence :math:`\partial L/\partial X = \beta G Y`,
+:math:`\partial L/\partial Y = \beta G^\top X` and
+:math:`\partial L/\partial\beta = \langle G, S\rangle`.
 
 Both log-sum-exps subtract their own row/column maximum, so values and gradients stay finite in
 float32 down to :math:`\tau = 0.005` (logits up to 200) and beyond.

@@ -11,6 +11,7 @@ step and the likely cause.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +25,7 @@ from gapsim.measures import MIN_MEAN_NORM, measures, subspace_measures
 from gapsim.result import Certificate, Result
 from gapsim.solvers import SolverOutput, run_dynamics, run_lbfgs, stationarity
 
-__all__ = ["simulate", "final_measures"]
+__all__ = ["simulate", "best_of_seeds", "final_measures"]
 
 
 def _run(cfg: Config, x0, y0, cx: Constraint, cy: Constraint) -> SolverOutput:
@@ -91,8 +92,9 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
 
     Args:
         cfg: the configuration.
-        x0, y0: optional ``(n_pairs, dim)`` starting points (projected onto the constraint sets);
-            override ``cfg.init`` so that a peer's exact start can be replayed.
+        x0: optional ``(n_pairs, dim)`` starting points of X; with ``y0`` they override
+            ``cfg.init``, so that a peer's exact start can be replayed.
+        y0: optional starting points of Y.
 
     Returns:
         A :class:`~gapsim.result.Result` with trajectory, final points and measures, and a
@@ -139,3 +141,21 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
         cert,
         arrays,
     )
+
+
+def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
+    """Multi-start: run ``cfg`` from each seed and keep the lowest certified loss.
+
+    These landscapes have distinct stationary points (on the circle, for instance, a start whose
+    cyclic order of x differs from that of y can end at a local minimum where two pairs
+    coincide), so a claim about *the* optimum is checked on the best of several starts. Runs
+    that did not converge are used only if none did.
+
+    Returns:
+        ``(best, losses)``: the best :class:`~gapsim.result.Result` and every run's final loss
+        (NaN for runs that did not converge), in the order of ``seeds``, to report the spread.
+    """
+    runs = [simulate(cfg.replace(seed=int(s))) for s in seeds]
+    losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
+    key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
+    return runs[int(np.nanargmin(key))], losses

@@ -66,7 +66,8 @@ def stationarity(cx: Constraint, cy: Constraint, x: Points, y: Points, beta: Sca
     r"""First-order stationarity of :math:`L` at ``(x, y)`` on the constraint sets.
 
     Smooth sets (sphere, subspace): the Riemannian gradient norm
-    :math:`\big(\sum_i \|(P_U - x_ix_i^\top)\nabla_{x_i}L\|^2 + \|(P_V - y_iy_i^\top)\nabla_{y_i}L\|^2\big)^{1/2}`.
+    :math:`\big(\sum_i \|(P_U - x_ix_i^\top)\nabla_{x_i}L\|^2
+    + \|(P_V - y_iy_i^\top)\nabla_{y_i}L\|^2\big)^{1/2}`.
     With a cap: the norm of the gradient mapping :math:`(Z - \Pi(Z - \eta\xi))/\eta` of the
     Riemannian gradient :math:`\xi`, with :math:`\eta` chosen so that the largest point moves by
     ``GRAD_MAPPING_STEP`` radians; it equals the Riemannian gradient norm where no cap is active
@@ -148,14 +149,18 @@ def run_dynamics(
     """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``.
 
     Args:
-        x0, y0: ``(n, d)`` starting points on the constraint sets.
-        cx, cy: the constraint sets.
+        x0: ``(n, d)`` starting points of X on its constraint set.
+        y0: ``(n, d)`` starting points of Y.
+        cx: constraint set of X.
+        cy: constraint set of Y.
         beta: inverse temperature.
         lr: step size (optax ``learning_rate``).
         momentum: heavy-ball momentum for ``sgd`` (0 for ``gd``; unused by ``adam``).
         gtol: stationarity tolerance for ``early_stop``.
         solver: ``gd``, ``sgd`` or ``adam``.
-        steps, stride, early_stop: loop length, record stride, stop at ``gtol``.
+        steps: maximum number of steps.
+        stride: record every ``stride`` steps.
+        early_stop: stop once the stationarity measure is at most ``gtol``.
     """
     opt = optax.adam(lr) if solver == "adam" else optax.sgd(lr, momentum=momentum)
 

@@ -121,7 +121,9 @@ class PrincipalVectors(NamedTuple):
 
 
 def principal_vectors(qu: np.ndarray, qv: np.ndarray) -> PrincipalVectors:
-    r"""Principal angles and vectors: :math:`Q_U^\top Q_V = A \Sigma B^\top`, :math:`u = Q_U A`, :math:`v = Q_V B`.
+    r"""Principal angles and vectors of two subspaces.
+
+    With :math:`Q_U^\top Q_V = A\Sigma B^\top`: :math:`u = Q_UA`, :math:`v = Q_VB`.
 
     The angles are those of :func:`principal_angles` (accurate for small angles); the vectors
     are from the cosine SVD. The span of the ``u`` with angle below ``ZERO_ANGLE_TOL`` is the

@@ -47,7 +47,9 @@ def test_bad_config_names_field_value_and_range(kw, field):
         Config(**kw)
     assert e.value.field == field
     msg = str(e.value)
-    assert msg.startswith(f"{field}=") and ": " in msg and "\n" not in msg
+    assert msg.startswith(f"{field}=")
+    assert ": " in msg
+    assert "\n" not in msg
 
 
 def test_config_is_frozen_and_round_trips():
@@ -75,11 +77,22 @@ def test_run_json_has_required_keys(capsys):
 
 
 def test_run_readable_summary_and_angles_in_degrees(capsys, tmp_path):
-    argv = ["run", "--n-pairs", "6", "--constraint", "subspace", "--phi", "30deg",
-            "--out", str(tmp_path / "r")]
+    argv = [
+        "run",
+        "--n-pairs",
+        "6",
+        "--constraint",
+        "subspace",
+        "--phi",
+        "30deg",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "converged" in out and "centroid_angle" in out and "0.523599" in out
+    assert "converged" in out
+    assert "centroid_angle" in out
+    assert "0.523599" in out
     r = gapsim.Result.load(tmp_path / "r.json")
     assert r.config.phi == pytest.approx(math.pi / 6)
 
@@ -105,15 +118,22 @@ def test_bad_input_is_one_line_nonzero_no_traceback(argv, field, capsys):
         code = e.code
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("gapsim: error: ") and field in err
+    assert err.count("\n") == 1
+    assert err.startswith("gapsim: error: ")
+    assert field in err
     assert "Traceback" not in err
 
 
 def test_divergence_exit_code_and_message(capsys):
     with pytest.warns(RuntimeWarning):  # 1e39 overflows float32 on purpose
-        code = main(["run", "--solver", "gd", "--lr", "1e39", "--dtype", "float32", "--steps", "20"])
+        code = main(
+            ["run", "--solver", "gd", "--lr", "1e39", "--dtype", "float32", "--steps", "20"]
+        )
     err = capsys.readouterr().err
-    assert code == 3 and "diverged" in err and "step 10" in err and "lr" in err
+    assert code == 3
+    assert "diverged" in err
+    assert "step 10" in err
+    assert "lr" in err
     assert err.count("\n") == 1
 
 

@@ -12,9 +12,9 @@ import json
 import time
 
 import jax
-import jax.numpy as jnp
 
-from gapsim import Config, initial_points, make_constraints
+from gapsim import Config
+from gapsim.simulate import prepare
 from gapsim.solvers import run_dynamics
 
 
@@ -29,27 +29,14 @@ def bench(n: int, d: int, steps: int, solver: str, stride: int, repeats: int) ->
         early_stop=False,
         dtype="float32",
     )
-    cx, cy = make_constraints(cfg)
-    x0, y0 = initial_points(jax.random.key(0), cfg, cx, cy)
-    dt = jnp.float32
-    args = (
-        x0,
-        y0,
-        cx,
-        cy,
-        jnp.asarray(cfg.beta, dt),
-        jnp.asarray(cfg.effective_lr, dt),
-        jnp.asarray(0.0, dt),
-        jnp.asarray(0.0, dt),
-    )
-    kw = {"solver": solver, "steps": steps, "stride": stride, "early_stop": False}
+    static, args = prepare(cfg)
     t0 = time.perf_counter()
-    jax.block_until_ready(run_dynamics(*args, **kw))
+    jax.block_until_ready(run_dynamics(args, static))
     compile_s = time.perf_counter() - t0
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        jax.block_until_ready(run_dynamics(*args, **kw))
+        jax.block_until_ready(run_dynamics(args, static))
         best = min(best, time.perf_counter() - t0)
     return {
         "n": n,

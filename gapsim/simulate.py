@@ -23,21 +23,33 @@ from gapsim.geometry import Constraint, make_constraints, project
 from gapsim.init import initial_points
 from gapsim.measures import MIN_MEAN_NORM, measures, subspace_measures
 from gapsim.result import Certificate, Result
-from gapsim.solvers import SolverOutput, run_dynamics, run_lbfgs, stationarity
+from gapsim.solvers import Args, SolverOutput, Static, execute, stationarity
 
-__all__ = ["simulate", "best_of_seeds", "final_measures"]
+__all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
 
 
-def _run(cfg: Config, x0, y0, cx: Constraint, cy: Constraint) -> SolverOutput:
+def prepare(
+    cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = None
+) -> tuple[Static, Args]:
+    """Split a config into the compile-time :class:`Static` and the traced :class:`Args`.
+
+    Builds the constraint sets and the starting points (see :func:`simulate` for ``x0``,
+    ``y0``). Runs with equal ``Static`` and shapes share one compiled program, and their
+    ``Args`` can be stacked and vmapped.
+    """
     dt = cfg.effective_dtype
-    beta = jnp.asarray(cfg.beta, dt)
-    gtol = jnp.asarray(cfg.effective_gtol, dt)
-    loop = {"steps": cfg.steps, "stride": cfg.stride, "early_stop": cfg.early_stop}
-    if cfg.solver == "lbfgs":
-        return run_lbfgs(x0, y0, cx, cy, beta, gtol, **loop)
-    lr = jnp.asarray(cfg.effective_lr, dt)
-    momentum = jnp.asarray(cfg.momentum if cfg.solver == "sgd" else 0.0, dt)
-    return run_dynamics(x0, y0, cx, cy, beta, lr, momentum, gtol, solver=cfg.solver, **loop)
+    k_init, _ = jax.random.split(jax.random.key(cfg.seed))
+    cx, cy = make_constraints(cfg)
+    x0, y0 = initial_points(k_init, cfg, cx, cy, x0, y0)
+    momentum = cfg.momentum if cfg.solver == "sgd" else 0.0
+    args = Args(
+        x0,
+        y0,
+        cx,
+        cy,
+        *(jnp.asarray(v, dt) for v in (cfg.beta, cfg.effective_lr, momentum, cfg.effective_gtol)),
+    )
+    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop), args
 
 
 def _divergence_cause(cfg: Config) -> str:
@@ -110,22 +122,25 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
         >>> r.converged, round(r.measures["paired_cosine_min"], 6)
         (True, 1.0)
     """
-    key = jax.random.key(cfg.seed)
-    k_init, _ = jax.random.split(key)
-    cx, cy = make_constraints(cfg)
-    x0, y0 = initial_points(k_init, cfg, cx, cy, x0, y0)
-    out = _run(cfg, x0, y0, cx, cy)
+    static, args = prepare(cfg, x0, y0)
+    return finish(cfg, args, execute(static, args))
+
+
+def finish(cfg: Config, args: Args, out: SolverOutput) -> Result:
+    """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
+
+    Raises :class:`~gapsim.errors.DivergenceError` on NaN/inf; re-projects the final points in
+    float64 and evaluates the stationarity measure and the final measures there.
+    """
     n = int(out.n_records)
     hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
     _check_finite(cfg, out, hist)
-
-    cfg64 = cfg.replace(dtype="float64")
-    cx64, cy64 = make_constraints(cfg64)
+    cx64, cy64 = make_constraints(cfg.replace(dtype="float64"))
     x = project(cx64, jnp.asarray(out.x, jnp.float64))
     y = project(cy64, jnp.asarray(out.y, jnp.float64))
     beta = jnp.asarray(cfg.beta, jnp.float64)
     gn = float(stationarity(cx64, cy64, x, y, beta))
-    criterion = "gradient_mapping_norm" if cx.has_cap or cy.has_cap else "riemannian_grad_norm"
+    criterion = "gradient_mapping_norm" if cx64.has_cap or cy64.has_cap else "riemannian_grad_norm"
     cert = Certificate(
         gn <= cfg.effective_gtol, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver
     )
@@ -134,8 +149,8 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
         cfg,
         np.asarray(x),
         np.asarray(y),
-        np.asarray(x0, np.float64),
-        np.asarray(y0, np.float64),
+        np.asarray(args.x0, np.float64),
+        np.asarray(args.y0, np.float64),
         hist,
         m,
         cert,

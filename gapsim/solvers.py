@@ -33,7 +33,16 @@ from gapsim.geometry import Constraint, project, tangent
 from gapsim.loss import infonce, infonce_value_and_grad
 from gapsim.measures import MEASURE_KEYS, measures
 
-__all__ = ["stationarity", "run_dynamics", "run_lbfgs", "SolverOutput", "HISTORY_KEYS"]
+__all__ = [
+    "Args",
+    "Static",
+    "execute",
+    "stationarity",
+    "run_dynamics",
+    "run_lbfgs",
+    "SolverOutput",
+    "HISTORY_KEYS",
+]
 
 HISTORY_KEYS = ("step", "grad_norm", "tau", *MEASURE_KEYS)
 RESTART_DRIFT = 2.0
@@ -88,15 +97,12 @@ def _loop(
     advance: Callable[[Any], Any],
     points: Callable[[Any], tuple[Points, Points]],
     state0: Any,
-    cx: Constraint,
-    cy: Constraint,
-    beta: Scalar,
-    gtol: Scalar,
-    steps: int,
-    stride: int,
-    early_stop: bool,
+    args: Args,
+    static: Static,
 ) -> SolverOutput:
     """Run ``advance`` up to ``steps`` times, recording every ``stride`` steps (and at 0)."""
+    cx, cy, beta, gtol = args.cx, args.cy, args.beta, args.gtol
+    steps, stride, early_stop = static.steps, static.stride, static.early_stop
     n_rec = -(-steps // stride) + 1
     x0, _ = points(state0)
     dtype = x0.dtype
@@ -130,70 +136,81 @@ def _loop(
     return SolverOutput(x, y, step, gn, hist, i)
 
 
-@partial(jax.jit, static_argnames=("solver", "steps", "stride", "early_stop"))
-def run_dynamics(
-    x0: Points,
-    y0: Points,
-    cx: Constraint,
-    cy: Constraint,
-    beta: Scalar,
-    lr: Scalar,
-    momentum: Scalar,
-    gtol: Scalar,
-    *,
-    solver: str,
-    steps: int,
-    stride: int,
-    early_stop: bool,
-) -> SolverOutput:
-    """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``.
+class Static(NamedTuple):
+    """The hashable, compile-time part of a run (changing it recompiles).
 
-    Args:
+    Attributes:
+        solver: ``lbfgs``, ``gd``, ``sgd`` or ``adam``.
+        steps: maximum number of steps (L-BFGS iterations).
+        stride: record every ``stride`` steps.
+        early_stop: stop once the stationarity measure is at most ``gtol``.
+    """
+
+    solver: str
+    steps: int
+    stride: int
+    early_stop: bool
+
+
+class Args(NamedTuple):
+    """The traced part of a run (a pytree of arrays; a sweep stacks and vmaps it).
+
+    Attributes:
         x0: ``(n, d)`` starting points of X on its constraint set.
         y0: ``(n, d)`` starting points of Y.
         cx: constraint set of X.
         cy: constraint set of Y.
         beta: inverse temperature.
-        lr: step size (optax ``learning_rate``).
-        momentum: heavy-ball momentum for ``sgd`` (0 for ``gd``; unused by ``adam``).
+        lr: step size (optax ``learning_rate``; unused by lbfgs).
+        momentum: heavy-ball momentum for ``sgd`` (0 otherwise).
         gtol: stationarity tolerance for ``early_stop``.
-        solver: ``gd``, ``sgd`` or ``adam``.
-        steps: maximum number of steps.
-        stride: record every ``stride`` steps.
-        early_stop: stop once the stationarity measure is at most ``gtol``.
     """
-    opt = optax.adam(lr) if solver == "adam" else optax.sgd(lr, momentum=momentum)
+
+    x0: Points
+    y0: Points
+    cx: Constraint
+    cy: Constraint
+    beta: Scalar
+    lr: Scalar
+    momentum: Scalar
+    gtol: Scalar
+
+
+def execute(static: Static, args: Args) -> SolverOutput:
+    """Run the solver ``static.solver`` (compiled once per ``static`` and shapes)."""
+    if static.solver == "lbfgs":
+        return run_lbfgs(args, static)
+    return run_dynamics(args, static)
+
+
+@partial(jax.jit, static_argnames=("static",))
+def run_dynamics(args: Args, static: Static) -> SolverOutput:
+    """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
+    cx, cy, beta = args.cx, args.cy, args.beta
+    if static.solver == "adam":
+        opt = optax.adam(args.lr)
+    else:
+        opt = optax.sgd(args.lr, momentum=args.momentum)
 
     def advance(state):
         x, y, s = state
-        _, g = infonce_value_and_grad(x, y, beta)
-        xi = (tangent(cx, x, g.x), tangent(cy, y, g.y))
+        g = jax.grad(infonce, argnums=(0, 1))(x, y, beta)
+        xi = (tangent(cx, x, g[0]), tangent(cy, y, g[1]))
         (ux, uy), s = opt.update(xi, s, (x, y))
         return project(cx, x + ux), project(cy, y + uy), s
 
-    state0 = (x0, y0, opt.init((x0, y0)))
-    return _loop(advance, lambda s: s[:2], state0, cx, cy, beta, gtol, steps, stride, early_stop)
+    state0 = (args.x0, args.y0, opt.init((args.x0, args.y0)))
+    return _loop(advance, lambda s: s[:2], state0, args, static)
 
 
-@partial(jax.jit, static_argnames=("steps", "stride", "early_stop", "memory"))
-def run_lbfgs(
-    x0: Points,
-    y0: Points,
-    cx: Constraint,
-    cy: Constraint,
-    beta: Scalar,
-    gtol: Scalar,
-    *,
-    steps: int,
-    stride: int,
-    early_stop: bool = True,
-    memory: int = 20,
-) -> SolverOutput:
+@partial(jax.jit, static_argnames=("static", "memory"))
+def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
     r"""L-BFGS over :math:`w` with :math:`x_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 
     Stops on the Riemannian gradient norm at the points (not the gradient in :math:`w`).
     Restarts when the row norms of :math:`w` drift (see ``RESTART_DRIFT``).
     """
+    cx, cy, beta = args.cx, args.cy, args.beta
     if cx.has_cap or cy.has_cap:
         raise ValueError("lbfgs needs a smooth parametrisation; caps have none")
 
@@ -226,6 +243,6 @@ def run_lbfgs(
         drift = (jnp.min(norms) < 1 / RESTART_DRIFT) | (jnp.max(norms) > RESTART_DRIFT)
         return jax.lax.cond(drift, restart, lambda w: (w, s), w)
 
-    w0 = (coords(cx, x0), coords(cy, y0))
+    w0 = (coords(cx, args.x0), coords(cy, args.y0))
     state0 = (w0, opt.init(w0))
-    return _loop(advance, points, state0, cx, cy, beta, gtol, steps, stride, early_stop)
+    return _loop(advance, points, state0, args, static)

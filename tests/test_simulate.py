@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 import gapsim
 from gapsim import Config, best_of_seeds, simplex_loss, simulate
-from gapsim.solvers import run_dynamics, run_lbfgs
 
 
 @settings(max_examples=6)  # each new (N, d) compiles the L-BFGS loop (~5 s)
@@ -43,7 +42,7 @@ def test_same_seed_same_bits():
 @pytest.mark.parametrize("solver", ["gd", "lbfgs"])
 def test_second_call_does_not_recompile(solver):
     cfg = Config(n_pairs=10, dim=3, tau=0.3, solver=solver, steps=50)
-    fn = run_lbfgs if solver == "lbfgs" else run_dynamics
+    fn = gapsim.solvers.run_lbfgs if solver == "lbfgs" else gapsim.solvers.run_dynamics
     simulate(cfg)
     size = fn._cache_size()
     # a new seed, temperature and step size are traced values: same compiled program

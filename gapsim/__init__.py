@@ -10,9 +10,22 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from gapsim._version import __version__  # noqa: E402
+from gapsim.alignment import (  # noqa: E402
+    AlignResult,
+    GapShiftCurve,
+    data_basis,
+    gap_shift,
+    gap_shift_curve,
+    hyperplane_rotation,
+    inject_gap,
+    mean_removal,
+    ssp,
+    ssp_from_bases,
+)
 from gapsim.config import Config  # noqa: E402
 from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
 from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
+from gapsim.groups import cluster_scores, group_measures, knn_accuracy  # noqa: E402
 from gapsim.init import INITS, initial_points, register_init, uniform_in_cap  # noqa: E402
 from gapsim.loss import infonce, infonce_value_and_grad  # noqa: E402
 from gapsim.measures import measures, subspace_measures  # noqa: E402
@@ -30,6 +43,19 @@ from gapsim.theory import large_n_limit, simplex_loss  # noqa: E402
 
 __all__ = [
     "__version__",
+    "AlignResult",
+    "GapShiftCurve",
+    "cluster_scores",
+    "data_basis",
+    "gap_shift",
+    "gap_shift_curve",
+    "group_measures",
+    "hyperplane_rotation",
+    "inject_gap",
+    "knn_accuracy",
+    "mean_removal",
+    "ssp",
+    "ssp_from_bases",
     "Certificate",
     "Config",
     "ConfigError",

@@ -121,9 +121,24 @@ def _describe(cfg: Config) -> str:
     elif c == "subspace":
         c += f"(k={cfg.k}, angles={_fmt(list(cfg.principal_angles))}"
         c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"
+    mech = [f"M={cfg.modalities}"] if cfg.modalities > 2 else []
+    if cfg.learn_tau:
+        mech.append(f"learn-tau({cfg.tau_param}, lr x{cfg.tau_lr_mult:g})")
+    if cfg.tau_schedule != "none":
+        mech.append(f"tau-schedule={cfg.tau_schedule}")
+    if cfg.gamma_lift:
+        mech.append(f"gamma-lift(gamma0={cfg.gamma0:g})")
+    if cfg.swap != "none":
+        mech.append(f"swap={cfg.swap}(p={cfg.swap_p:g})")
+    if cfg.noisy_fraction > 0:
+        mech.append(f"noisy={cfg.noisy_fraction:g}")
+    if cfg.classes:
+        mech.append(f"classes={cfg.classes}(p={cfg.class_p:g})")
+    mech += [f"{k}={getattr(cfg, k):g}" for k in ("atp", "cu") if getattr(cfg, k) > 0]
     return (
         f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
         f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}"
+        + (" | " + " ".join(mech) if mech else "")
     )
 
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gapsim.errors import ConfigError
+from gapsim.temperature import SCHEDULES, TAU_PARAMS
 
 __all__ = ["Config", "SOLVERS", "CONSTRAINTS"]
 
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
+SWAPS = ("none", "hard", "row", "soft")
 CONSTRAINTS = ("none", "cone", "subspace")
 DTYPES = ("float32", "float64")
 
@@ -69,17 +71,63 @@ class Config:
     early_stop: bool = _f(True, "stop as soon as the gradient criterion is met")
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
+    # --- mechanisms (THEORY 2.3-5; see gapsim.objective and gapsim.temperature) ---------------
+    modalities: int = _f(2, "number of modalities M (>= 2; pairwise InfoNCE, modality 0 = anchor)")
+    learn_tau: bool = _f(False, "learnable temperature (starts at --tau)")
+    tau_param: str = _f(
+        "exp", "learnable beta = exp(nu), softplus(nu), nu, or exp(nu/s)", choices=TAU_PARAMS
+    )
+    tau_scale: float = _f(1.0, "s of the 'scaled' parametrisation exp(nu/s)")
+    tau_lr_mult: float = _f(1.0, "step-size ratio of nu to the points (>= 0)")
+    tau_schedule: str = _f(
+        "none", "temperature schedule from --tau to --tau-end (custom: API only)", choices=SCHEDULES
+    )
+    tau_end: float | None = _f(None, "end temperature of a schedule (reached on the last step)")
+    tau_period: float | None = _f(None, "period in steps of the cosine schedule (default: steps)")
+    gamma_lift: bool = _f(False, "Yaras et al.'s gamma-lift (parallel) model, learnable gamma")
+    gamma0: float = _f(0.3, "starting gamma of the gamma-lift, in [0, 1)")
+    gamma_lr_mult: float = _f(1.0, "step-size ratio of gamma to the points (>= 0)")
+    swap: str = _f("none", "modality swapping inside the loss", choices=SWAPS)
+    swap_p: float = _f(0.1, "fraction of steps with swapping, in [0, 1]")
+    noisy_fraction: float = _f(
+        0.0, "fraction of pairs whose partner is re-drawn every step (exploratory), in [0, 1]"
+    )
+    classes: int = _f(0, "K latent classes (pair i in class i mod K); partners re-drawn in class")
+    class_p: float = _f(1.0, "fraction of steps with within-class partner re-draws, in [0, 1]")
+    atp: float = _f(0.0, "weight of Grassucci et al.'s ATP loss (align true pairs), >= 0")
+    cu: float = _f(0.0, "weight of Grassucci et al.'s CU loss (centroid uniformity), >= 0")
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError on the first bad one."""
-        for name in ("tau", "init_angle", "cone_axis_angle"):
+        for name in (
+            "tau",
+            "init_angle",
+            "cone_axis_angle",
+            "tau_scale",
+            "tau_lr_mult",
+            "gamma0",
+            "gamma_lr_mult",
+            "swap_p",
+            "noisy_fraction",
+            "class_p",
+            "atp",
+            "cu",
+        ):
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.thetas is not None:
             object.__setattr__(self, "thetas", tuple(float(t) for t in self.thetas))
         _check(self.n_pairs >= 2, "n_pairs", self.n_pairs, "must be an integer >= 2")
         _check(self.dim >= 2, "dim", self.dim, "must be an integer >= 2")
         _check(math.isfinite(self.tau) and self.tau > 0, "tau", self.tau, "must be > 0")
-        for name in ("constraint", "solver", "cone_axis", "dtype"):
+        for name in (
+            "constraint",
+            "solver",
+            "cone_axis",
+            "dtype",
+            "tau_param",
+            "tau_schedule",
+            "swap",
+        ):
             choices = _META[name].get("choices")
             value = getattr(self, name)
             if value is not None or name != "dtype":
@@ -104,6 +152,7 @@ class Config:
         _check(0 <= self.momentum < 1, "momentum", self.momentum, "must lie in [0, 1)")
         if self.gtol is not None:
             _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
+        self._check_mechanisms()
         if self.solver == "lbfgs":
             _check(
                 self.constraint != "cone" and self.cone_angle is None,
@@ -111,6 +160,90 @@ class Config:
                 "lbfgs",
                 "a cap has no smooth parametrisation: use --solver gd, sgd or adam",
             )
+
+    def _check_mechanisms(self) -> None:
+        m, n = self.modalities, self.n_pairs
+        _check(m >= 2, "modalities", m, "must be an integer >= 2")
+        if m > 2:
+            _check(
+                self.constraint == "none" or self.cone_axis == "free",
+                "modalities",
+                m,
+                "more than 2 modalities need --constraint none, or cone with a free axis",
+            )
+            _check(
+                self.constraint != "subspace",
+                "modalities",
+                m,
+                "more than 2 modalities need --constraint none or cone",
+            )
+            _check(self.swap == "none", "swap", self.swap, "swapping needs --modalities 2")
+        for name in ("tau_scale",):
+            v = getattr(self, name)
+            _check(math.isfinite(v) and v > 0, name, v, "must be > 0")
+        for name in ("tau_lr_mult", "gamma_lr_mult", "atp", "cu"):
+            v = getattr(self, name)
+            _check(math.isfinite(v) and v >= 0, name, v, "must be >= 0")
+        for name in ("swap_p", "noisy_fraction", "class_p"):
+            v = getattr(self, name)
+            _check(0 <= v <= 1, name, v, "must lie in [0, 1]")
+        _check(0 <= self.gamma0 < 1, "gamma0", self.gamma0, "must lie in [0, 1)")
+        if self.learn_tau:
+            _check(
+                self.tau_schedule == "none",
+                "tau_schedule",
+                self.tau_schedule,
+                "a schedule and --learn-tau exclude each other",
+            )
+        sched = self.tau_schedule
+        if sched in ("linear", "linear_beta", "cosine"):
+            _check(
+                self.tau_end is not None, "tau_end", None, f"required with --tau-schedule {sched}"
+            )
+        if self.tau_end is not None:
+            _check(
+                sched in ("linear", "linear_beta", "cosine"),
+                "tau_end",
+                self.tau_end,
+                "only used with --tau-schedule linear, linear_beta or cosine",
+            )
+            _check(
+                math.isfinite(self.tau_end) and self.tau_end > 0,
+                "tau_end",
+                self.tau_end,
+                "must be > 0",
+            )
+        if self.tau_period is not None:
+            _check(
+                sched == "cosine",
+                "tau_period",
+                self.tau_period,
+                "only used with --tau-schedule cosine",
+            )
+            _check(self.tau_period > 0, "tau_period", self.tau_period, "must be > 0")
+        _check(
+            self.classes == 0 or 2 <= self.classes <= n,
+            "classes",
+            self.classes,
+            f"must be 0 (none) or in 2..n_pairs={n}",
+        )
+        if self.solver == "lbfgs":
+            moving = {
+                "learn_tau": self.learn_tau,
+                "gamma_lift": self.gamma_lift,
+                "tau_schedule": sched != "none",
+                "swap": self.swap != "none",
+                "noisy_fraction": self.noisy_fraction > 0,
+                "classes": self.classes > 0,
+            }
+            for name, on in moving.items():
+                _check(
+                    not on,
+                    "solver",
+                    "lbfgs",
+                    f"lbfgs optimises a fixed objective; with --{name.replace('_', '-')} "
+                    "use --solver gd, sgd or adam",
+                )
 
     def _check_constraint(self) -> None:
         c, d = self.constraint, self.dim
@@ -192,6 +325,11 @@ class Config:
         if self.thetas is not None:
             return self.thetas
         return (0.0,) * (self.k - 1) + (float(self.phi or 0.0),)
+
+    @property
+    def n_noisy(self) -> int:
+        """Number of noisy pairs, floor(noisy_fraction * n_pairs) (the first ones)."""
+        return int(math.floor(self.noisy_fraction * self.n_pairs))
 
     @property
     def beta(self) -> float:

@@ -21,12 +21,16 @@ fixed point of "cap-project around the current mean direction", iterated until e
 within the cap of the mean of the result (to ``10 * eps`` of the dtype). Points already in such a
 configuration are returned unchanged, so the projection is idempotent.
 
-Zero-vector policy (never NaN): a row whose projection onto :math:`U` has norm at most
-``tiny = 1e-30`` maps to the set's reference point, which is the fixed cap axis if there is one,
-else the first basis vector of :math:`U` (:math:`e_1` without a subspace). An antipodal point
-:math:`x = -c` outside a cap is rotated towards the basis vector least aligned with :math:`c`.
-A free axis whose mean is zero falls back to the reference point likewise. Gradients through
-these branches are finite (double-``where``).
+Zero-vector policy (never NaN): an all-zero row, or a row whose projection onto :math:`U` is
+at rounding level (largest entry at most ``8 eps`` times the row's largest entry), maps to the
+set's reference point: the fixed cap axis if there is one, else the first basis vector of
+:math:`U` (:math:`e_1` without a subspace). Tiny non-zero rows are normalised, not replaced
+(rows are scaled by their largest entry first, so nothing underflows). A point at or within
+rounding of :math:`-c` outside a cap is rotated towards the basis vector least aligned with
+:math:`c`. A free axis whose mean is zero falls back to the reference point likewise.
+Gradients through these branches are finite (double ``where``), except through the free-axis
+fixed-point iteration (a ``lax.while_loop``), which supports forward-mode only; the solvers
+never differentiate through a projection.
 """
 
 from __future__ import annotations
@@ -46,13 +50,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Constraint",
     "make_constraints",
+    "stack",
     "project",
     "feasible",
     "tangent",
     "safe_normalize",
+    "reject",
 ]
 
-TINY = 1e-30
 FREE_AXIS_MAX_ITERS = 200
 
 
@@ -135,17 +140,20 @@ class Constraint(NamedTuple):
         return self.cap_cos is None
 
 
-def _safe_norm(z: Array, axis: int = -1) -> tuple[Array, Array]:
-    """Norm along ``axis`` (kept) with a finite gradient at zero, and the 'is zero' mask."""
-    sq = jnp.sum(z * z, axis=axis, keepdims=True)
-    small = sq <= TINY**2
-    return jnp.sqrt(jnp.where(small, 1.0, sq)), small
+def safe_normalize(z: Array, fallback: Array, scale: Array | None = None) -> Array:
+    """Rows of ``z`` scaled to unit norm; rows that count as zero become ``fallback``.
 
-
-def safe_normalize(z: Array, fallback: Array) -> Array:
-    """Rows of ``z`` scaled to unit norm; rows of norm <= 1e-30 become ``fallback``."""
-    n, small = _safe_norm(z)
-    return jnp.where(small, jnp.broadcast_to(fallback, z.shape), z / n)
+    Each row is first divided by its largest entry, so tiny rows (1e-30 in float32) do not
+    underflow. Without ``scale`` only exactly-zero rows count as zero; with ``scale`` (the
+    per-row magnitude of what ``z`` was computed from) so does a row whose largest entry is at
+    most ``8 * eps * scale``: rounding noise, whose direction means nothing. Gradients are
+    finite everywhere (double ``where``).
+    """
+    a = jnp.max(jnp.abs(z), axis=-1, keepdims=True)
+    small = a <= (0.0 if scale is None else 8 * jnp.finfo(z.dtype).eps * scale)
+    zs = z / jnp.where(small, 1.0, a)
+    n = jnp.sqrt(jnp.where(small, 1.0, jnp.sum(zs * zs, axis=-1, keepdims=True)))
+    return jnp.where(small, jnp.broadcast_to(fallback, z.shape), zs / n)
 
 
 def _reference(c: Constraint, d: int, dtype) -> Vector:
@@ -160,15 +168,26 @@ def _subspace(c: Constraint, z: Array) -> Array:
     return z if c.basis is None else (z @ c.basis) @ c.basis.T
 
 
+def reject(v: Array, axis: Vector) -> Array:
+    """Rows of ``v`` minus their component along unit ``axis``, applied twice.
+
+    One Gram-Schmidt pass leaves an error of order eps/sin(angle) along the axis; the second
+    pass removes it ("twice is enough", Kahan/Parlett).
+    """
+    for _ in range(2):
+        v = v - (v @ axis)[:, None] * axis[None, :]
+    return v
+
+
 def _cap(c: Constraint, x: Points, axis: Array) -> Points:
     """Rotate rows of unit ``x`` outside the cap around ``axis`` onto its rim."""
     xc = x @ axis
-    t = x - xc[:, None] * axis[None, :]
+    t = reject(x, axis)
     # antipodal fallback: the basis vector least aligned with the axis, made orthogonal to it
-    cand = jnp.eye(x.shape[1], dtype=x.dtype) if c.basis is None else c.basis.T
-    cand = cand - (cand @ axis)[:, None] * axis[None, :]
+    cand = reject(jnp.eye(x.shape[1], dtype=x.dtype) if c.basis is None else c.basis.T, axis)
     fb = cand[jnp.argmax(jnp.sum(cand * cand, axis=1))]
-    t_hat = safe_normalize(t, fb / jnp.linalg.norm(fb))
+    # at (or within rounding of) -axis, t is noise: use the fallback direction
+    t_hat = safe_normalize(t, fb / jnp.linalg.norm(fb), scale=jnp.ones_like(xc)[:, None])
     sin_a = jnp.sqrt(jnp.maximum(1.0 - c.cap_cos**2, 0.0))
     rim = c.cap_cos * axis[None, :] + sin_a * t_hat
     return jnp.where((xc >= c.cap_cos)[:, None], x, rim)
@@ -203,7 +222,10 @@ def project(c: Constraint, z: Points) -> Points:
         ``(n, d)`` unit rows in the set, same dtype as ``z``.
     """
     ref = _reference(c, z.shape[1], z.dtype)
-    x = safe_normalize(_subspace(c, z), ref)
+    if c.basis is None:
+        x = safe_normalize(z, ref)
+    else:  # a row orthogonal to U up to rounding goes to the reference point
+        x = safe_normalize(_subspace(c, z), ref, scale=jnp.max(jnp.abs(z), axis=1, keepdims=True))
     if c.cap_cos is None:
         return x
     if c.axis is not None:
@@ -242,24 +264,29 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     return pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
 
 
-def make_constraints(cfg: Config) -> tuple[Constraint, Constraint]:
-    r"""The two modalities' constraint sets described by a :class:`~gapsim.config.Config`.
+def make_constraints(cfg: Config) -> list[Constraint]:
+    r"""The M modalities' constraint sets described by a :class:`~gapsim.config.Config`.
 
-    ``subspace``: U, V from :func:`gapsim.subspaces.subspace_pair` with the configured principal
-    angles (canonical frame), optionally with caps inside them; ``cone``: caps on the sphere.
-    Fixed cap axes: :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2` for Y
-    (``a = cone_axis_angle``), each projected onto its subspace.
+    ``subspace`` (M = 2): U, V from :func:`gapsim.subspaces.subspace_pair` with the configured
+    principal angles (canonical frame), optionally with caps inside them; ``cone``: caps on the
+    sphere. Fixed cap axes (M = 2): :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2`
+    for Y (``a = cone_axis_angle``), each projected onto its subspace.
     """
     from gapsim.subspaces import subspace_pair
 
-    d, dt = cfg.dim, cfg.effective_dtype
-    qu = qv = None
+    d, dt, m = cfg.dim, cfg.effective_dtype, cfg.modalities
+    bases = [None] * m
     if cfg.constraint == "subspace":
-        qu, qv = subspace_pair(d, cfg.principal_angles)
+        bases = list(subspace_pair(d, cfg.principal_angles))
+    axes = ["free"] * m
     if cfg.cone_axis == "fixed":
         a = cfg.cone_axis_angle
-        ax, ay = np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]
-    else:
-        ax = ay = "free"
-    alpha = cfg.cone_angle
-    return (Constraint.make(d, qu, alpha, ax, dt), Constraint.make(d, qv, alpha, ay, dt))
+        axes = [np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]]
+    return [
+        Constraint.make(d, q, cfg.cone_angle, ax, dt) for q, ax in zip(bases, axes, strict=True)
+    ]
+
+
+def stack(constraints: list[Constraint]) -> Constraint:
+    """Stack constraints of the same structure along a new leading (modality) axis."""
+    return jax.tree.map(lambda *a: jnp.stack(a), *constraints)

@@ -1,9 +1,10 @@
 r"""Starting configurations on any constraint set, and a registry to add more.
 
-An initialiser is ``fn(key, config, cx, cy) -> (x0, y0)`` with ``cx``, ``cy`` the modalities'
-:class:`~gapsim.geometry.Constraint` values; register it with :func:`register_init` and it
-becomes available as ``Config(init=NAME)`` and ``gapsim run --init NAME``. Whatever it returns
-is projected onto the constraint sets by :func:`initial_points`.
+An initialiser is ``fn(key, config, constraints) -> z0`` with ``constraints`` the list of the M
+modalities' :class:`~gapsim.geometry.Constraint` values and ``z0`` an ``(M, N, d)`` array (or a
+sequence of M ``(N, d)`` arrays); register it with :func:`register_init` and it becomes
+available as ``Config(init=NAME)`` and ``gapsim run --init NAME``. Whatever it returns is
+projected onto the constraint sets by :func:`initial_points`.
 
 Built in:
 
@@ -12,13 +13,20 @@ Built in:
   with a free-axis cap the axis is a uniform random direction.
 - ``cones``: the "cone effect" start (Liang et al. 2022): each modality uniform in its own narrow
   cap of half-angle ``init_angle`` around a random axis (or axes ``init_axis_angle`` apart).
+- ``parallel-mismatched`` / ``parallel-matched`` (Yaras et al. 2025, M = 2, d >= 3): x on the
+  parallel circle at polar angle ``init_angle`` from :math:`e_d`, y on the mirror circle around
+  :math:`-e_d` (the rims of two opposite caps), at sorted random azimuths
+  :math:`\theta_1 < \dots < \theta_N`; matched: :math:`y_i` below :math:`x_i`; mismatched:
+  :math:`y_i` at azimuth :math:`\theta_{i+1}`, so :math:`y_{i-1}` lies below :math:`x_i` and
+  every pair starts mismatched (margin < 0).
 - ``file``: the points stored in ``init_file`` (selected automatically when it is set).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -26,21 +34,21 @@ import numpy as np
 
 from gapsim._types import Basis, Points, PRNGKey, Vector
 from gapsim.errors import ConfigError
-from gapsim.geometry import Constraint, feasible, project, safe_normalize
+from gapsim.geometry import Constraint, feasible, project, reject, safe_normalize
 
 if TYPE_CHECKING:
     from gapsim.config import Config
 
 __all__ = ["INITS", "register_init", "initial_points", "uniform_in_cap", "load_points"]
 
-InitFn = Callable[[PRNGKey, "Config", Constraint, Constraint], tuple[Points, Points]]
+InitFn = Callable[[PRNGKey, "Config", list[Constraint]], Any]
 INITS: dict[str, InitFn] = {}
 
 _GRID = 4097
 
 
 def register_init(name: str) -> Callable[[InitFn], InitFn]:
-    """Decorator: register ``fn(key, config, cx, cy) -> (x0, y0)`` under ``name``."""
+    """Decorator: register ``fn(key, config, constraints) -> z0`` under ``name``."""
 
     def deco(fn: InitFn) -> InitFn:
         INITS[name] = fn
@@ -71,17 +79,19 @@ def uniform_in_cap(
         alpha: half-angle in ``(0, pi]``.
         basis: ``(d, k)`` orthonormal basis of U, or ``None`` for the whole space.
     """
+    if basis is not None:  # sample in the coordinates of U: no rounding leaks out of U
+        a = safe_normalize((basis.T @ axis)[None], basis.T[:, :1].T)[0]
+        return uniform_in_cap(key, n, a, alpha) @ basis.T
     d, dtype = axis.shape[0], axis.dtype
-    k = d if basis is None else basis.shape[1]
     k_theta, k_dir = jax.random.split(key)
     grid = jnp.linspace(0.0, alpha, _GRID, dtype=jnp.float64)
-    pdf = jnp.sin(grid) ** (k - 2) if k > 2 else jnp.ones_like(grid)
+    pdf = jnp.sin(grid) ** (d - 2) if d > 2 else jnp.ones_like(grid)
     cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum((pdf[1:] + pdf[:-1]) / 2)])
     theta = jnp.interp(jax.random.uniform(k_theta, (n,), dtype=jnp.float64), cdf / cdf[-1], grid)
-    g = _gaussian_in(k_dir, n, d, basis, dtype)
-    u = safe_normalize(g - (g @ axis)[:, None] * axis[None, :], axis)
+    g = jax.random.normal(k_dir, (n, d), dtype=dtype)
+    u = safe_normalize(reject(g, axis), axis)  # (a draw parallel to the axis has probability 0)
     theta = theta.astype(dtype)[:, None]
-    return jnp.cos(theta) * axis[None, :] + jnp.sin(theta) * u
+    return safe_normalize(jnp.cos(theta) * axis[None, :] + jnp.sin(theta) * u, axis)
 
 
 def _random_axis(key: PRNGKey, c: Constraint, d: int, dtype) -> Vector:
@@ -98,34 +108,73 @@ def _in_set(key: PRNGKey, n: int, d: int, c: Constraint, dtype) -> Points:
 
 
 @register_init("uniform")
-def _uniform(key, cfg, cx, cy):
-    kx, ky = jax.random.split(key)
-    dt = cfg.effective_dtype
-    return (_in_set(kx, cfg.n_pairs, cfg.dim, cx, dt), _in_set(ky, cfg.n_pairs, cfg.dim, cy, dt))
+def _uniform(key, cfg, cs):
+    keys = jax.random.split(key, len(cs))
+    return [
+        _in_set(k, cfg.n_pairs, cfg.dim, c, cfg.effective_dtype)
+        for k, c in zip(keys, cs, strict=False)
+    ]
+
+
+def _rotated_axis(key, ax, angle, c, d, dt):
+    """``ax`` rotated by ``angle`` towards a random orthogonal direction, projected into U."""
+    g = jax.random.normal(key, (d,), dtype=dt)
+    w = safe_normalize((g - (g @ ax) * ax)[None], jnp.roll(ax, 1)[None])[0]
+    a = np.cos(angle) * ax + np.sin(angle) * w
+    if c.basis is not None:
+        a = safe_normalize((c.basis @ (c.basis.T @ a))[None], c.basis[:, 0][None])[0]
+    return a
 
 
 @register_init("cones")
-def _cones(key, cfg, cx, cy):
-    k_ax, k_orth, kx, ky = jax.random.split(key, 4)
-    dt, d = cfg.effective_dtype, cfg.dim
-    ax = _random_axis(k_ax, cx, d, dt)
-    if cfg.init_axis_angle is None:
-        ay = _random_axis(k_orth, cy, d, dt)
-    else:  # rotate ax by the requested angle towards a random orthogonal direction
-        g = jax.random.normal(k_orth, (d,), dtype=dt)
-        w = safe_normalize((g - (g @ ax) * ax)[None], jnp.roll(ax, 1)[None])[0]
-        ay = np.cos(cfg.init_axis_angle) * ax + np.sin(cfg.init_axis_angle) * w
-        if cy.basis is not None:
-            ay = safe_normalize((cy.basis @ (cy.basis.T @ ay))[None], cy.basis[:, 0][None])[0]
-    n = cfg.n_pairs
-    return (
-        uniform_in_cap(kx, n, ax, cfg.init_angle, cx.basis),
-        uniform_in_cap(ky, n, ay, cfg.init_angle, cy.basis),
-    )
+def _cones(key, cfg, cs):
+    d, dt, n = cfg.dim, cfg.effective_dtype, cfg.n_pairs
+    k_ax, k_rest = jax.random.split(key)
+    axes = [_random_axis(k_ax, cs[0], d, dt)]
+    for m, c in enumerate(cs[1:], start=1):
+        k = jax.random.fold_in(k_rest, m)
+        if cfg.init_axis_angle is None:
+            axes.append(_random_axis(k, c, d, dt))
+        else:
+            axes.append(_rotated_axis(k, axes[0], cfg.init_axis_angle, c, d, dt))
+    keys = jax.random.split(jax.random.fold_in(k_rest, 0), len(cs))
+    return [
+        uniform_in_cap(k, n, a, cfg.init_angle, c.basis)
+        for k, a, c in zip(keys, axes, cs, strict=False)
+    ]
 
 
-def load_points(path: str, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read starting points from ``.npz`` (arrays ``x`` and ``y``) or ``.npy`` (shape (2, n, d)).
+def _parallel(key, cfg, cs, shift):
+    if cfg.modalities != 2 or cfg.dim < 3:
+        raise ConfigError("init", cfg.init, "parallel starts need --modalities 2 and --dim >= 3")
+    n, d, a = cfg.n_pairs, cfg.dim, cfg.init_angle
+    theta = jnp.sort(jax.random.uniform(key, (n,), dtype=jnp.float64, maxval=2 * np.pi))
+    e = np.eye(d)
+
+    def circle(th, height):
+        return (
+            np.sin(a) * (np.cos(th)[:, None] * e[0] + np.sin(th)[:, None] * e[1]) + height * e[-1]
+        )
+
+    th = np.asarray(theta)
+    return np.stack([circle(th, np.cos(a)), circle(np.roll(th, -shift), -np.cos(a))])
+
+
+@register_init("parallel-mismatched")
+def _parallel_mismatched(key, cfg, cs):
+    return _parallel(key, cfg, cs, 1)
+
+
+@register_init("parallel-matched")
+def _parallel_matched(key, cfg, cs):
+    return _parallel(key, cfg, cs, 0)
+
+
+def load_points(path: str, m: int, n: int, d: int) -> np.ndarray:
+    """Read starting points: ``.npz`` with arrays ``x``, ``y`` (M = 2) or ``z``, or ``.npy``.
+
+    Returns:
+        ``(m, n, d)`` float64 array.
 
     Raises:
         ConfigError: the file is missing, unreadable, or holds arrays of the wrong shape.
@@ -134,58 +183,60 @@ def load_points(path: str, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
         data = np.load(path)
         if isinstance(data, np.lib.npyio.NpzFile):
             with data:
-                x, y = np.asarray(data["x"]), np.asarray(data["y"])
+                z = data["z"] if "z" in data.files else np.stack([data["x"], data["y"]])
         else:
-            x, y = data[0], data[1]
-    except (OSError, KeyError, ValueError, IndexError) as e:
-        raise ConfigError("init_file", path, f"must be a readable .npz (x, y) or .npy ({e})") from e
-    for name, a in (("x", x), ("y", y)):
-        if a.shape != (n, d) or not np.all(np.isfinite(a)):
-            raise ConfigError(
-                "init_file",
-                path,
-                f"array {name} must be finite with shape ({n}, {d}), got {a.shape}",
-            )
-    return x, y
+            z = data
+        z = np.asarray(z, dtype=np.float64)
+    except (OSError, KeyError, ValueError) as e:
+        raise ConfigError(
+            "init_file", path, f"must be a readable .npz (x, y or z) or .npy ({e})"
+        ) from e
+    if z.shape != (m, n, d) or not np.all(np.isfinite(z)):
+        raise ConfigError(
+            "init_file", path, f"must hold finite points of shape ({m}, {n}, {d}), got {z.shape}"
+        )
+    return z
 
 
 @register_init("file")
-def _file(key, cfg, cx, cy):
-    del key, cx, cy
-    return load_points(cfg.init_file, cfg.n_pairs, cfg.dim)
+def _file(key, cfg, cs):
+    del key, cs
+    return load_points(cfg.init_file, cfg.modalities, cfg.n_pairs, cfg.dim)
 
 
 def initial_points(
-    key: PRNGKey,
-    cfg: Config,
-    cx: Constraint,
-    cy: Constraint,
-    x0: np.ndarray | None = None,
-    y0: np.ndarray | None = None,
-) -> tuple[Points, Points]:
-    """Starting points: given arrays, else the configured initialiser, on the constraint sets.
+    key: PRNGKey, cfg: Config, constraints: list[Constraint], points: Any = None
+) -> jax.Array:
+    """Starting points ``(M, N, d)`` on the constraint sets.
+
+    Args:
+        key: PRNG key for the initialiser.
+        cfg: the configuration (``init``, ``init_file``, sizes).
+        constraints: the M constraint sets.
+        points: optional given points, ``(M, N, d)`` or a sequence of M ``(N, d)`` arrays
+            (e.g. ``(x0, y0)``); they override ``cfg.init``.
 
     Drawn points are projected onto the sets. Given points (arrays or ``init_file``) are kept
     exactly where :func:`gapsim.geometry.feasible` accepts them and projected elsewhere, so that
     the stored start of a run replays it bit for bit.
     """
     dt = cfg.effective_dtype
-    if (x0 is None) != (y0 is None):
-        raise ConfigError("x0/y0", "one array", "give both starting arrays or neither")
-    given = x0 is not None or cfg.init_file is not None
-    if x0 is None:
+    given = points is not None or cfg.init_file is not None
+    if points is None:
         name = "file" if cfg.init_file is not None else cfg.init
-        x0, y0 = INITS[name](key, cfg, cx, cy)
-    for name, a in (("x0", x0), ("y0", y0)):
-        shape = np.shape(a)
-        if shape != (cfg.n_pairs, cfg.dim):
-            raise ConfigError(
-                name, f"array of shape {shape}", f"must have shape ({cfg.n_pairs}, {cfg.dim})"
-            )
-    x0, y0 = jnp.asarray(x0, dtype=dt), jnp.asarray(y0, dtype=dt)
-    if not given:
-        return project(cx, x0), project(cy, y0)
+        points = INITS[name](key, cfg, constraints)
+    shape = (cfg.modalities, cfg.n_pairs, cfg.dim)
+    try:
+        z = jnp.stack([jnp.asarray(p, dtype=dt) for p in points])
+    except (TypeError, ValueError) as e:
+        raise ConfigError("points", "arrays", f"must stack to shape {shape} ({e})") from e
+    if z.shape != shape:
+        raise ConfigError("points", f"arrays of shape {z.shape}", f"must have shape {shape}")
     # given points already on the set are kept bit for bit, so that a run replays exactly
-    return tuple(
-        jnp.where(feasible(c, z)[:, None], z, project(c, z)) for c, z in ((cx, x0), (cy, y0))
-    )
+    return jnp.stack([_place(c, p, given) for c, p in zip(constraints, z, strict=True)])
+
+
+@partial(jax.jit, static_argnames=("keep_feasible",))
+def _place(c: Constraint, z: Points, keep_feasible: bool) -> Points:
+    proj = project(c, z)
+    return jnp.where(feasible(c, z)[:, None], z, proj) if keep_feasible else proj

@@ -30,8 +30,40 @@ from gapsim._types import Points, Scalar
 __all__ = ["infonce", "infonce_value_and_grad", "InfoNCEGrad"]
 
 
+def _log1p_sum_exp(d: jax.Array, axis: int) -> jax.Array:
+    r""":math:`\log(1 + \sum_j e^{d_j})` along ``axis``, without cancellation or overflow.
+
+    With :math:`m = \max(0, \max_j d_j)` (a constant for autodiff): :math:`m +
+    \mathrm{log1p}(\mathrm{expm1}(-m) + \sum_j e^{d_j - m})`, which is ``log1p`` of the exact
+    small sum when every :math:`d_j < 0` (matched pairs, low temperature).
+    """
+    m = jax.lax.stop_gradient(jnp.maximum(jnp.max(d, axis=axis, keepdims=True), 0.0))
+    s = jnp.sum(jnp.exp(d - m), axis=axis, keepdims=True)
+    return m + jnp.log1p(jnp.expm1(-m) + s)
+
+
+def _margins(s: jax.Array, beta: Scalar | float) -> tuple[jax.Array, jax.Array]:
+    r"""Logit margins of rows and columns, :math:`-\infty` on the diagonal.
+
+    Rows: :math:`\beta(S_{ij} - S_{ii})`; columns: :math:`\beta(S_{ij} - S_{jj})`.
+    """
+    diag = jnp.diagonal(s)
+    off = ~jnp.eye(s.shape[0], dtype=bool)
+    neg = jnp.asarray(-jnp.inf, s.dtype)
+    return (
+        jnp.where(off, beta * (s - diag[:, None]), neg),
+        jnp.where(off, beta * (s - diag[None, :]), neg),
+    )
+
+
 def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
     r"""Symmetric InfoNCE :math:`L(X, Y; \beta)`, averaged over both directions.
+
+    Each cross-entropy is computed from the logit margins,
+    :math:`\mathrm{lse}_j M_{ij} - M_{ii} = \log(1 + \sum_{j\ne i} e^{M_{ij}-M_{ii}})`, so that a
+    small loss keeps its relative accuracy (subtracting two numbers of size :math:`\beta`
+    would leave an absolute error of :math:`\beta\epsilon`, all of a float32 loss at
+    :math:`\tau = 0.005`); autodiff of this form gives the cancellation-free gradient.
 
     Args:
         x: ``(n, d)`` first modality (unit rows on the sphere, though any rows work).
@@ -46,9 +78,8 @@ def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
         >>> float(infonce(x, x, 10.0))  # log(1 + 2 exp(-10))
         9.07...e-05
     """
-    m = beta * (x @ y.T)
-    lse = jax.nn.logsumexp(m, axis=1) + jax.nn.logsumexp(m, axis=0)
-    return 0.5 * jnp.mean(lse) - jnp.mean(jnp.diagonal(m))
+    dr, dc = _margins(x @ y.T, beta)
+    return 0.5 * (jnp.mean(_log1p_sum_exp(dr, 1)) + jnp.mean(_log1p_sum_exp(dc, 0)))
 
 
 class InfoNCEGrad(NamedTuple):
@@ -65,13 +96,19 @@ def infonce_value_and_grad(
     r"""Value and closed-form gradient of :func:`infonce` (one shared similarity matrix).
 
     :math:`G = \frac{1}{2N}[\mathrm{rowsoftmax}(M) + \mathrm{colsoftmax}(M)] - I/N`;
-    returns :math:`(L, (\beta G Y, \beta G^\top X, \langle G, S\rangle))`.
+    returns :math:`(L, (\beta G Y, \beta G^\top X, \langle G, S\rangle))`. Computed without
+    cancellation: the off-diagonal probabilities come from the margins, the diagonal of
+    :math:`G` is minus their row (column) sums over :math:`2N`, and
+    :math:`\langle G, S\rangle = \frac{1}{2N}\sum_{i\ne j}[P^r_{ij}(S_{ij}-S_{ii}) +
+    P^c_{ij}(S_{ij}-S_{jj})]`.
     """
     n = x.shape[0]
     s = x @ y.T
-    m = beta * s
-    lse_r = jax.nn.logsumexp(m, axis=1, keepdims=True)
-    lse_c = jax.nn.logsumexp(m, axis=0, keepdims=True)
-    value = 0.5 * (jnp.mean(lse_r) + jnp.mean(lse_c)) - jnp.mean(jnp.diagonal(m))
-    g = (jnp.exp(m - lse_r) + jnp.exp(m - lse_c)) / (2 * n) - jnp.eye(n, dtype=x.dtype) / n
-    return value, InfoNCEGrad(beta * (g @ y), beta * (g.T @ x), jnp.sum(g * s))
+    dr, dc = _margins(s, beta)
+    ce_r, ce_c = _log1p_sum_exp(dr, 1), _log1p_sum_exp(dc, 0)
+    pr, pc = jnp.exp(dr - ce_r), jnp.exp(dc - ce_c)  # off-diagonal probabilities, 0 on diag
+    value = 0.5 * (jnp.mean(ce_r) + jnp.mean(ce_c))
+    g = (pr + pc - jnp.diag(jnp.sum(pr, axis=1) + jnp.sum(pc, axis=0))) / (2 * n)
+    diag = jnp.diagonal(s)
+    gbeta = jnp.sum(pr * (s - diag[:, None]) + pc * (s - diag[None, :])) / (2 * n)
+    return value, InfoNCEGrad(beta * (g @ y), beta * (g.T @ x), gbeta)

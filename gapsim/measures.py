@@ -67,8 +67,9 @@ def centroid_angle(mx: jax.Array, my: jax.Array) -> Scalar:
     Accurate for angles near 0 and :math:`\pi` (unlike ``arccos`` of the cosine). Zero vectors
     give a finite (meaningless) value: check the norms.
     """
-    na = jnp.sqrt(jnp.maximum(jnp.sum(mx * mx), 1e-300))
-    nb = jnp.sqrt(jnp.maximum(jnp.sum(my * my), 1e-300))
+    tiny = jnp.finfo(mx.dtype).tiny
+    na = jnp.sqrt(jnp.maximum(jnp.sum(mx * mx), tiny))
+    nb = jnp.sqrt(jnp.maximum(jnp.sum(my * my), tiny))
     a, b = mx / na, my / nb
     return 2 * jnp.arctan2(jnp.linalg.norm(a - b), jnp.linalg.norm(a + b))
 
@@ -114,10 +115,10 @@ def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
         "uniformity": (ux + uy) / 2,
         "uniformity_x": ux,
         "uniformity_y": uy,
-        "r1_xy": jnp.mean(jnp.argmax(s, axis=1) == idx).astype(dtype),
-        "r1_yx": jnp.mean(jnp.argmax(s, axis=0) == idx).astype(dtype),
+        "r1_xy": jnp.mean((jnp.argmax(s, axis=1) == idx).astype(dtype)),
+        "r1_yx": jnp.mean((jnp.argmax(s, axis=0) == idx).astype(dtype)),
         "margin": jnp.min(margin_i),
-        "matched_fraction": jnp.mean(margin_i > 0).astype(dtype),
+        "matched_fraction": jnp.mean((margin_i > 0).astype(dtype)),
     }
 
 

@@ -68,8 +68,9 @@ class Result:
 
     Attributes:
         config: the configuration.
-        x, y: final points ``(N, d)`` (float64, on the constraint sets).
-        x0, y0: starting points (replay a run with ``simulate(config, x0, y0)``).
+        z: final points ``(M, N, d)`` (float64, on the constraint sets); ``x``, ``y`` are
+            ``z[0]``, ``z[1]``.
+        z0: starting points (replay a run with ``simulate(config, z0)``).
         history: trajectory arrays keyed by :data:`gapsim.solvers.HISTORY_KEYS`, one entry per
             record (every ``stride`` steps, plus step 0 and the last step).
         measures: final scalar measures; ``centroid_angle`` is NaN when ill-conditioned
@@ -80,15 +81,33 @@ class Result:
     """
 
     config: Config
-    x: np.ndarray
-    y: np.ndarray
-    x0: np.ndarray
-    y0: np.ndarray
+    z: np.ndarray
+    z0: np.ndarray
     history: dict[str, np.ndarray]
     measures: dict[str, Any]
     certificate: Certificate
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     version: str = __version__
+
+    @property
+    def x(self) -> np.ndarray:
+        """Final points of modality 0."""
+        return self.z[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Final points of modality 1."""
+        return self.z[1]
+
+    @property
+    def x0(self) -> np.ndarray:
+        """Starting points of modality 0."""
+        return self.z0[0]
+
+    @property
+    def y0(self) -> np.ndarray:
+        """Starting points of modality 1."""
+        return self.z0[1]
 
     @property
     def converged(self) -> bool:
@@ -125,7 +144,7 @@ class Result:
         base = Path(path)
         base = base.with_suffix("") if base.suffix in (".json", ".npz") else base
         base.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"x": self.x, "y": self.y, "x0": self.x0, "y0": self.y0}
+        arrays = {"z": self.z, "z0": self.z0}
         arrays.update({f"history.{k}": v for k, v in self.history.items()})
         arrays.update({f"arrays.{k}": v for k, v in self.arrays.items()})
         meta = {
@@ -152,10 +171,8 @@ class Result:
         measures = {k: (math.nan if v is None else v) for k, v in meta["measures"].items()}
         return cls(
             config=Config.from_dict(meta["config"]),
-            x=arrays["x"],
-            y=arrays["y"],
-            x0=arrays["x0"],
-            y0=arrays["y0"],
+            z=arrays["z"],
+            z0=arrays["z0"],
             history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
             arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
             measures=measures,

@@ -11,45 +11,87 @@ step and the likely cause.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gapsim.config import Config
-from gapsim.errors import DivergenceError
-from gapsim.geometry import Constraint, make_constraints, project
+from gapsim.errors import ConfigError, DivergenceError
+from gapsim.geometry import Constraint, make_constraints, project, stack
 from gapsim.init import initial_points
-from gapsim.measures import MIN_MEAN_NORM, measures, subspace_measures
+from gapsim.measures import MIN_MEAN_NORM, subspace_measures
+from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.result import Certificate, Result
-from gapsim.solvers import Args, SolverOutput, Static, execute, stationarity
+from gapsim.solvers import Args, SolverOutput, Static, certify, execute
+from gapsim.temperature import nu_of_beta
 
 __all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
 
 
-def prepare(
-    cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = None
-) -> tuple[Static, Args]:
+def prepare(cfg: Config, points: Any = None, tau_fn: Callable | None = None) -> tuple[Static, Args]:
     """Split a config into the compile-time :class:`Static` and the traced :class:`Args`.
 
-    Builds the constraint sets and the starting points (see :func:`simulate` for ``x0``,
-    ``y0``). Runs with equal ``Static`` and shapes share one compiled program, and their
-    ``Args`` can be stacked and vmapped.
+    Builds the constraint sets and the starting points (see :func:`simulate` for ``points``
+    and ``tau_fn``). Runs with equal ``Static`` and shapes share one compiled program, and
+    their ``Args`` can be stacked and vmapped.
     """
+    if (tau_fn is not None) != (cfg.tau_schedule == "custom"):
+        raise ConfigError(
+            "tau_schedule",
+            cfg.tau_schedule,
+            "'custom' goes with a tau_fn callable in the API, and only with it",
+        )
     dt = cfg.effective_dtype
-    k_init, _ = jax.random.split(jax.random.key(cfg.seed))
-    cx, cy = make_constraints(cfg)
-    x0, y0 = initial_points(k_init, cfg, cx, cy, x0, y0)
+    k_init, k_run = jax.random.split(jax.random.key(cfg.seed))
+    cs = make_constraints(cfg)
+    z0 = initial_points(k_init, cfg, cs, points)
+    mech = Mechanisms(
+        n_modalities=cfg.modalities,
+        learn_tau=cfg.learn_tau,
+        tau_param=cfg.tau_param,
+        schedule=cfg.tau_schedule,
+        tau_fn=tau_fn,
+        gamma_lift=cfg.gamma_lift,
+        swap=cfg.swap,
+        n_noisy=cfg.n_noisy,
+        classes=cfg.classes,
+        atp=cfg.atp > 0,
+        cu=cfg.cu > 0,
+    )
+
+    def arr(v):
+        return jnp.asarray(v, dt)
+
+    margs = MechArgs(
+        key=k_run,
+        tau_end=arr(cfg.tau_end or cfg.tau),
+        tau_period=arr(cfg.tau_period or cfg.steps),
+        tau_scale=arr(cfg.tau_scale),
+        tau_lr_mult=arr(cfg.tau_lr_mult),
+        gamma_lr_mult=arr(cfg.gamma_lr_mult),
+        swap_p=arr(cfg.swap_p),
+        class_p=arr(cfg.class_p),
+        atp=arr(cfg.atp),
+        cu=arr(cfg.cu),
+    )
+    n_pairs = len(pairs(cfg.modalities))
+    gamma0 = jnp.full((n_pairs,), cfg.gamma0 if cfg.gamma_lift else 0.0, dt)
     momentum = cfg.momentum if cfg.solver == "sgd" else 0.0
     args = Args(
-        x0,
-        y0,
-        cx,
-        cy,
-        *(jnp.asarray(v, dt) for v in (cfg.beta, cfg.effective_lr, momentum, cfg.effective_gtol)),
+        z0=z0,
+        constraints=stack(cs),
+        beta=arr(cfg.beta),
+        lr=arr(cfg.effective_lr),
+        momentum=arr(momentum),
+        gtol=arr(cfg.effective_gtol),
+        nu0=arr(nu_of_beta(cfg.beta, cfg.tau_param, cfg.tau_scale)),
+        gamma0=gamma0,
+        mech=margs,
     )
-    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop), args
+    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech), args
 
 
 def _divergence_cause(cfg: Config) -> str:
@@ -69,44 +111,50 @@ def _divergence_cause(cfg: Config) -> str:
 
 def _check_finite(cfg: Config, out: SolverOutput, hist: dict[str, np.ndarray]) -> None:
     bad = ~(np.isfinite(hist["loss"]) & np.isfinite(hist["grad_norm"]))
-    if not bad.any() and np.all(np.isfinite(out.x)) and np.all(np.isfinite(out.y)):
+    if not bad.any() and all(np.all(np.isfinite(v)) for v in out.params.values()):
         return
     step = int(hist["step"][np.argmax(bad)]) if bad.any() else int(out.steps)
     raise DivergenceError(step, _divergence_cause(cfg))
 
 
 def final_measures(
-    x: jax.Array, y: jax.Array, beta: float, cx: Constraint, cy: Constraint
+    raw: dict[str, Any], z: np.ndarray, constraints: list[Constraint]
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Final scalar measures and arrays of a configuration (host values, float64 inputs).
+    """Final scalar measures and arrays (host side) from the raw measures of :func:`certify`.
 
-    Adds to :func:`gapsim.measures.measures` the ill-conditioning flag of the centroid angle
-    (``centroid_angle`` becomes NaN, ``centroid_angle_raw`` keeps the number) and, with
-    subspace constraints, :func:`gapsim.measures.subspace_measures`.
+    Adds the ill-conditioning flag of the centroid angle (``centroid_angle`` becomes NaN,
+    ``centroid_angle_raw`` keeps the number), with M > 2 the mean centroid distance over all
+    modality pairs, and with subspace constraints :func:`gapsim.measures.subspace_measures`
+    (of the unlifted points ``z``).
     """
-    m = {k: float(v) for k, v in measures(x, y, beta).items()}
+    m = {k: float(v) for k, v in raw.items()}
     ill = min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM
     m["centroid_angle_raw"] = m["centroid_angle"]
     m["centroid_angle_ill_conditioned"] = ill
     if ill:
         m["centroid_angle"] = math.nan
+    if z.shape[0] > 2:
+        means = z.mean(axis=1)
+        dists = [np.linalg.norm(means[a] - means[b]) for a, b in pairs(z.shape[0])]
+        m["centroid_distance_pairs_mean"] = float(np.mean(dists))
     arrays: dict[str, np.ndarray] = {}
+    cx, cy = constraints[0], constraints[1]
     if cx.basis is not None and cy.basis is not None:
-        sub, arrays = subspace_measures(
-            np.asarray(x), np.asarray(y), np.asarray(cx.basis), np.asarray(cy.basis)
-        )
+        sub, arrays = subspace_measures(z[0], z[1], np.asarray(cx.basis), np.asarray(cy.basis))
         m.update(sub)
     return m, arrays
 
 
-def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = None) -> Result:
+def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None) -> Result:
     """Run one simulation and certify its end point.
 
     Args:
         cfg: the configuration.
-        x0: optional ``(n_pairs, dim)`` starting points of X; with ``y0`` they override
-            ``cfg.init``, so that a peer's exact start can be replayed.
-        y0: optional starting points of Y.
+        points: optional starting points, ``(M, N, d)`` or a sequence of M ``(N, d)`` arrays
+            such as ``(x0, y0)``; they override ``cfg.init``, so that a peer's exact start can
+            be replayed (points already on the constraint sets are used bit for bit).
+        tau_fn: a temperature schedule ``fn(t) -> tau`` of the update index
+            ``t = 0..steps-1``, traceable by JAX; requires ``cfg.tau_schedule == "custom"``.
 
     Returns:
         A :class:`~gapsim.result.Result` with trajectory, final points and measures, and a
@@ -122,40 +170,53 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
         >>> r.converged, round(r.measures["paired_cosine_min"], 6)
         (True, 1.0)
     """
-    static, args = prepare(cfg, x0, y0)
-    return finish(cfg, args, execute(static, args))
+    static, args = prepare(cfg, points, tau_fn)
+    return finish(cfg, static, args, execute(static, args))
 
 
-def finish(cfg: Config, args: Args, out: SolverOutput) -> Result:
+def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:
+    """Cast a run's arrays to float64 and put the points back on their sets in float64."""
+
+    def cast(a):
+        return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+    if args.z0.dtype == jnp.float64:
+        return args, params
+    args64, p64 = jax.tree.map(cast, (args, params))
+    p64["z"] = _project_all(args64.constraints, p64["z"])
+    return args64, p64
+
+
+_project_all = jax.jit(jax.vmap(project))
+
+
+def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
 
-    Raises :class:`~gapsim.errors.DivergenceError` on NaN/inf; re-projects the final points in
-    float64 and evaluates the stationarity measure and the final measures there.
+    Raises :class:`~gapsim.errors.DivergenceError` on NaN/inf. Re-projects the final points in
+    float64 and evaluates there the stationarity measure of the noise-free objective (at the
+    temperature of the last step) and the final measures. Runs with stochastic mechanisms
+    (swapping, re-drawn partners) have no deterministic stationary point: their certificate
+    still reports that number but ``converged`` is False.
     """
     n = int(out.n_records)
     hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
     _check_finite(cfg, out, hist)
-    cx64, cy64 = make_constraints(cfg.replace(dtype="float64"))
-    x = project(cx64, jnp.asarray(out.x, jnp.float64))
-    y = project(cy64, jnp.asarray(out.y, jnp.float64))
-    beta = jnp.asarray(cfg.beta, jnp.float64)
-    gn = float(stationarity(cx64, cy64, x, y, beta))
-    criterion = "gradient_mapping_norm" if cx64.has_cap or cy64.has_cap else "riemannian_grad_norm"
-    cert = Certificate(
-        gn <= cfg.effective_gtol, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver
-    )
-    m, arrays = final_measures(x, y, cfg.beta, cx64, cy64)
-    return Result(
-        cfg,
-        np.asarray(x),
-        np.asarray(y),
-        np.asarray(args.x0, np.float64),
-        np.asarray(args.y0, np.float64),
-        hist,
-        m,
-        cert,
-        arrays,
-    )
+    p = out.params
+    args64, p64 = _to_float64(args, p)
+    t = max(int(out.steps) - 1, 0)
+    c = jax.device_get(certify(args64, p64, jnp.asarray(t), static))
+    gn, beta = float(c["grad_norm"]), float(c["beta"])
+    criterion = "gradient_mapping_norm" if args64.constraints.has_cap else "riemannian_grad_norm"
+    ok = gn <= cfg.effective_gtol and not static.mech.stochastic
+    cert = Certificate(ok, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver)
+    z = np.asarray(p64["z"])
+    cs = [jax.tree.map(lambda a, m=m: a[m], args64.constraints) for m in range(cfg.modalities)]
+    m, arrays = final_measures(c["measures"], z, cs)
+    m.update({"objective": float(c["objective"]), "tau_final": 1 / beta})
+    if cfg.gamma_lift:
+        m.update({"gamma_initial": cfg.gamma0, "gamma_final": float(p64["gamma"][0])})
+    return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)
 
 
 def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:

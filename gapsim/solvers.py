@@ -1,21 +1,26 @@
 r"""The two solver families, each one jit-compiled loop that records a trajectory.
 
+State: ``params = {"z": (M, N, d) points, "nu": temperature parameter, "gamma": (P,)}``
+(:mod:`gapsim.objective`); the constraint sets are stacked along the modality axis.
+
 **Dynamics** (``gd``, ``sgd``, ``adam``): a discretised projected gradient flow. Each step takes
-the Riemannian gradient :math:`\xi = (P_U - xx^\top)\nabla_x L` (tangent to the sphere inside
-the subspace), turns it into an update with an optax optimiser (``gd`` is plain
-:math:`-\eta\xi`, i.e. ``optax.sgd`` without momentum), and retracts with the projection:
-:math:`x \leftarrow \Pi(x + u)`. Gradient-flow time after ``t`` steps of ``gd`` is
-:math:`t\eta`.
+the gradient of the objective, makes the points' part Riemannian,
+:math:`\xi = (P_U - zz^\top)\nabla_z\mathcal{L}` (tangent to the sphere inside the subspace),
+turns it into an update with an optax optimiser (``gd`` is plain :math:`-\eta\xi`, i.e.
+``optax.sgd`` without momentum), scales the temperature's and gamma's updates by their
+learning-rate multipliers (0 when they are fixed), and retracts the points with the projection:
+:math:`z \leftarrow \Pi(z + u)`. Gradient-flow time after ``t`` steps of ``gd`` is :math:`t\eta`.
 
 **Certified optimum** (``lbfgs``): ``optax.lbfgs`` (zoom line search) over the smooth
-parametrisation :math:`x_i = Q w_i/\|w_i\|` (:math:`Q = I` on the sphere), meant for float64.
+parametrisation :math:`z_i = Q w_i/\|w_i\|` (:math:`Q = I` on the sphere), meant for float64;
+deterministic objectives at a fixed temperature only.
 
 Both stop when the stationarity measure (:func:`stationarity`) drops to ``gtol`` (if
 ``early_stop``), when a value turns non-finite, or after ``steps`` steps. Every ``stride`` steps
-the :func:`gapsim.measures.measures` plus ``grad_norm``, ``tau`` and ``step`` are written into
-preallocated arrays (NaN where the run stopped before), so the whole trajectory comes back
-from one compiled call; a second call with the same shapes and static settings does not
-recompile.
+the :func:`gapsim.measures.measures` of modalities 0 and 1 (lifted with gamma-lift) plus
+``grad_norm``, ``objective``, ``tau``, ``gamma`` and ``step`` are written into preallocated
+arrays (NaN where the run stopped before), so the whole trajectory comes back from one compiled
+call; a second call with the same :class:`Static` and shapes does not recompile.
 """
 
 from __future__ import annotations
@@ -28,15 +33,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gapsim._types import Points, Scalar
+from gapsim._types import Scalar
 from gapsim.geometry import Constraint, project, tangent
-from gapsim.loss import infonce, infonce_value_and_grad
 from gapsim.measures import MEASURE_KEYS, measures
+from gapsim.objective import Mechanisms, MechArgs, beta_at, lift, objective
 
 __all__ = [
     "Args",
     "Static",
     "execute",
+    "certify",
     "stationarity",
     "run_dynamics",
     "run_lbfgs",
@@ -44,83 +50,156 @@ __all__ = [
     "HISTORY_KEYS",
 ]
 
-HISTORY_KEYS = ("step", "grad_norm", "tau", *MEASURE_KEYS)
+HISTORY_KEYS = ("step", "grad_norm", "objective", "tau", "gamma", *MEASURE_KEYS)
 RESTART_DRIFT = 2.0
 """L-BFGS restarts (rows renormalised, memory cleared) when a row norm of w leaves [1/2, 2]:
 gradients in w scale like 1/||w||, so drifting norms ruin the conditioning."""
 GRAD_MAPPING_STEP = 1e-4
 """Largest point displacement (radians) of the gradient mapping used with caps."""
+GAMMA_MAX = 1 - 1e-6
+
+
+class Static(NamedTuple):
+    """The hashable, compile-time part of a run (changing it recompiles).
+
+    Attributes:
+        solver: ``lbfgs``, ``gd``, ``sgd`` or ``adam``.
+        steps: maximum number of steps (L-BFGS iterations).
+        stride: record every ``stride`` steps.
+        early_stop: stop once the stationarity measure is at most ``gtol``.
+        mech: the mechanisms switched on (:class:`gapsim.objective.Mechanisms`).
+    """
+
+    solver: str
+    steps: int
+    stride: int
+    early_stop: bool
+    mech: Mechanisms = Mechanisms()
+
+
+class Args(NamedTuple):
+    """The traced part of a run (a pytree of arrays; a sweep stacks and vmaps it).
+
+    Attributes:
+        z0: ``(M, N, d)`` starting points on their constraint sets.
+        constraints: the M constraint sets, stacked along a leading axis.
+        beta: inverse temperature (the start value when it is learnable or scheduled).
+        lr: step size (optax ``learning_rate``; unused by lbfgs).
+        momentum: heavy-ball momentum for ``sgd`` (0 otherwise).
+        gtol: stationarity tolerance for ``early_stop``.
+        nu0: starting temperature parameter (:func:`gapsim.temperature.nu_of_beta`).
+        gamma0: ``(P,)`` starting gammas of the gamma-lift (zeros without it).
+        mech: traced mechanism parameters (:class:`gapsim.objective.MechArgs`).
+    """
+
+    z0: jax.Array
+    constraints: Constraint
+    beta: Scalar
+    lr: Scalar
+    momentum: Scalar
+    gtol: Scalar
+    nu0: Scalar
+    gamma0: jax.Array
+    mech: MechArgs
 
 
 class SolverOutput(NamedTuple):
     """What a solver loop returns.
 
     Attributes:
-        x, y: final points.
+        params: final ``{"z", "nu", "gamma"}``.
         steps: number of steps taken.
         grad_norm: final stationarity measure (working dtype).
         history: dict of ``(n_records,)`` arrays keyed by :data:`HISTORY_KEYS`; NaN-padded.
         n_records: number of valid records.
     """
 
-    x: Points
-    y: Points
+    params: dict[str, jax.Array]
     steps: jax.Array
     grad_norm: Scalar
     history: dict[str, jax.Array]
     n_records: jax.Array
 
 
-def stationarity(cx: Constraint, cy: Constraint, x: Points, y: Points, beta: Scalar) -> Scalar:
-    r"""First-order stationarity of :math:`L` at ``(x, y)`` on the constraint sets.
+def _project(c: Constraint, z: jax.Array) -> jax.Array:
+    return jax.vmap(project)(c, z)
 
-    Smooth sets (sphere, subspace): the Riemannian gradient norm
-    :math:`\big(\sum_i \|(P_U - x_ix_i^\top)\nabla_{x_i}L\|^2
-    + \|(P_V - y_iy_i^\top)\nabla_{y_i}L\|^2\big)^{1/2}`.
-    With a cap: the norm of the gradient mapping :math:`(Z - \Pi(Z - \eta\xi))/\eta` of the
-    Riemannian gradient :math:`\xi`, with :math:`\eta` chosen so that the largest point moves by
-    ``GRAD_MAPPING_STEP`` radians; it equals the Riemannian gradient norm where no cap is active
-    and the KKT residual where one is (zero exactly at fixed points of projected descent).
+
+def _tangent(c: Constraint, z: jax.Array, v: jax.Array) -> jax.Array:
+    return jax.vmap(tangent)(c, z, v)
+
+
+def _beta(static: Static, args: Args, params: dict, t) -> Scalar:
+    return beta_at(static.mech, args.mech, args.beta, params["nu"], t, static.steps)
+
+
+def stationarity(static: Static, args: Args, params: dict, t) -> Scalar:
+    r"""First-order stationarity of the noise-free objective at update index ``t``.
+
+    Smooth sets (sphere, subspace): the norm of the Riemannian gradient,
+    :math:`\big(\sum_{m,i}\|(P_{U_m} - z^m_iz^{m\top}_i)\nabla_{z^m_i}\mathcal{L}\|^2
+    + (\partial_\nu\mathcal{L})^2 + \|\partial_\gamma\mathcal{L}\|^2\big)^{1/2}`, the last two
+    only for a learnable temperature / the gamma-lift. With a cap, the points' part is the
+    gradient mapping :math:`(Z - \Pi(Z - \eta\xi))/\eta` of the Riemannian gradient :math:`\xi`,
+    with :math:`\eta` chosen so that the largest point moves by ``GRAD_MAPPING_STEP`` radians;
+    it equals the Riemannian gradient where no cap is active and the KKT residual where one is
+    (zero exactly at fixed points of projected descent).
     """
-    _, g = infonce_value_and_grad(x, y, beta)
-    tx, ty = tangent(cx, x, g.x), tangent(cy, y, g.y)
-    if not (cx.has_cap or cy.has_cap):
-        return jnp.sqrt(jnp.sum(tx * tx) + jnp.sum(ty * ty))
-    big = jnp.maximum(jnp.max(jnp.linalg.norm(tx, axis=1)), jnp.max(jnp.linalg.norm(ty, axis=1)))
-    eta = GRAD_MAPPING_STEP / jnp.maximum(big, jnp.finfo(x.dtype).tiny)
-    mx = (x - project(cx, x - eta * tx)) / eta
-    my = (y - project(cy, y - eta * ty)) / eta
-    return jnp.sqrt(jnp.sum(mx * mx) + jnp.sum(my * my))
+    mech = static.mech
+
+    def f(p):
+        return objective(mech, args.mech, p, _beta(static, args, p, t), t, stochastic=False)
+
+    g = jax.grad(f)(params)
+    c, z = args.constraints, params["z"]
+    xi = _tangent(c, z, g["z"])
+    if c.has_cap:
+        big = jnp.max(jnp.linalg.norm(xi, axis=-1))
+        eta = GRAD_MAPPING_STEP / jnp.maximum(big, jnp.finfo(z.dtype).tiny)
+        xi = (z - _project(c, z - eta * xi)) / eta
+    sq = jnp.sum(xi * xi)
+    if mech.learn_tau:
+        sq = sq + g["nu"] ** 2
+    if mech.gamma_lift:
+        sq = sq + jnp.sum(g["gamma"] ** 2)
+    return jnp.sqrt(sq)
 
 
 def _loop(
     advance: Callable[[Any], Any],
-    points: Callable[[Any], tuple[Points, Points]],
+    params_of: Callable[[Any], dict],
     state0: Any,
     args: Args,
     static: Static,
 ) -> SolverOutput:
     """Run ``advance`` up to ``steps`` times, recording every ``stride`` steps (and at 0)."""
-    cx, cy, beta, gtol = args.cx, args.cy, args.beta, args.gtol
-    steps, stride, early_stop = static.steps, static.stride, static.early_stop
+    steps, stride = static.steps, static.stride
     n_rec = -(-steps // stride) + 1
-    x0, _ = points(state0)
-    dtype = x0.dtype
+    dtype = args.z0.dtype
     hist0 = {k: jnp.full((n_rec,), jnp.nan, dtype) for k in HISTORY_KEYS}
 
     def record(hist, i, state, step):
-        x, y = points(state)
-        gn = stationarity(cx, cy, x, y, beta)
-        row = {**measures(x, y, beta), "grad_norm": gn, "tau": 1 / beta, "step": step}
-        return {k: hist[k].at[i].set(jnp.asarray(row[k], dtype)) for k in HISTORY_KEYS}, gn
+        p = params_of(state)
+        t = jnp.maximum(step - 1, 0)  # the update index of the last step taken
+        c = certify.__wrapped__(args, p, t, static)
+        row = {
+            **c["measures"],
+            "grad_norm": c["grad_norm"],
+            "objective": c["objective"],
+            "tau": 1 / c["beta"],
+            "gamma": p["gamma"][0],
+            "step": step,
+        }
+        return {k: hist[k].at[i].set(jnp.asarray(row[k], dtype)) for k in HISTORY_KEYS}, row[
+            "grad_norm"
+        ]
 
     hist, gn0 = record(hist0, 0, state0, 0)
 
     def cond(c):
         _, step, _, _, gn = c
-        finite = jnp.isfinite(gn)
-        met = (gn <= gtol) & early_stop
-        return (step < steps) & finite & ~met
+        met = (gn <= args.gtol) & static.early_stop
+        return (step < steps) & jnp.isfinite(gn) & ~met
 
     def body(c):
         state, step, i, hist, _ = c
@@ -132,48 +211,29 @@ def _loop(
 
     init = (state0, jnp.asarray(0), jnp.asarray(1), hist, gn0)
     state, step, i, hist, gn = jax.lax.while_loop(cond, body, init)
-    x, y = points(state)
-    return SolverOutput(x, y, step, gn, hist, i)
+    return SolverOutput(params_of(state), step, gn, hist, i)
 
 
-class Static(NamedTuple):
-    """The hashable, compile-time part of a run (changing it recompiles).
+def _pair(static: Static, params: dict) -> tuple[jax.Array, jax.Array]:
+    """Modalities 0 and 1 as measured: lifted with the gamma-lift."""
+    x, y = params["z"][0], params["z"][1]
+    return lift(x, y, params["gamma"][0]) if static.mech.gamma_lift else (x, y)
 
-    Attributes:
-        solver: ``lbfgs``, ``gd``, ``sgd`` or ``adam``.
-        steps: maximum number of steps (L-BFGS iterations).
-        stride: record every ``stride`` steps.
-        early_stop: stop once the stationarity measure is at most ``gtol``.
+
+@partial(jax.jit, static_argnames=("static",))
+def certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str, jax.Array]:
+    """Stationarity, temperature, noise-free objective and measures at ``params`` (one jit).
+
+    Returns:
+        dict with ``grad_norm``, ``beta``, ``objective`` and ``measures`` (of modalities 0, 1).
     """
-
-    solver: str
-    steps: int
-    stride: int
-    early_stop: bool
-
-
-class Args(NamedTuple):
-    """The traced part of a run (a pytree of arrays; a sweep stacks and vmaps it).
-
-    Attributes:
-        x0: ``(n, d)`` starting points of X on its constraint set.
-        y0: ``(n, d)`` starting points of Y.
-        cx: constraint set of X.
-        cy: constraint set of Y.
-        beta: inverse temperature.
-        lr: step size (optax ``learning_rate``; unused by lbfgs).
-        momentum: heavy-ball momentum for ``sgd`` (0 otherwise).
-        gtol: stationarity tolerance for ``early_stop``.
-    """
-
-    x0: Points
-    y0: Points
-    cx: Constraint
-    cy: Constraint
-    beta: Scalar
-    lr: Scalar
-    momentum: Scalar
-    gtol: Scalar
+    beta = _beta(static, args, params, t)
+    return {
+        "grad_norm": stationarity(static, args, params, t),
+        "beta": beta,
+        "objective": objective(static.mech, args.mech, params, beta, t, stochastic=False),
+        "measures": measures(*_pair(static, params), beta),
+    }
 
 
 def execute(static: Static, args: Args) -> SolverOutput:
@@ -183,55 +243,71 @@ def execute(static: Static, args: Args) -> SolverOutput:
     return run_dynamics(args, static)
 
 
+def _params0(args: Args) -> dict[str, jax.Array]:
+    return {"z": args.z0, "nu": args.nu0, "gamma": args.gamma0}
+
+
 @partial(jax.jit, static_argnames=("static",))
 def run_dynamics(args: Args, static: Static) -> SolverOutput:
     """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
-    cx, cy, beta = args.cx, args.cy, args.beta
+    mech, c = static.mech, args.constraints
     if static.solver == "adam":
         opt = optax.adam(args.lr)
     else:
         opt = optax.sgd(args.lr, momentum=args.momentum)
+    zero = jnp.zeros((), args.z0.dtype)
+    mults = {
+        "z": 1.0,
+        "nu": args.mech.tau_lr_mult if mech.learn_tau else zero,
+        "gamma": args.mech.gamma_lr_mult if mech.gamma_lift else zero,
+    }
 
     def advance(state):
-        x, y, s = state
-        g = jax.grad(infonce, argnums=(0, 1))(x, y, beta)
-        xi = (tangent(cx, x, g[0]), tangent(cy, y, g[1]))
-        (ux, uy), s = opt.update(xi, s, (x, y))
-        return project(cx, x + ux), project(cy, y + uy), s
+        p, s, t = state
 
-    state0 = (args.x0, args.y0, opt.init((args.x0, args.y0)))
-    return _loop(advance, lambda s: s[:2], state0, args, static)
+        def f(p):
+            return objective(mech, args.mech, p, _beta(static, args, p, t), t)
+
+        g = jax.grad(f)(p)
+        g = {**g, "z": _tangent(c, p["z"], g["z"])}
+        u, s = opt.update(g, s, p)
+        new = {
+            "z": _project(c, p["z"] + u["z"]),
+            "nu": p["nu"] + mults["nu"] * u["nu"],
+            "gamma": jnp.clip(p["gamma"] + mults["gamma"] * u["gamma"], -GAMMA_MAX, GAMMA_MAX),
+        }
+        return new, s, t + 1
+
+    p0 = _params0(args)
+    state0 = (p0, opt.init(p0), jnp.asarray(0))
+    return _loop(advance, lambda s: s[0], state0, args, static)
 
 
 @partial(jax.jit, static_argnames=("static", "memory"))
 def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
-    r"""L-BFGS over :math:`w` with :math:`x_i = Q w_i / \|w_i\|` (smooth constraint sets only).
+    r"""L-BFGS over :math:`w` with :math:`z_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 
     Stops on the Riemannian gradient norm at the points (not the gradient in :math:`w`).
     Restarts when the row norms of :math:`w` drift (see ``RESTART_DRIFT``).
     """
-    cx, cy, beta = args.cx, args.cy, args.beta
-    if cx.has_cap or cy.has_cap:
-        raise ValueError("lbfgs needs a smooth parametrisation; caps have none")
+    c, mech = args.constraints, static.mech
+    if c.has_cap or mech.learn_tau or mech.gamma_lift or mech.stochastic:
+        raise ValueError("lbfgs needs smooth sets and a fixed, deterministic objective")
+    p0 = _params0(args)
 
-    def coords(c, x):
-        return x if c.basis is None else x @ c.basis
-
-    def embed(c, w):  # normalize(Q w) = project(Q w), as Q w already lies in U
-        return project(c, w if c.basis is None else w @ c.basis.T)
-
-    def points(state):
+    def params_of(state):
         w, _ = state
-        return embed(cx, w[0]), embed(cy, w[1])
+        z = w if c.basis is None else jnp.einsum("mnk,mdk->mnd", w, c.basis)
+        return {**p0, "z": _project(c, z)}  # normalize(Q w) = project(Q w), as Q w lies in U
 
     def f(w):
-        return infonce(*points((w, None)), beta)
+        return objective(mech, args.mech, params_of((w, None)), args.beta, 0, stochastic=False)
 
     opt = optax.lbfgs(memory_size=memory)
     value_and_grad = optax.value_and_grad_from_state(f)
 
     def restart(w):  # unit rows again and a fresh memory: the loss is scale-invariant per row
-        w = jax.tree.map(lambda a: a / jnp.linalg.norm(a, axis=1, keepdims=True), w)
+        w = w / jnp.linalg.norm(w, axis=-1, keepdims=True)
         return w, opt.init(w)
 
     def advance(state):
@@ -239,10 +315,9 @@ def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
         v, g = value_and_grad(w, state=s)
         u, s = opt.update(g, s, w, value=v, grad=g, value_fn=f)
         w = optax.apply_updates(w, u)
-        norms = jnp.concatenate([jnp.linalg.norm(a, axis=1) for a in w])
+        norms = jnp.linalg.norm(w, axis=-1)
         drift = (jnp.min(norms) < 1 / RESTART_DRIFT) | (jnp.max(norms) > RESTART_DRIFT)
         return jax.lax.cond(drift, restart, lambda w: (w, s), w)
 
-    w0 = (coords(cx, args.x0), coords(cy, args.y0))
-    state0 = (w0, opt.init(w0))
-    return _loop(advance, points, state0, args, static)
+    w0 = args.z0 if c.basis is None else jnp.einsum("mnd,mdk->mnk", args.z0, c.basis)
+    return _loop(advance, params_of, (w0, opt.init(w0)), args, static)

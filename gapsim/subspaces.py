@@ -123,15 +123,28 @@ class PrincipalVectors(NamedTuple):
 def principal_vectors(qu: np.ndarray, qv: np.ndarray) -> PrincipalVectors:
     r"""Principal angles and vectors of two subspaces.
 
-    With :math:`Q_U^\top Q_V = A\Sigma B^\top`: :math:`u = Q_UA`, :math:`v = Q_VB`.
-
-    The angles are those of :func:`principal_angles` (accurate for small angles); the vectors
-    are from the cosine SVD. The span of the ``u`` with angle below ``ZERO_ANGLE_TOL`` is the
-    shared subspace :math:`C = U \cap V`.
+    Large angles (:math:`\cos^2\theta < 1/2`) take their vectors from the cosine SVD
+    :math:`Q_U^\top Q_V = A\Sigma B^\top` (:math:`u = Q_UA`, :math:`v = Q_VB`). Small angles take
+    them from the sine SVD of :math:`(I - Q_UQ_U^\top)Q_V = W S B'^\top`: :math:`v = Q_V b'`,
+    :math:`u = P_U v / \|P_U v\|`. Near-zero angles have cosines that differ only at order
+    :math:`\theta^2` (the cosine SVD cannot tell their vectors apart below
+    :math:`\theta \approx \sqrt{\epsilon}`), but sines that differ at order :math:`\theta`; so the
+    span of the ``u`` with angle below ``ZERO_ANGLE_TOL`` is :math:`C = U\cap V` to rounding.
+    The angles are those of :func:`principal_angles`.
     """
     qu, qv = orthonormalize(qu, "qu"), orthonormalize(qv, "qv")
+    if qu.shape[1] < qv.shape[1]:
+        pv = principal_vectors(qv, qu)
+        return PrincipalVectors(pv.angles, pv.v, pv.u)
+    angles = principal_angles(qu, qv)
     a, _, bt = np.linalg.svd(qu.T @ qv, full_matrices=False)
-    return PrincipalVectors(principal_angles(qu, qv), qu @ a, qv @ bt.T)
+    u, v = qu @ a, qv @ bt.T  # cosine vectors, by descending cosine = ascending angle
+    _, _, st = np.linalg.svd(qv - qu @ (qu.T @ qv), full_matrices=False)
+    vs = (qv @ st.T)[:, ::-1]  # sine vectors, by ascending sine = ascending angle
+    us = qu @ (qu.T @ vs)
+    us /= np.maximum(np.linalg.norm(us, axis=0), np.finfo(np.float64).tiny)
+    small = np.cos(angles) ** 2 >= 0.5
+    return PrincipalVectors(angles, np.where(small, us, u), np.where(small, vs, v))
 
 
 def subspace_pair(

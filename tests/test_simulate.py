@@ -123,7 +123,7 @@ def test_replay_from_saved_start(tmp_path):
     again = simulate(cfg.replace(seed=99, init_file=str(tmp_path / "start.npz")))
     np.testing.assert_array_equal(again.x0, r.x0)
     np.testing.assert_array_equal(again.x, r.x)
-    by_array = simulate(cfg.replace(seed=7), x0=r.x0, y0=r.y0)
+    by_array = simulate(cfg.replace(seed=7), (r.x0, r.y0))
     np.testing.assert_array_equal(by_array.x, r.x)
 
 
@@ -143,9 +143,9 @@ def test_float32_low_temperature_stays_finite():
 
 def test_custom_init_registry():
     @gapsim.register_init("all_same_test")
-    def _same(key, cfg, cx, cy):
+    def _same(key, cfg, constraints):
         z = jax.random.normal(key, (cfg.n_pairs, cfg.dim))
-        return z, z
+        return [z] * len(constraints)
 
     r = simulate(Config(n_pairs=5, dim=3, init="all_same_test", solver="gd", steps=1))
     np.testing.assert_allclose(r.x0, r.y0)

@@ -30,7 +30,7 @@ import numpy as np
 
 from gapsim.errors import ConfigError
 from gapsim.loss import infonce
-from gapsim.measures import MIN_MEAN_NORM, measures
+from gapsim.measures import flag_centroid_angle, measures
 from gapsim.subspaces import ZERO_ANGLE_TOL, orthonormalize, principal_vectors
 
 __all__ = [
@@ -130,12 +130,7 @@ def _renormalize(z: jax.Array, fallback: jax.Array) -> tuple[jax.Array, jax.Arra
 
 def _finish(x, y, xn, yn, nx, ny, tau: float, info: dict[str, Any]) -> AlignResult:
     def meas(a, b):
-        m: dict[str, Any] = {k: float(v) for k, v in _measures(a, b, 1.0 / tau).items()}
-        ill = min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM
-        m["centroid_angle_raw"] = m["centroid_angle"]
-        m["centroid_angle_ill_conditioned"] = ill
-        m["centroid_angle"] = math.nan if ill else m["centroid_angle"]
-        return m
+        return flag_centroid_angle({k: float(v) for k, v in _measures(a, b, 1.0 / tau).items()})
 
     info = dict(info)
     if nx is not None:

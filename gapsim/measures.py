@@ -22,6 +22,8 @@ With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,6 +35,7 @@ from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
 __all__ = [
     "measures",
     "centroid_angle",
+    "flag_centroid_angle",
     "uniformity",
     "subspace_measures",
     "MEASURE_KEYS",
@@ -119,6 +122,21 @@ def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
         "r1_yx": jnp.mean((jnp.argmax(s, axis=0) == idx).astype(dtype)),
         "margin": jnp.min(margin_i),
         "matched_fraction": jnp.mean((margin_i > 0).astype(dtype)),
+    }
+
+
+def flag_centroid_angle(m: dict[str, float]) -> dict[str, float]:
+    """Host-side report of the centroid angle: NaN when a mean norm is below MIN_MEAN_NORM.
+
+    Adds ``centroid_angle_raw`` (the number) and ``centroid_angle_ill_conditioned``; the angle
+    moves by up to delta/||m|| when a mean moves by delta, so it is not read as a number then.
+    """
+    ill = min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM
+    return {
+        **m,
+        "centroid_angle": math.nan if ill else m["centroid_angle"],
+        "centroid_angle_raw": m["centroid_angle"],
+        "centroid_angle_ill_conditioned": ill,
     }
 
 

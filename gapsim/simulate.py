@@ -10,7 +10,6 @@ step and the likely cause.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
 from gapsim.geometry import Constraint, make_constraints, project, stack
 from gapsim.init import initial_points
-from gapsim.measures import MIN_MEAN_NORM, subspace_measures
+from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
@@ -127,12 +126,7 @@ def final_measures(
     modality pairs, and with subspace constraints :func:`gapsim.measures.subspace_measures`
     (of the unlifted points ``z``).
     """
-    m = {k: float(v) for k, v in raw.items()}
-    ill = min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM
-    m["centroid_angle_raw"] = m["centroid_angle"]
-    m["centroid_angle_ill_conditioned"] = ill
-    if ill:
-        m["centroid_angle"] = math.nan
+    m = flag_centroid_angle({k: float(v) for k, v in raw.items()})
     if z.shape[0] > 2:
         means = z.mean(axis=1)
         dists = [np.linalg.norm(means[a] - means[b]) for a, b in pairs(z.shape[0])]

@@ -22,6 +22,7 @@ import scipy.special
 import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
+from testutil import assert_close, gauss
 
 from gapsim import ConfigError, Constraint, project, tangent, uniform_in_cap
 
@@ -31,7 +32,6 @@ FIXED_CAP_KINDS = ("fixed_cap", "subspace_fixed_cap")
 FREE_CAP_KINDS = ("free_cap", "subspace_free_cap")
 DTYPES = ("float32", "float64")
 EPS64 = float(np.finfo(np.float64).eps)
-POOL = (512, 6)  # rows x columns of the Gaussian pool; every random array is a slice of one
 
 project_jit = jax.jit(project)
 tangent_jit = jax.jit(tangent)
@@ -46,26 +46,6 @@ def eps(dtype) -> float:
 
 def np64(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
-
-
-def assert_close(actual, desired, atol, rtol=0.0):
-    """``np.testing.assert_allclose`` on float64 copies, with an explicit absolute tolerance."""
-    np.testing.assert_allclose(np64(actual), np64(desired), rtol=rtol, atol=atol)
-
-
-@jax.jit
-def _pool(key: jax.Array) -> jax.Array:
-    return jax.random.normal(key, POOL, dtype=jnp.float64)
-
-
-def gauss(seed: int, stream: int, rows: int, cols: int) -> np.ndarray:
-    """An iid standard normal ``(rows, cols)`` float64 array from ``key(seed)`` and a stream id."""
-    assert rows <= POOL[0]
-    assert cols <= POOL[1]
-    # streams start at 1000: fold_in(key, i) equals split(key)[i] for small i, and the library
-    # splits the same key(seed) when a test hands it one
-    key = jax.random.fold_in(jax.random.key(seed), 1000 + stream)
-    return np.asarray(_pool(key))[:rows, :cols]
 
 
 def normalize(a: np.ndarray) -> np.ndarray:

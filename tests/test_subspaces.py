@@ -14,6 +14,7 @@ import pytest
 import scipy.linalg
 from hypothesis import example, given
 from hypothesis import strategies as st
+from testutil import assert_close, gauss
 
 from gapsim import (
     ConfigError,
@@ -29,31 +30,11 @@ from gapsim.subspaces import ZERO_ANGLE_TOL, random_orthogonal
 
 EPS = float(np.finfo(np.float64).eps)
 HALF_PI = np.pi / 2
-POOL = (64, 6)  # rows x columns of the Gaussian pool; every random array is a slice of one
 
 project_jit = jax.jit(project)
 
 seeds = st.integers(0, 2**32 - 1)
 dims = st.integers(2, 6)
-
-
-def assert_close(actual, desired, atol, rtol=0.0):
-    """``np.testing.assert_allclose`` with an explicit absolute tolerance."""
-    np.testing.assert_allclose(np.asarray(actual), np.asarray(desired), rtol=rtol, atol=atol)
-
-
-@jax.jit
-def _pool(key: jax.Array) -> jax.Array:
-    return jax.random.normal(key, POOL, dtype=jnp.float64)
-
-
-def gauss(seed: int, stream: int, rows: int, cols: int) -> np.ndarray:
-    """An iid standard normal ``(rows, cols)`` float64 array from ``key(seed)`` and a stream id."""
-    assert rows <= POOL[0]
-    assert cols <= POOL[1]
-    # streams start at 1000: fold_in(key, i) equals split(key)[i] for small i
-    key = jax.random.fold_in(jax.random.key(seed), 1000 + stream)
-    return np.asarray(_pool(key))[:rows, :cols]
 
 
 def projector(q: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = ["Config", "SOLVERS", "CONSTRAINTS"]
 
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 SWAPS = ("none", "hard", "row", "soft")
+ALIGNS = ("none", "shift", "ssp", "rotation", "mean_removal")
 CONSTRAINTS = ("none", "cone", "subspace")
 DTYPES = ("float32", "float64")
 
@@ -96,42 +98,31 @@ class Config:
     class_p: float = _f(1.0, "fraction of steps with within-class partner re-draws, in [0, 1]")
     atp: float = _f(0.0, "weight of Grassucci et al.'s ATP loss (align true pairs), >= 0")
     cu: float = _f(0.0, "weight of Grassucci et al.'s CU loss (centroid uniformity), >= 0")
+    align: str = _f(
+        "none", "post-hoc alignment of the final points, reported as aligned_*", choices=ALIGNS
+    )
+    align_lambda: float = _f(1.0, "shift fraction lambda of --align shift (1 closes the gap)")
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError on the first bad one."""
-        for name in (
-            "tau",
-            "init_angle",
-            "cone_axis_angle",
-            "tau_scale",
-            "tau_lr_mult",
-            "gamma0",
-            "gamma_lr_mult",
-            "swap_p",
-            "noisy_fraction",
-            "class_p",
-            "atp",
-            "cu",
-        ):
-            object.__setattr__(self, name, float(getattr(self, name)))
+        for name in _FLOAT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, float(value))
         if self.thetas is not None:
             object.__setattr__(self, "thetas", tuple(float(t) for t in self.thetas))
         _check(self.n_pairs >= 2, "n_pairs", self.n_pairs, "must be an integer >= 2")
         _check(self.dim >= 2, "dim", self.dim, "must be an integer >= 2")
         _check(math.isfinite(self.tau) and self.tau > 0, "tau", self.tau, "must be > 0")
-        for name in (
-            "constraint",
-            "solver",
-            "cone_axis",
-            "dtype",
-            "tau_param",
-            "tau_schedule",
-            "swap",
-        ):
-            choices = _META[name].get("choices")
+        for name, meta in _META.items():
             value = getattr(self, name)
-            if value is not None or name != "dtype":
-                _check(value in choices, name, value, f"must be one of {', '.join(choices)}")
+            if "choices" in meta and value is not None:
+                _check(
+                    value in meta["choices"],
+                    name,
+                    value,
+                    f"must be one of {', '.join(meta['choices'])}",
+                )
         self._check_constraint()
         from gapsim.init import INITS
 
@@ -381,6 +372,11 @@ class Config:
 
 
 _META = {f.name: f.metadata for f in dataclasses.fields(Config)}
+_FLOAT_FIELDS = tuple(
+    name
+    for name, hint in typing.get_type_hints(Config).items()
+    if float in typing.get_args(hint) or hint is float
+)
 
 
 def _check(ok: bool, name: str, value: Any, allowed: str) -> None:

@@ -23,6 +23,7 @@ from gapsim.geometry import Constraint, make_constraints, project, stack
 from gapsim.init import initial_points
 from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
+from gapsim.posthoc import posthoc_measures
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
 from gapsim.temperature import nu_of_beta
@@ -208,6 +209,8 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     cs = [jax.tree.map(lambda a, m=m: a[m], args64.constraints) for m in range(cfg.modalities)]
     m, arrays = final_measures(c["measures"], z, cs)
     m.update({"objective": float(c["objective"]), "tau_final": 1 / beta})
+    bases = [None if cs[i].basis is None else np.asarray(cs[i].basis) for i in (0, 1)]
+    m.update(posthoc_measures(cfg, z[0], z[1], *bases, 1 / beta))
     if cfg.gamma_lift:
         m.update({"gamma_initial": cfg.gamma0, "gamma_final": float(p64["gamma"][0])})
     return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)

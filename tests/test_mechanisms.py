@@ -272,3 +272,17 @@ def test_mechanism_config_errors(kw, field):
     with pytest.raises(gapsim.ConfigError) as e:
         Config(**{"solver": "gd", **kw})
     assert e.value.field == field
+
+
+def test_posthoc_alignment_and_group_measures_from_the_config():
+    cfg = Config(n_pairs=12, dim=3, tau=0.1, constraint="subspace", phi=0.5, align="ssp")
+    r = simulate(cfg)
+    assert r.measures["paired_cosine_mean"] < 0.99  # two planes: pairs cannot all align
+    # SSP on the known shared line: P_C x_i = P_C y_i at the optimum, so the cosines become 1
+    assert r.measures["aligned_paired_cosine_min"] == pytest.approx(1.0, abs=1e-9)
+    g = simulate(Config(**SMALL, tau=0.1, steps=5, classes=2, align="mean_removal"))
+    assert {"mixed_v_measure", "x_v_measure", "knn_mixed", "aligned_centroid_distance"} <= set(
+        g.summary()
+    )
+    direct = gapsim.mean_removal(g.x, g.y, tau=0.1).after  # the same method, called by hand
+    assert g.measures["aligned_centroid_distance"] == pytest.approx(direct["centroid_distance"])

@@ -181,7 +181,7 @@ def _loop(
     def record(hist, i, state, step):
         p = params_of(state)
         t = jnp.maximum(step - 1, 0)  # the update index of the last step taken
-        c = certify.__wrapped__(args, p, t, static)
+        c = _certify(args, p, t, static)
         row = {
             **c["measures"],
             "grad_norm": c["grad_norm"],
@@ -220,9 +220,8 @@ def _pair(static: Static, params: dict) -> tuple[jax.Array, jax.Array]:
     return lift(x, y, params["gamma"][0]) if static.mech.gamma_lift else (x, y)
 
 
-@partial(jax.jit, static_argnames=("static",))
-def certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str, jax.Array]:
-    """Stationarity, temperature, noise-free objective and measures at ``params`` (one jit).
+def _certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str, jax.Array]:
+    """Stationarity, temperature, noise-free objective and measures at ``params``.
 
     Returns:
         dict with ``grad_norm``, ``beta``, ``objective`` and ``measures`` (of modalities 0, 1).
@@ -234,6 +233,9 @@ def certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str,
         "objective": objective(static.mech, args.mech, params, beta, t, stochastic=False),
         "measures": measures(*_pair(static, params), beta),
     }
+
+
+certify = jax.jit(_certify, static_argnames=("static",))
 
 
 def execute(static: Static, args: Args) -> SolverOutput:

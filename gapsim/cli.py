@@ -77,8 +77,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             )
             continue
         conv = _listof(scalar) if is_tuple else scalar
-        kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
-        g.add_argument(flag, type=conv, default=f.default, help=help_, metavar=f.name.upper(), **kw)
+        choices = f.metadata.get("choices")
+        kw = {"choices": choices} if choices else {"metavar": f.name.upper()}
+        g.add_argument(flag, type=conv, default=f.default, help=help_, **kw)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,6 +69,9 @@ class Config:
     early_stop: bool = _f(True, "stop as soon as the gradient criterion is met")
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
+    block_size: int = _f(
+        0, "rows per block for the N x N quantities (O(N*block) memory); 0 = auto (dense to N=4096)"
+    )
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError on the first bad one."""
@@ -104,6 +107,7 @@ class Config:
         _check(0 <= self.momentum < 1, "momentum", self.momentum, "must lie in [0, 1)")
         if self.gtol is not None:
             _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
+        _check(self.block_size >= 0, "block_size", self.block_size, "must be an integer >= 0")
         if self.solver == "lbfgs":
             _check(
                 self.constraint != "cone" and self.cone_angle is None,

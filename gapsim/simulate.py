@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim.blocks import use_block_size
 from gapsim.config import Config
 from gapsim.errors import DivergenceError
 from gapsim.geometry import Constraint, make_constraints, project
@@ -49,7 +51,7 @@ def prepare(
         cy,
         *(jnp.asarray(v, dt) for v in (cfg.beta, cfg.effective_lr, momentum, cfg.effective_gtol)),
     )
-    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop), args
+    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, cfg.block_size), args
 
 
 def _divergence_cause(cfg: Config) -> str:
@@ -76,15 +78,22 @@ def _check_finite(cfg: Config, out: SolverOutput, hist: dict[str, np.ndarray]) -
 
 
 def final_measures(
-    x: jax.Array, y: jax.Array, beta: float, cx: Constraint, cy: Constraint
+    x: jax.Array,
+    y: jax.Array,
+    beta: float,
+    cx: Constraint,
+    cy: Constraint,
+    raw: dict[str, jax.Array] | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Final scalar measures and arrays of a configuration (host values, float64 inputs).
 
-    Adds to :func:`gapsim.measures.measures` the ill-conditioning flag of the centroid angle
-    (``centroid_angle`` becomes NaN, ``centroid_angle_raw`` keeps the number) and, with
-    subspace constraints, :func:`gapsim.measures.subspace_measures`.
+    Adds to :func:`gapsim.measures.measures` (or ``raw``, its value computed already) the
+    ill-conditioning flag of the centroid angle (``centroid_angle`` becomes NaN,
+    ``centroid_angle_raw`` keeps the number) and, with subspace constraints,
+    :func:`gapsim.measures.subspace_measures`.
     """
-    m = {k: float(v) for k, v in measures(x, y, beta).items()}
+    raw = measures(x, y, beta) if raw is None else raw
+    m = {k: float(v) for k, v in jax.device_get(raw).items()}
     ill = min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM
     m["centroid_angle_raw"] = m["centroid_angle"]
     m["centroid_angle_ill_conditioned"] = ill
@@ -126,6 +135,16 @@ def simulate(cfg: Config, x0: np.ndarray | None = None, y0: np.ndarray | None = 
     return finish(cfg, args, execute(static, args))
 
 
+@partial(jax.jit, static_argnames=("block_size",))
+def _certify(cx: Constraint, cy: Constraint, x: jax.Array, y: jax.Array, beta, block_size: int):
+    """Re-project in float64, then the stationarity measure and the measures (one program)."""
+    with use_block_size(block_size):
+        x = project(cx, x.astype(jnp.float64))
+        y = project(cy, y.astype(jnp.float64))
+        beta = jnp.asarray(beta, jnp.float64)
+        return x, y, stationarity(cx, cy, x, y, beta), measures(x, y, beta)
+
+
 def finish(cfg: Config, args: Args, out: SolverOutput) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
 
@@ -136,15 +155,15 @@ def finish(cfg: Config, args: Args, out: SolverOutput) -> Result:
     hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
     _check_finite(cfg, out, hist)
     cx64, cy64 = make_constraints(cfg.replace(dtype="float64"))
-    x = project(cx64, jnp.asarray(out.x, jnp.float64))
-    y = project(cy64, jnp.asarray(out.y, jnp.float64))
-    beta = jnp.asarray(cfg.beta, jnp.float64)
-    gn = float(stationarity(cx64, cy64, x, y, beta))
+    x, y, gn, raw = _certify(
+        cx64, cy64, jnp.asarray(out.x), jnp.asarray(out.y), cfg.beta, cfg.block_size
+    )
+    gn = float(gn)
     criterion = "gradient_mapping_norm" if cx64.has_cap or cy64.has_cap else "riemannian_grad_norm"
     cert = Certificate(
         gn <= cfg.effective_gtol, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver
     )
-    m, arrays = final_measures(x, y, cfg.beta, cx64, cy64)
+    m, arrays = final_measures(x, y, cfg.beta, cx64, cy64, raw)
     return Result(
         cfg,
         np.asarray(x),

@@ -21,7 +21,7 @@ recompile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from typing import Any, NamedTuple
 
 import jax
@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import optax
 
 from gapsim._types import Points, Scalar
+from gapsim.blocks import use_block_size
 from gapsim.geometry import Constraint, project, tangent
 from gapsim.loss import infonce, infonce_value_and_grad
 from gapsim.measures import MEASURE_KEYS, measures
@@ -144,12 +145,15 @@ class Static(NamedTuple):
         steps: maximum number of steps (L-BFGS iterations).
         stride: record every ``stride`` steps.
         early_stop: stop once the stationarity measure is at most ``gtol``.
+        block_size: rows per block of the N x N quantities (0 = automatic; see
+            :mod:`gapsim.blocks`).
     """
 
     solver: str
     steps: int
     stride: int
     early_stop: bool
+    block_size: int = 0
 
 
 class Args(NamedTuple):
@@ -176,6 +180,17 @@ class Args(NamedTuple):
     gtol: Scalar
 
 
+def _traced_with_block_size(fn: Callable[..., SolverOutput]) -> Callable[..., SolverOutput]:
+    """Trace ``fn(args, static, ...)`` under ``use_block_size(static.block_size)``."""
+
+    @wraps(fn)
+    def traced(args: Args, static: Static, *rest: Any, **kw: Any) -> SolverOutput:
+        with use_block_size(static.block_size):
+            return fn(args, static, *rest, **kw)
+
+    return traced
+
+
 def execute(static: Static, args: Args) -> SolverOutput:
     """Run the solver ``static.solver`` (compiled once per ``static`` and shapes)."""
     if static.solver == "lbfgs":
@@ -184,6 +199,7 @@ def execute(static: Static, args: Args) -> SolverOutput:
 
 
 @partial(jax.jit, static_argnames=("static",))
+@_traced_with_block_size
 def run_dynamics(args: Args, static: Static) -> SolverOutput:
     """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
     cx, cy, beta = args.cx, args.cy, args.beta
@@ -204,6 +220,7 @@ def run_dynamics(args: Args, static: Static) -> SolverOutput:
 
 
 @partial(jax.jit, static_argnames=("static", "memory"))
+@_traced_with_block_size
 def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
     r"""L-BFGS over :math:`w` with :math:`x_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 

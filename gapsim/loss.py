@@ -44,6 +44,7 @@ derivatives (``jax.hessian``), with the same cost for ``jax.grad``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -286,22 +287,23 @@ def _blocked(x: Points, y: Points, beta: Scalar, need: _Need, block: int):
     return _finish(x, y, beta, value, gy_, gtx_t, dg, need)
 
 
-def _kernel(x: Points, y: Points, beta: Scalar, need: _Need):
+def _kernel(x: Points, y: Points, beta: Scalar, need: _Need, block: int | None):
     """``(value, dL/dx, dL/dy, dL/dbeta)``, each gradient ``None`` where not in ``need``."""
-    block = block_rows(x.shape[0], x.dtype)
     if block is None:
         return _dense(x, y, beta, need)
     return _blocked(x, y, beta, need, block)
 
 
-@jax.custom_jvp
-def _infonce(x: Points, y: Points, beta: Scalar) -> Scalar:
-    return _kernel(x, y, beta, (False, False, False))[0]
+@partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _infonce(x: Points, y: Points, beta: Scalar, block: int | None) -> Scalar:
+    # ``block`` is an explicit static argument (not read from the setting in here), so that
+    # JAX's cache of traced custom rules cannot hand back a trace made with another setting
+    return _kernel(x, y, beta, (False, False, False), block)[0]
 
 
-def _infonce_jvp(primals, tangents):
+def _infonce_jvp(block, primals, tangents):
     live = tuple(not isinstance(t, SymbolicZero) for t in tangents)
-    value, *grads = _kernel(*primals, live)
+    value, *grads = _kernel(*primals, live, block)
     out = jnp.zeros_like(value)
     for g, t in zip(grads, tangents, strict=True):
         if g is not None:
@@ -336,7 +338,8 @@ def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
         >>> float(infonce(x, x, 10.0))  # log(1 + 2 exp(-10))
         9.07...e-05
     """
-    return _infonce(*_cast(x, y, beta))
+    x, y, beta = _cast(x, y, beta)
+    return _infonce(x, y, beta, block_rows(x.shape[0], x.dtype))
 
 
 def infonce_value_and_grad(
@@ -352,5 +355,6 @@ def infonce_value_and_grad(
         >>> g.x.shape
         (3, 3)
     """
-    value, gx, gy, gb = _kernel(*_cast(x, y, beta), (True, True, True))
+    x, y, beta = _cast(x, y, beta)
+    value, gx, gy, gb = _kernel(x, y, beta, (True, True, True), block_rows(x.shape[0], x.dtype))
     return value, InfoNCEGrad(gx, gy, gb)

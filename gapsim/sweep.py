@@ -61,11 +61,13 @@ SWEEP_BYTES = 2 * 2**30
 """Automatic chunking keeps the estimated working set of one chunk under this many bytes."""
 
 
-def grid(base: Config, axes: Mapping[str, Iterable[Any]]) -> list[Config]:
+def grid(base: Config | Mapping[str, Any], axes: Mapping[str, Iterable[Any]]) -> list[Config]:
     """The outer product of ``axes`` over ``base``, the first axis varying slowest.
 
     Args:
-        base: the configuration every grid point starts from.
+        base: the configuration every grid point starts from, or its fields as a dict (which
+            need not be a valid configuration by itself, e.g. a subspace constraint whose
+            ``phi`` is swept).
         axes: ``{field: values}``; every field must be a :class:`Config` field.
 
     Raises:
@@ -78,9 +80,9 @@ def grid(base: Config, axes: Mapping[str, Iterable[Any]]) -> list[Config]:
             raise ConfigError("grid", k, "is not a Config field")
         if not v:
             raise ConfigError("grid", k, "needs at least one value")
-    names_in_order = list(values)
+    fields = dict(base) if isinstance(base, Mapping) else dataclasses.asdict(base)
     return [
-        base.replace(**dict(zip(names_in_order, combo, strict=True)))
+        Config(**{**fields, **dict(zip(values, combo, strict=True))})
         for combo in itertools.product(*values.values())
     ]
 

@@ -89,7 +89,7 @@ def grid(base: Config | Mapping[str, Any], axes: Mapping[str, Iterable[Any]]) ->
 
 def _group_key(static: Static, args: Args) -> tuple:
     leaves, treedef = jax.tree.flatten(args)
-    return static, treedef, tuple((np.shape(a), np.result_type(a).str) for a in leaves)
+    return static, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a)))) for a in leaves)
 
 
 def _nbytes_per_config(args: Args, static: Static) -> int:

@@ -1,4 +1,6 @@
-"""Command line: ``gapsim run`` (one simulation), with a flag for every Config field.
+"""Command line: ``gapsim run`` (one simulation) and ``gapsim sweep`` (a grid of them, batched).
+
+Both take a flag for every Config field.
 
 Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
 CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
     _add_config_flags(run)
+    _add_sweep_parser(sub)
     return p
 
 
@@ -188,11 +191,115 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _add_sweep_parser(sub: Any) -> None:
+    sw = sub.add_parser(
+        "sweep",
+        help="run a grid of configurations as one vmapped, sharded program",
+        description=(
+            "Run the outer product of --grid axes over the base configuration given by the other "
+            "flags, batched (gapsim.sweep): one compiled program per group of configurations "
+            "with equal compile-time settings and shapes, sharded over all devices."
+        ),
+    )
+    sw.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUES",
+        help="a sweep axis: FIELD=V1,V2,... or FIELD=START:STOP[:STEP] (integers, like range); "
+        "list-valued fields separate values with ';'; repeat for more axes (first varies slowest)",
+    )
+    sw.add_argument("--out", metavar="DIR", help="write DIR/sweep.jsonl and DIR/sweep.csv")
+    sw.add_argument("--json", action="store_true", help="print one JSON object per config")
+    sw.add_argument("--chunk", type=int, help="at most CHUNK configs per compiled call")
+    sw.add_argument(
+        "--host-devices",
+        type=int,
+        help="CPU devices to shard over (default: XLA_FLAGS' host device count, else all cores)",
+    )
+    _add_config_flags(sw)
+
+
+def _grid_value(f: dataclasses.Field, text: str) -> Any:
+    scalar, is_tuple = _field_type(f)
+    t = text.strip()
+    if t.lower() == "none":
+        return None
+    if scalar is bool:
+        if t.lower() not in ("true", "false", "1", "0"):
+            raise ConfigError(f.name, t, "must be true or false")
+        return t.lower() in ("true", "1")
+    try:
+        return _listof(scalar)(t) if is_tuple else scalar(t)
+    except ValueError as e:
+        raise ConfigError(f.name, t, f"is not a valid {scalar.__name__}") from e
+
+
+def _parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
+    """``["tau=0.05,0.1", "seed=0:8"]`` -> ``{"tau": [0.05, 0.1], "seed": [0, ..., 7]}``."""
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    axes: dict[str, list[Any]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            raise ConfigError("grid", spec, "must be FIELD=VALUES with FIELD a Config field")
+        f = fields[name]
+        if ":" in values and _field_type(f)[0] is int:
+            try:
+                axes[name] = list(range(*(int(v) for v in values.split(":"))))
+            except (TypeError, ValueError) as e:
+                raise ConfigError("grid", spec, "a range is START:STOP[:STEP] integers") from e
+        else:
+            sep_values = ";" if _field_type(f)[1] else ","
+            axes[name] = [_grid_value(f, v) for v in values.split(sep_values) if v.strip()]
+    return axes
+
+
+def _sweep(ns: argparse.Namespace) -> int:
+    import os
+    import time
+
+    import jax
+
+    if ns.host_devices or "xla_force_host_platform_device_count" not in os.environ.get(
+        "XLA_FLAGS", ""
+    ):
+        try:  # must precede the first JAX computation; otherwise keep the devices there are
+            jax.config.update("jax_num_cpu_devices", ns.host_devices or os.cpu_count() or 1)
+        except RuntimeError:
+            pass
+    from gapsim.sweep import grid, sweep, table_rows, write_table
+
+    axes = _parse_grid(ns.grid)
+    configs = grid({f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}, axes)
+    t0 = time.perf_counter()
+    results = sweep(configs, chunk=ns.chunk)
+    seconds = time.perf_counter() - t0
+    rows = table_rows(configs, results, list(axes))
+    paths = write_table(rows, ns.out) if ns.out else None
+    if ns.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    print(
+        f"gapsim sweep | {len(configs)} configs in {seconds:.2f} s on "
+        f"{len(jax.devices())} {jax.devices()[0].platform} device(s)"
+    )
+    cols = [*axes, "loss", "centroid_distance", "centroid_angle", "converged", "steps"]
+    print("  " + " ".join(f"{c:>18}" for c in ["index", *cols]))
+    for row in rows:
+        print("  " + " ".join(f"{_fmt(row.get(c, 'diverged')):>18}" for c in ["index", *cols]))
+    if paths:
+        print(f"  table: {paths[0]} / {paths[1]}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gapsim`` console script; returns the exit status."""
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": _run}[ns.command](ns)
+        return {"run": _run, "sweep": _sweep}[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)
         return 2

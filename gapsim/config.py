@@ -102,6 +102,9 @@ class Config:
         "none", "post-hoc alignment of the final points, reported as aligned_*", choices=ALIGNS
     )
     align_lambda: float = _f(1.0, "shift fraction lambda of --align shift (1 closes the gap)")
+    block_size: int = _f(
+        0, "rows per block for the N x N quantities (O(N*block) memory); 0 = auto (dense to N=4096)"
+    )
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError on the first bad one."""
@@ -144,6 +147,7 @@ class Config:
         if self.gtol is not None:
             _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
         self._check_mechanisms()
+        _check(self.block_size >= 0, "block_size", self.block_size, "must be an integer >= 0")
         if self.solver == "lbfgs":
             _check(
                 self.constraint != "cone" and self.cone_angle is None,

@@ -17,18 +17,24 @@ With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
   (Yaras et al.: all pairs are matched iff :math:`\alpha > 0`).
 
 :func:`measures` is pure JAX (it runs inside the compiled solver loops);
-:func:`subspace_measures` runs on the host after a subspace-constrained run.
+:func:`subspace_measures` runs on the host after a subspace-constrained run. Above
+:data:`gapsim.blocks.DENSE_MAX_N` points (or with :func:`gapsim.blocks.use_block_size`) the
+pairwise measures (loss, uniformity, R@1, margin) run over row blocks in
+:math:`O(N\cdot\mathrm{block})` memory: row reductions inside each block, column maxima and
+arg-maxima accumulated across blocks (earlier rows win ties, as with ``argmax``).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gapsim._types import Points, Scalar
+from gapsim.blocks import block_rows, scan_rows
 from gapsim.loss import infonce
 from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
 
@@ -81,9 +87,65 @@ def uniformity(z: Points, t: float = 2.0) -> Scalar:
     r"""Wang & Isola's :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j}\exp(-t\|z_i-z_j\|^2)`."""
     n = z.shape[0]
     sq = jnp.sum(z * z, axis=1)
-    d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0.0)
-    logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, -t * d2)
-    return jax.nn.logsumexp(logits) - jnp.log(n * (n - 1.0))
+    block = block_rows(n, z.dtype)
+    if block is None:
+        d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0.0)
+        logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, -t * d2)
+        return jax.nn.logsumexp(logits) - jnp.log(n * (n - 1.0))
+
+    def body(carry, idx, valid, zb, sqb):  # padded rows are dropped: no column reduction
+        d2 = jnp.maximum(sqb[:, None] + sq[None, :] - 2 * zb @ z.T, 0.0)
+        diag = idx[:, None] == jnp.arange(n)[None, :]
+        return carry, jax.nn.logsumexp(jnp.where(diag, -jnp.inf, -t * d2), axis=1)
+
+    _, rows = scan_rows(body, None, (z, sq), block)
+    return jax.nn.logsumexp(rows) - jnp.log(n * (n - 1.0))
+
+
+class _Pairwise(NamedTuple):
+    r"""Per-pair results of the :math:`N\times N` similarity matrix :math:`S = XY^\top`."""
+
+    diag: jax.Array  # S_ii
+    hit_xy: jax.Array  # argmax_j S_ij == i
+    hit_yx: jax.Array  # argmax_j S_ji == i
+    margin: jax.Array  # S_ii - max_{j != i} max(S_ij, S_ji)
+
+
+def _pairwise_dense(x: Points, y: Points) -> _Pairwise:
+    n = x.shape[0]
+    s = x @ y.T
+    diag = jnp.diagonal(s)
+    idx = jnp.arange(n)
+    off = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, jnp.maximum(s, s.T))
+    return _Pairwise(
+        diag,
+        jnp.argmax(s, axis=1) == idx,
+        jnp.argmax(s, axis=0) == idx,
+        diag - jnp.max(off, axis=1),
+    )
+
+
+def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
+    n, dt = x.shape[0], x.dtype
+    cols = jnp.arange(n)
+
+    def body(carry, idx, valid, xb):
+        best, arg, cmax = carry
+        s = xb @ y.T
+        diag = idx[:, None] == cols[None, :]
+        sv = jnp.where(valid[:, None], s, -jnp.inf)  # padded rows out of column reductions
+        bmax = jnp.max(sv, axis=0)
+        upd = bmax > best  # strict: an earlier row keeps a tie, like argmax
+        best = jnp.where(upd, bmax, best)
+        arg = jnp.where(upd, idx[jnp.argmax(sv, axis=0)], arg)
+        off = jnp.where(diag, -jnp.inf, sv)
+        cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
+        out = (jnp.sum(jnp.where(diag, s, 0), axis=1), jnp.argmax(s, axis=1) == idx, off.max(1))
+        return (best, arg, cmax), out
+
+    init = (jnp.full(n, -jnp.inf, dt), jnp.zeros(n, cols.dtype), jnp.full(n, -jnp.inf, dt))
+    (_, arg, cmax), (diag, hit_xy, rmax) = scan_rows(body, init, (x,), block)
+    return _Pairwise(diag, hit_xy, arg == cols, diag - jnp.maximum(rmax, cmax))
 
 
 def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
@@ -98,12 +160,8 @@ def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
     """
     n = x.shape[0]
     mx, my = jnp.mean(x, axis=0), jnp.mean(y, axis=0)
-    s = x @ y.T
-    diag = jnp.diagonal(s)
-    eye = jnp.eye(n, dtype=bool)
-    idx = jnp.arange(n)
-    off = jnp.where(eye, -jnp.inf, jnp.maximum(s, s.T))
-    margin_i = diag - jnp.max(off, axis=1)
+    block = block_rows(n, x.dtype)
+    p = _pairwise_dense(x, y) if block is None else _pairwise_blocked(x, y, block)
     ux, uy = uniformity(x), uniformity(y)
     dtype = x.dtype
     return {
@@ -112,16 +170,16 @@ def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
         "centroid_angle": centroid_angle(mx, my),
         "mean_norm_x": jnp.linalg.norm(mx),
         "mean_norm_y": jnp.linalg.norm(my),
-        "paired_cosine_mean": jnp.mean(diag),
-        "paired_cosine_min": jnp.min(diag),
+        "paired_cosine_mean": jnp.mean(p.diag),
+        "paired_cosine_min": jnp.min(p.diag),
         "alignment": jnp.mean(jnp.sum((x - y) ** 2, axis=1)),
         "uniformity": (ux + uy) / 2,
         "uniformity_x": ux,
         "uniformity_y": uy,
-        "r1_xy": jnp.mean((jnp.argmax(s, axis=1) == idx).astype(dtype)),
-        "r1_yx": jnp.mean((jnp.argmax(s, axis=0) == idx).astype(dtype)),
-        "margin": jnp.min(margin_i),
-        "matched_fraction": jnp.mean((margin_i > 0).astype(dtype)),
+        "r1_xy": jnp.mean(p.hit_xy.astype(dtype)),
+        "r1_yx": jnp.mean(p.hit_yx.astype(dtype)),
+        "margin": jnp.min(p.margin),
+        "matched_fraction": jnp.mean((p.margin > 0).astype(dtype)),
     }
 
 

@@ -85,7 +85,7 @@ class Mechanisms(NamedTuple):
 class MechArgs(NamedTuple):
     """Traced parameters of the mechanisms (part of :class:`gapsim.solvers.Args`)."""
 
-    key: jax.Array
+    key: jax.Array  # raw key data (uint32), so that Args stack and convert like any array
     tau_end: jax.Array
     tau_period: jax.Array
     tau_scale: jax.Array
@@ -160,7 +160,8 @@ def perturb(mech: Mechanisms, ma: MechArgs, z: jax.Array, t) -> jax.Array:
     """The stochastic mechanisms at step ``t`` (identity when none is on)."""
     if not mech.stochastic:
         return z
-    k_cls, k_noise, k_do, k_swap = jax.random.split(jax.random.fold_in(ma.key, t), 4)
+    key = jax.random.wrap_key_data(ma.key)
+    k_cls, k_noise, k_do, k_swap = jax.random.split(jax.random.fold_in(key, t), 4)
     m, n = z.shape[0], z.shape[1]
     idx = jnp.arange(n)
     rows = []

@@ -66,7 +66,7 @@ def prepare(cfg: Config, points: Any = None, tau_fn: Callable | None = None) -> 
         return jnp.asarray(v, dt)
 
     margs = MechArgs(
-        key=k_run,
+        key=jax.random.key_data(k_run),
         tau_end=arr(cfg.tau_end or cfg.tau),
         tau_period=arr(cfg.tau_period or cfg.steps),
         tau_scale=arr(cfg.tau_scale),
@@ -91,7 +91,7 @@ def prepare(cfg: Config, points: Any = None, tau_fn: Callable | None = None) -> 
         gamma0=gamma0,
         mech=margs,
     )
-    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech), args
+    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech, cfg.block_size), args
 
 
 def _divergence_cause(cfg: Config) -> str:

@@ -26,7 +26,7 @@ call; a second call with the same :class:`Static` and shapes does not recompile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import optax
 
 from gapsim._types import Scalar
+from gapsim.blocks import use_block_size
 from gapsim.geometry import Constraint, project, tangent
 from gapsim.measures import MEASURE_KEYS, measures
 from gapsim.objective import Mechanisms, MechArgs, beta_at, lift, objective
@@ -68,6 +69,8 @@ class Static(NamedTuple):
         stride: record every ``stride`` steps.
         early_stop: stop once the stationarity measure is at most ``gtol``.
         mech: the mechanisms switched on (:class:`gapsim.objective.Mechanisms`).
+        block_size: rows per block of the N x N quantities (0 = automatic; see
+            :mod:`gapsim.blocks`).
     """
 
     solver: str
@@ -75,6 +78,7 @@ class Static(NamedTuple):
     stride: int
     early_stop: bool
     mech: Mechanisms = Mechanisms()
+    block_size: int = 0
 
 
 class Args(NamedTuple):
@@ -235,7 +239,19 @@ def _certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str
     }
 
 
-certify = jax.jit(_certify, static_argnames=("static",))
+def _traced_with_block_size(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Trace ``fn(args, ..., static)`` under ``use_block_size(static.block_size)``."""
+
+    @wraps(fn)
+    def traced(*a: Any, **kw: Any) -> Any:
+        static = next(v for v in (*a, *kw.values()) if isinstance(v, Static))
+        with use_block_size(static.block_size):
+            return fn(*a, **kw)
+
+    return traced
+
+
+certify = jax.jit(_traced_with_block_size(_certify), static_argnames=("static",))
 
 
 def execute(static: Static, args: Args) -> SolverOutput:
@@ -250,6 +266,7 @@ def _params0(args: Args) -> dict[str, jax.Array]:
 
 
 @partial(jax.jit, static_argnames=("static",))
+@_traced_with_block_size
 def run_dynamics(args: Args, static: Static) -> SolverOutput:
     """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
     mech, c = static.mech, args.constraints
@@ -286,6 +303,7 @@ def run_dynamics(args: Args, static: Static) -> SolverOutput:
 
 
 @partial(jax.jit, static_argnames=("static", "memory"))
+@_traced_with_block_size
 def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
     r"""L-BFGS over :math:`w` with :math:`z_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 

@@ -1,0 +1,109 @@
+r"""Row blocks: evaluate :math:`N\times N` quantities in :math:`O(N\cdot\mathrm{block})` memory.
+
+Every pairwise quantity of gapsim (the InfoNCE logits :math:`\beta XY^\top`, the Gram matrices
+of the uniformity, the retrieval ranks and margins) is a reduction over an :math:`N\times N`
+matrix. Up to :data:`DENSE_MAX_N` points the matrix is built whole (fastest); above it,
+:func:`scan_rows` walks over blocks of ``block`` rows of the first operand with ``lax.scan``:
+row reductions finish inside their block, column reductions are accumulated in the carry, and
+only a ``(block, N)`` slab is alive at a time. ``N = 65,536`` points in ``d = 64`` then need
+a few slabs of 64 MiB instead of 16 GiB matrices.
+
+The block size is chosen at trace time by :func:`block_rows`: ``0`` (the default) means
+automatic, a positive number forces that many rows per block (a number ``>= N`` means dense).
+:class:`gapsim.config.Config` carries it as ``block_size``; the solvers apply it with
+:func:`use_block_size` while they are traced, and ``block_size`` is part of their compile-time
+``Static``, so a changed setting compiles a new program rather than reusing a stale one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["DENSE_MAX_N", "SLAB_BYTES", "block_rows", "use_block_size", "scan_rows"]
+
+DENSE_MAX_N = 4096
+"""Largest N evaluated densely by default (an N x N float32 matrix of 64 MiB)."""
+SLAB_BYTES = 64 * 2**20
+"""Automatic block size: rows such that one ``(block, N)`` slab takes at most this many bytes."""
+
+_BLOCK_SIZE = [0]  # the setting in force while tracing (0 = automatic)
+
+
+@contextlib.contextmanager
+def use_block_size(block_size: int) -> Iterator[None]:
+    r"""Within the ``with`` body, trace :math:`N\times N` quantities with this block size.
+
+    Args:
+        block_size: rows per block; ``0`` restores the automatic choice, ``>= N`` is dense.
+
+    The setting is read when a function is traced, not when a compiled function runs: give it
+    to a jitted function as a static argument (as the solvers do via ``Static.block_size``).
+
+    Example:
+        >>> with use_block_size(64):
+        ...     block_rows(1000, jnp.float32)
+        64
+    """
+    old = _BLOCK_SIZE[0]
+    _BLOCK_SIZE[0] = int(block_size)
+    try:
+        yield
+    finally:
+        _BLOCK_SIZE[0] = old
+
+
+def block_rows(n: int, dtype: Any) -> int | None:
+    """Rows per block for ``n`` points of ``dtype``, or ``None`` for the dense evaluation.
+
+    Automatic (block size 0): dense up to :data:`DENSE_MAX_N`, else the largest multiple of 8
+    rows whose ``(block, n)`` slab fits in :data:`SLAB_BYTES`.
+    """
+    size = _BLOCK_SIZE[0]
+    if size <= 0:
+        if n <= DENSE_MAX_N:
+            return None
+        size = max(8, SLAB_BYTES // (n * np.dtype(dtype).itemsize) // 8 * 8)
+    return None if size >= n else size
+
+
+def scan_rows(
+    body: Callable[..., tuple[Any, Any]],
+    carry: Any,
+    rows: tuple[jax.Array, ...],
+    block: int,
+) -> tuple[Any, Any]:
+    """``lax.scan`` of ``body`` over blocks of ``block`` rows of the arrays in ``rows``.
+
+    The arrays (leading dimension ``n``) are zero-padded to a multiple of ``block``.
+
+    Args:
+        body: ``body(carry, idx, valid, *blocks) -> (carry, out)``; ``idx`` are the
+            ``(block,)`` global row indices, ``valid`` marks the rows that are not padding
+            (their entries must be masked out of every column reduction), ``blocks`` the
+            ``(block, ...)`` slices of ``rows``.
+        carry: initial carry (column accumulators).
+        rows: arrays of shape ``(n, ...)``.
+        block: rows per block.
+
+    Returns:
+        ``(carry, out)`` with every leaf of ``out`` of shape ``(n, ...)`` (padding dropped).
+    """
+    n = rows[0].shape[0]
+    nb = -(-n // block)
+    pad = nb * block - n
+
+    def split(a: jax.Array) -> jax.Array:
+        a = jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+        return a.reshape(nb, block, *a.shape[1:])
+
+    idx = jnp.arange(nb * block).reshape(nb, block)
+    carry, out = jax.lax.scan(
+        lambda c, xs: body(c, xs[0], xs[0] < n, *xs[1:]), carry, (idx, *map(split, rows))
+    )
+    return carry, jax.tree.map(lambda a: a.reshape(nb * block, *a.shape[2:])[:n], out)

@@ -1,0 +1,206 @@
+r"""Sweeps: a grid of configurations run as one vmapped, compiled, sharded program.
+
+A sweep is the outer product of a few config fields (``seed x tau x phi x ...``) over a base
+:class:`~gapsim.config.Config`. :func:`sweep` runs any list of configurations the way a single
+run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
+:func:`gapsim.simulate.finish`), but batched:
+
+1. every config is split into its compile-time :class:`~gapsim.solvers.Static` and its traced
+   :class:`~gapsim.solvers.Args`; configs are grouped by ``Static`` and by the pytree
+   structure, shapes and dtypes of ``Args`` (nothing else is assumed about either, so new
+   fields join in without changes here);
+2. each group is cut into chunks of at most ``chunk`` configs (all chunks of a group the same
+   size, so one compiled program serves the group), padded to a multiple of the device count by
+   repeating the last config;
+3. the chunk's ``Args`` are stacked leaf by leaf (``jax.tree.map``), placed with a
+   :class:`jax.sharding.NamedSharding` that splits the config axis over all devices, and run by
+   ``jax.jit(shard_map(vmap(execute)))``: each device runs its share of the configs with no
+   communication, and its ``while_loop`` stops when its own configs are done;
+4. :func:`~gapsim.simulate.finish` certifies every config on the host, as for a single run.
+
+Results equal one-by-one runs to rounding: the batched program performs the same operations per
+config, though XLA may order a batched product's sums differently (a few ulp per step; see
+``tests/test_sweep.py``). A run that diverges yields its :class:`~gapsim.errors.DivergenceError`
+in place of a result; the other configs are unaffected.
+
+Example:
+    >>> from gapsim import Config
+    >>> base = Config(n_pairs=8, dim=3, solver="gd", steps=100)
+    >>> configs = grid(base, {"tau": [0.1, 0.2], "seed": range(4)})
+    >>> results = sweep(configs)  # one compiled program, 8 configurations
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from gapsim.config import Config
+from gapsim.errors import ConfigError, DivergenceError
+from gapsim.result import Result
+from gapsim.simulate import finish, prepare
+from gapsim.solvers import Args, SolverOutput, Static, execute
+
+__all__ = ["grid", "sweep", "table_rows", "write_table", "SWEEP_BYTES", "AXIS"]
+
+AXIS = "config"
+"""Name of the mesh axis the configurations are sharded over."""
+SWEEP_BYTES = 2 * 2**30
+"""Automatic chunking keeps the estimated working set of one chunk under this many bytes."""
+
+
+def grid(base: Config | Mapping[str, Any], axes: Mapping[str, Iterable[Any]]) -> list[Config]:
+    """The outer product of ``axes`` over ``base``, the first axis varying slowest.
+
+    Args:
+        base: the configuration every grid point starts from, or its fields as a dict (which
+            need not be a valid configuration by itself, e.g. a subspace constraint whose
+            ``phi`` is swept).
+        axes: ``{field: values}``; every field must be a :class:`Config` field.
+
+    Raises:
+        ConfigError: an unknown field, an empty axis, or a grid point that is not a valid config.
+    """
+    names = {f.name for f in dataclasses.fields(Config)}
+    values = {k: list(v) for k, v in axes.items()}
+    for k, v in values.items():
+        if k not in names:
+            raise ConfigError("grid", k, "is not a Config field")
+        if not v:
+            raise ConfigError("grid", k, "needs at least one value")
+    fields = dict(base) if isinstance(base, Mapping) else dataclasses.asdict(base)
+    return [
+        Config(**{**fields, **dict(zip(values, combo, strict=True))})
+        for combo in itertools.product(*values.values())
+    ]
+
+
+def _group_key(static: Static, args: Args) -> tuple:
+    leaves, treedef = jax.tree.flatten(args)
+    return static, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a)))) for a in leaves)
+
+
+def _nbytes_per_config(args: Args, static: Static) -> int:
+    """A rough working set of one config: a few (N, N) or (block, N) slabs."""
+    from gapsim.blocks import block_rows
+
+    x = jax.tree.leaves(args)[0]
+    n = int(x.shape[0])
+    rows = block_rows(n, x.dtype) if static.block_size == 0 else min(static.block_size, n)
+    return 8 * n * (rows or n) * np.dtype(x.dtype).itemsize
+
+
+@partial(jax.jit, static_argnames=("static", "mesh"))
+def _run_batch(args: Args, static: Static, mesh: Mesh) -> SolverOutput:
+    run = jax.vmap(partial(execute, static))
+    spec = P(AXIS)
+    return jax.shard_map(run, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False)(args)
+
+
+def _run_chunk(static: Static, batch: list[Args], mesh: Mesh, size: int) -> list[Any]:
+    """Run ``batch`` (padded to ``size`` configs) and split the output per config."""
+    padded = batch + [batch[-1]] * (size - len(batch))
+    stacked = jax.tree.map(lambda *a: np.stack([np.asarray(v) for v in a]), *padded)
+    stacked = jax.device_put(stacked, NamedSharding(mesh, P(AXIS)))
+    out = jax.device_get(_run_batch(stacked, static, mesh))
+    return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(len(batch))]
+
+
+def sweep(
+    configs: Sequence[Config],
+    chunk: int | None = None,
+    devices: Sequence[jax.Device] | None = None,
+) -> list[Result | DivergenceError]:
+    """Run ``configs`` batched (module docstring); results in the order of ``configs``.
+
+    Args:
+        configs: the configurations (e.g. from :func:`grid`).
+        chunk: at most this many configs per compiled call (default: 256, fewer if the
+            estimated working set would exceed :data:`SWEEP_BYTES`).
+        devices: devices to shard over (default: ``jax.devices()``). On a CPU host, start
+            Python with ``XLA_FLAGS=--xla_force_host_platform_device_count=K`` for K devices
+            (``gapsim sweep`` does this with ``--host-devices``).
+
+    Returns:
+        One :class:`~gapsim.result.Result` per config, or the
+        :class:`~gapsim.errors.DivergenceError` of a config that diverged.
+    """
+    devices = list(devices or jax.devices())
+    mesh = Mesh(np.array(devices), (AXIS,))
+    ndev = len(devices)
+    prepared = [prepare(cfg) for cfg in configs]
+    groups: dict[tuple, list[int]] = {}
+    for i, (static, args) in enumerate(prepared):
+        groups.setdefault(_group_key(static, args), []).append(i)
+    results: list[Any] = [None] * len(configs)
+    for key, idx in groups.items():
+        static = key[0]
+        per_config = _nbytes_per_config(prepared[idx[0]][1], static)
+        limit = chunk or max(1, min(256, SWEEP_BYTES // per_config))
+        n_chunks = math.ceil(len(idx) / max(1, limit))
+        size = math.ceil(math.ceil(len(idx) / n_chunks) / ndev) * ndev
+        for start in range(0, len(idx), size):
+            part = idx[start : start + size]
+            outs = _run_chunk(static, [prepared[i][1] for i in part], mesh, size)
+            for i, out in zip(part, outs, strict=True):
+                try:
+                    results[i] = finish(configs[i], static, prepared[i][1], out)
+                except DivergenceError as e:
+                    results[i] = e
+    return results
+
+
+def table_rows(
+    configs: Sequence[Config],
+    results: Sequence[Result | DivergenceError],
+    fields: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """One flat row per config: ``index``, the swept ``fields``, then its summary.
+
+    A diverged config has ``diverged: true`` and the error message instead of measures.
+    """
+    rows = []
+    for i, (cfg, r) in enumerate(zip(configs, results, strict=True)):
+        row: dict[str, Any] = {"index": i}
+        row.update({f: _jsonable(getattr(cfg, f)) for f in fields})
+        if isinstance(r, DivergenceError):
+            row.update({"diverged": True, "error": str(r)})
+        else:
+            row.update({"diverged": False, **r.summary()})
+        rows.append(row)
+    return rows
+
+
+def write_table(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``out_dir/sweep.jsonl`` (one JSON object per line) and ``out_dir/sweep.csv``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl, csv_path = out / "sweep.jsonl", out / "sweep.csv"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with csv_path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _csv_cell(v) for k, v in r.items()})
+    return jsonl, csv_path
+
+
+def _csv_cell(v: Any) -> Any:
+    return json.dumps(v) if isinstance(v, list | dict) else v
+
+
+def _jsonable(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v

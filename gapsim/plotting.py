@@ -44,6 +44,7 @@ def series_colors(n: int) -> list:
 def figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.0, height: float = 3.2, **kw):
     """A figure in the house style: ``(fig, axes)``; ``kw`` goes to ``plt.subplots``."""
     plt.rcParams.update(STYLE)
+    kw.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
 
 

@@ -1,4 +1,9 @@
-"""Yi et al. (2025) Fig. 1 on S^2; see gapsim/figures/yi_fig1.py. Run: python experiments/yi_fig1.py."""
+"""Figure yi_fig1: a thin wrapper of gapsim/figures/yi_fig1.py.
+
+That module's docstring gives the paper figure, the setting and the expected result.
+Run: `python experiments/yi_fig1.py [--full | --tiny] [--out figures]` or
+`gapsim figures [--quick] --only yi_fig1`.
+"""
 
 from gapsim.figures import main
 

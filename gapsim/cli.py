@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
     _add_config_flags(run)
+    fig = sub.add_parser("figures", help="rebuild the paper figures into --out (PNG + JSON)")
+    fig.add_argument("--quick", action="store_true", help="small sizes (all in < 10 min)")
+    fig.add_argument("--only", action="append", metavar="NAME", help="this figure (repeatable)")
+    fig.add_argument("--out", default="figures", metavar="DIR", help="output folder [figures]")
     return p
 
 
@@ -187,11 +191,18 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _figures(ns: argparse.Namespace) -> int:
+    from gapsim.figures import build
+
+    build(ns.only, quick=ns.quick, outdir=ns.out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gapsim`` console script; returns the exit status."""
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": _run}[ns.command](ns)
+        return {"run": _run, "figures": _figures}[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)
         return 2

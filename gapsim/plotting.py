@@ -70,9 +70,7 @@ def sphere_panel(ax, x, y, *, x0=None, y0=None, title: str = "", planes=None) ->
         planes: optional list of ``(3, 2)`` orthonormal bases whose great circles are drawn.
     """
     u, v = np.mgrid[0 : 2 * np.pi : 40j, 0 : np.pi : 20j]
-    ax.plot_wireframe(
-        np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4
-    )
+    ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
     t = np.linspace(0, 2 * np.pi, 200)
     for q, c in zip(planes or [], ("x", "y"), strict=False):
         circ = np.outer(np.cos(t), q[:, 0]) + np.outer(np.sin(t), q[:, 1])

@@ -79,11 +79,21 @@ def plot(data: dict, path) -> None:
     ang = np.degrees(np.asarray(data["angles"]))
     c = series_colors(3)
     panels = [
-        (a1, [("hyper_free", "free points (L-BFGS)", c[0], "o"),
-              ("hyper_caps", f"caps in hyperplanes (α={data['cap']}, Adam)", c[1], "s")],
-         "dihedral angle φ [deg]", "two planes in R³"),
-        (a2, [("subspace_free", "free points (L-BFGS)", c[0], "o")],
-         "smallest principal angle θ₁ [deg]", "k = 2 subspaces of R⁶, θ₂ = θ₁ + 0.4"),
+        (
+            a1,
+            [
+                ("hyper_free", "free points (L-BFGS)", c[0], "o"),
+                ("hyper_caps", f"caps in hyperplanes (α={data['cap']}, Adam)", c[1], "s"),
+            ],
+            "dihedral angle φ [deg]",
+            "two planes in R³",
+        ),
+        (
+            a2,
+            [("subspace_free", "free points (L-BFGS)", c[0], "o")],
+            "smallest principal angle θ₁ [deg]",
+            "k = 2 subspaces of R⁶, θ₂ = θ₁ + 0.4",
+        ),
     ]
     for ax, series, xlabel, title in panels:
         ax.plot([0, 90], [0, 90], color="black", ls="--", lw=1, label="identity (claim)")
@@ -95,13 +105,21 @@ def plot(data: dict, path) -> None:
             ax.errorbar(ang, mean, yerr=std, color=col, ls="-", lw=1, capsize=2)
             ax.plot(ang[~ill], mean[~ill], mk, color=col, label=label)
             if ill.any():
-                ax.plot(ang[ill], mean[ill], mk, mfc="none", color=col,
-                        label=f"{label}: ill-conditioned (mean norm < 0.01), raw")
+                ax.plot(
+                    ang[ill],
+                    mean[ill],
+                    mk,
+                    mfc="none",
+                    color=col,
+                    label=f"{label}: ill-conditioned (mean norm < 0.01), raw",
+                )
         ax.set_xlabel(xlabel)
         ax.set_ylabel("converged centroid angle [deg]")
         ax.set_title(title)
         ax.set_xlim(0, 90)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=7)
-    fig.suptitle(f"Gap vs subspace angle (N = {data['n']}, τ = {data['tau']}, "
-                 f"{data['seeds']} seeds, mean ± sd)")
+    fig.suptitle(
+        f"Gap vs subspace angle (N = {data['n']}, τ = {data['tau']}, "
+        f"{data['seeds']} seeds, mean ± sd)"
+    )
     save(fig, path)

@@ -53,8 +53,14 @@ def run(size: str) -> dict:
                 ]
                 pred = yaras_initial_rates(d, float(b), GAMMA0)["dgamma_dt"]
                 rows.append(
-                    {"d": d, "n": n, "beta0": b, "mean": np.mean(vals), "std": np.std(vals),
-                     "predicted": pred}
+                    {
+                        "d": d,
+                        "n": n,
+                        "beta0": b,
+                        "mean": np.mean(vals),
+                        "std": np.std(vals),
+                        "predicted": pred,
+                    }
                 )
     return {"gamma0": GAMMA0, "rows": rows, "dims": list(s["dims"]), "ns": list(s["ns"])}
 
@@ -69,19 +75,33 @@ def plot(data: dict, path) -> None:
     cols = series_colors(len(data["ns"]))
     fine = np.geomspace(1.0, 100.0, 200)
     for ax, d in zip(axes[0], dims, strict=True):
-        ax.plot(fine, [yaras_initial_rates(d, b, data["gamma0"])["dgamma_dt"] for b in fine],
-                "k--", lw=1.2, label="Bessel formula (N → ∞)")
+        ax.plot(
+            fine,
+            [yaras_initial_rates(d, b, data["gamma0"])["dgamma_dt"] for b in fine],
+            "k--",
+            lw=1.2,
+            label="Bessel formula (N → ∞)",
+        )
         for n, c in zip(data["ns"], cols, strict=True):
             r = [q for q in data["rows"] if q["d"] == d and q["n"] == n]
-            ax.errorbar([q["beta0"] for q in r], [q["mean"] for q in r],
-                        yerr=[q["std"] for q in r], fmt="o", ms=4, color=c, capsize=2,
-                        label=f"measured, N = {n}")
+            ax.errorbar(
+                [q["beta0"] for q in r],
+                [q["mean"] for q in r],
+                yerr=[q["std"] for q in r],
+                fmt="o",
+                ms=4,
+                color=c,
+                capsize=2,
+                label=f"measured, N = {n}",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("initial inverse temperature β₀ = 1/τ₀")
         ax.set_ylabel("dγ/dt at t = 0")
         ax.set_title(f"d = {d}")
         ax.legend(fontsize=7)
-    fig.suptitle(f"Initial gap growth at a uniform random start (γ₀ = {data['gamma0']}, "
-                 "mean ± sd over seeds)")
+    fig.suptitle(
+        f"Initial gap growth at a uniform random start (γ₀ = {data['gamma0']}, "
+        "mean ± sd over seeds)"
+    )
     save(fig, path)

@@ -23,13 +23,19 @@ from gapsim import Config, simulate
 SIZES = {
     "tiny": dict(n=8, d=4, steps=50, seeds=1, taus=(0.01, 0.1), ends=(0.02,), ps=(0.1,)),
     "quick": dict(
-        n=32, d=8, steps=1500, seeds=2,
+        n=32,
+        d=8,
+        steps=1500,
+        seeds=2,
         taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
         ends=(0.02, 0.03, 0.04, 0.05),
         ps=(1e-3, 1e-2, 1e-1, 1.0),
     ),
     "full": dict(
-        n=64, d=16, steps=5000, seeds=5,
+        n=64,
+        d=16,
+        steps=5000,
+        seeds=5,
         taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
         ends=(0.02, 0.03, 0.04, 0.05),
         ps=(1e-3, 1e-2, 1e-1, 1.0),
@@ -91,8 +97,15 @@ def _panel(ax, xs, rows, xlabel, title, log=False):
     from gapsim.plotting import COLORS
 
     g = [r["gap"] for r in rows]
-    ax.errorbar(xs, g, yerr=[r["gap_sd"] for r in rows], fmt="o-", color=COLORS["x"],
-                capsize=2, label="gap Δ")
+    ax.errorbar(
+        xs,
+        g,
+        yerr=[r["gap_sd"] for r in rows],
+        fmt="o-",
+        color=COLORS["x"],
+        capsize=2,
+        label="gap Δ",
+    )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("final centroid distance Δ", color=COLORS["x"])
     ax.set_title(title)
@@ -112,27 +125,65 @@ def plot(data: dict, path) -> None:
 
     fig, axes = figure(3, width=4.0, height=3.4)
     a = axes[0]
-    _panel(a, [r["tau"] for r in data["fixed"]], data["fixed"], "fixed temperature τ",
-           "Table 3: fixed τ", log=True)
-    a.axhline(data["learned"]["gap"], color=COLORS["x"], ls=":",
-              label=f"learned τ from 0.01: Δ = {data['learned']['gap']:.3f}")
+    _panel(
+        a,
+        [r["tau"] for r in data["fixed"]],
+        data["fixed"],
+        "fixed temperature τ",
+        "Table 3: fixed τ",
+        log=True,
+    )
+    a.axhline(
+        data["learned"]["gap"],
+        color=COLORS["x"],
+        ls=":",
+        label=f"learned τ from 0.01: Δ = {data['learned']['gap']:.3f}",
+    )
     a.legend(fontsize=7, loc="lower left")
-    _panel(axes[1], [r["tau_end"] for r in data["schedule"]], data["schedule"],
-           "schedule end temperature τ_end", "Table 4: linear τ 0.01 → τ_end")
+    _panel(
+        axes[1],
+        [r["tau_end"] for r in data["schedule"]],
+        data["schedule"],
+        "schedule end temperature τ_end",
+        "Table 4: linear τ 0.01 → τ_end",
+    )
     a = axes[2]
-    _panel(a, [r["p"] for r in data["swap_hard"]], data["swap_hard"],
-                "fraction of steps with hard swapping p", f"Table 5: swapping (τ = "
-                f"{data['tau_swap']})", log=True)
+    _panel(
+        a,
+        [r["p"] for r in data["swap_hard"]],
+        data["swap_hard"],
+        "fraction of steps with hard swapping p",
+        f"Table 5: swapping (τ = {data['tau_swap']})",
+        log=True,
+    )
     other = data["swap_other"]
-    a.axhline(other["none"]["gap"], color="black", ls=":", lw=1,
-              label=f"no swapping: Δ = {other['none']['gap']:.3f}")
-    a.axhline(other["row (p = 1)"]["gap"], color="black", ls="-.", lw=1,
-              label=f"row swapping, p = 1: Δ = {other['row (p = 1)']['gap']:.3f}")
+    a.axhline(
+        other["none"]["gap"],
+        color="black",
+        ls=":",
+        lw=1,
+        label=f"no swapping: Δ = {other['none']['gap']:.3f}",
+    )
+    a.axhline(
+        other["row (p = 1)"]["gap"],
+        color="black",
+        ls="-.",
+        lw=1,
+        label=f"row swapping, p = 1: Δ = {other['row (p = 1)']['gap']:.3f}",
+    )
     soft = other["soft (p = 0.05)"]
-    a.plot(0.05, soft["gap"], "D", color="black", ms=6,
-           label=f"soft swapping, p = 0.05: Δ = {soft['gap']:.3f}")
+    a.plot(
+        0.05,
+        soft["gap"],
+        "D",
+        color="black",
+        ms=6,
+        label=f"soft swapping, p = 0.05: Δ = {soft['gap']:.3f}",
+    )
     a.legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"Final gap under the mitigations (free points, N = {data['n']}, "
-                 f"d = {data['d']}, Adam {data['steps']} steps, cone start, "
-                 f"{data['seeds']} seeds; R@1 dashed, right axis)")
+    fig.suptitle(
+        f"Final gap under the mitigations (free points, N = {data['n']}, "
+        f"d = {data['d']}, Adam {data['steps']} steps, cone start, "
+        f"{data['seeds']} seeds; R@1 dashed, right axis)"
+    )
     save(fig, path)

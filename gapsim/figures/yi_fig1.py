@@ -85,8 +85,9 @@ def plot(data: dict, path) -> None:
             + ("" if p["converged"] else " (not certified)")
         )
         planes = [np.asarray(q) for q in data["planes_basis"]] if k == "planes" else None
-        sphere_panel(ax, p["x"], p["y"], x0=p["x0"], y0=p["y0"], title=titles[k] + sub,
-                     planes=planes)
+        sphere_panel(
+            ax, p["x"], p["y"], x0=p["x0"], y0=p["y0"], title=titles[k] + sub, planes=planes
+        )
     axes[0].legend(loc="upper left")
     fig.suptitle(
         f"Converged configurations from a two-cone start (N = {data['n']}, τ = {data['tau']}; "

@@ -67,8 +67,14 @@ def plot(data: dict, path) -> None:
     for run, c in zip(data["runs"], cols, strict=True):
         phi = run["phi"]
         a1.plot(aa, 1 - (1 - np.cos(phi)) * aa**2, color=c, ls="--", lw=1)
-        a1.plot(np.square(run["a"]), run["cos"], "o", color=c, ms=4,
-                label=f"φ = {np.degrees(phi):.0f}°  (resid. {run['formula_residual']:.0e})")
+        a1.plot(
+            np.square(run["a"]),
+            run["cos"],
+            "o",
+            color=c,
+            ms=4,
+            label=f"φ = {np.degrees(phi):.0f}°  (resid. {run['formula_residual']:.0e})",
+        )
     a1.set_xlabel("squared private coordinate $a_i^2$")
     a1.set_ylabel("paired cosine $x_i\\cdot y_i$")
     a1.set_title(f"pairs vs 1 − (1 − cos φ) a² (dashed), d = {data['dim']}")
@@ -77,10 +83,16 @@ def plot(data: dict, path) -> None:
     w = 0.8 / len(data["runs"])
     for j, (run, c) in enumerate(zip(data["runs"], cols, strict=True)):
         xs = np.arange(3) + (j - (len(data["runs"]) - 1) / 2) * w
-        a2.bar(xs, [run["fixes"][k]["paired_cosine_mean"] for k in labels], w, color=c,
-               label=f"φ = {np.degrees(run['phi']):.0f}°")
-        a2.plot(xs, [run["fixes"][k]["centroid_distance"] for k in labels], "D",
-                color=COLORS["x"], ms=4)
+        a2.bar(
+            xs,
+            [run["fixes"][k]["paired_cosine_mean"] for k in labels],
+            w,
+            color=c,
+            label=f"φ = {np.degrees(run['phi']):.0f}°",
+        )
+        a2.plot(
+            xs, [run["fixes"][k]["centroid_distance"] for k in labels], "D", color=COLORS["x"], ms=4
+        )
     a2.plot([], [], "D", color=COLORS["x"], ms=4, label="centroid distance Δ")
     a2.set_xticks(range(3), ["before", "after SSP", "after rotation"])
     a2.set_ylabel("mean paired cosine (bars) / Δ (◆)")

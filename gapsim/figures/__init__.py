@@ -57,15 +57,15 @@ def _clean(v: Any) -> Any:
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
+        return float(f"{v:.7g}") if math.isfinite(v) else None  # 7 digits: small files
     return v
 
 
 def save_data(data: dict, path: str | Path) -> Path:
-    """Write ``data`` as JSON (NaN as ``null``)."""
+    """Write ``data`` as compact JSON (NaN as ``null``, floats to 7 significant digits)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_clean(data), indent=1))
+    path.write_text(json.dumps(_clean(data), separators=(",", ":")))
     return path
 
 

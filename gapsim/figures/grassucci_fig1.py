@@ -101,7 +101,8 @@ def plot(data: dict, path) -> None:
         [w["x_v_measure"] for w in sw],
         "s--",
         color=COLORS["mark"],
-        ms=4,
+        ms=9,
+        mfc="none",
         label="V-measure, X alone (control)",
     )
     a1.plot(

@@ -84,7 +84,7 @@ def plot(data: dict, path) -> None:
     """Curves on a log time axis, four sphere snapshots."""
     from gapsim.plotting import COLORS, figure, save, sphere_panel
 
-    fig, _ = figure(1, width=12, height=7)
+    fig, _ = figure(1, width=12, height=7, layout=None)
     fig.clf()
     ax = fig.add_subplot(2, 1, 1)
     t, ok = np.asarray(data["t"]), np.asarray(data["t"]) > 0

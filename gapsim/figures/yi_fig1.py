@@ -70,7 +70,7 @@ def plot(data: dict, path) -> None:
     """Three 3-D sphere panels."""
     from gapsim.plotting import figure, save, sphere_panel
 
-    fig, axes = figure(3, width=3.6, height=3.8, subplot_kw={"projection": "3d"})
+    fig, axes = figure(3, width=3.6, height=3.8, subplot_kw={"projection": "3d"}, layout=None)
     titles = {
         "none": "no constraint",
         "cone": f"cone constraint (cap {math.degrees(data['cap']):.0f}°)",

@@ -105,7 +105,7 @@ def plot(data: dict, path) -> None:
         ax.axvline(max(s["t"], t[ok][0]), color="0.6", lw=0.6)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center left")
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower left")
     ax.set_title("n = 5 on S², mismatched parallel start, learnable τ (grey lines: snapshots)")
     for j, s in enumerate(snaps):
         a = fig.add_subplot(2, 4, 5 + j, projection="3d")

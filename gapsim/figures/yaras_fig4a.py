@@ -35,7 +35,7 @@ def run(size: str) -> dict:
         solver="gd",
         lr=LR,
         steps=steps,
-        stride=max(steps // 4000, 1),
+        stride=max(steps // 1000, 1),
         early_stop=False,
         dtype="float64",
     )

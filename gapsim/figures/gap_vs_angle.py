@@ -110,6 +110,9 @@ def plot(data: dict, path) -> None:
             std = np.degrees([r["std"] for r in rows])
             ill = np.array([r["ill_any"] for r in rows])
             ax.errorbar(ang, mean, yerr=std, color=col, ls="-", lw=1, capsize=2)
+            for a, r in zip(ang, rows, strict=True):  # every seed, small: spreads are bimodal
+                v = np.degrees(r["values"])
+                ax.plot(np.full(v.shape, a + 1.2), v, ".", color=col, ms=3, alpha=0.7)
             ax.plot(ang[~ill], mean[~ill], mk, color=col, label=label)
             if ill.any():
                 ax.plot(
@@ -127,6 +130,6 @@ def plot(data: dict, path) -> None:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=7)
     fig.suptitle(
         f"Gap vs subspace angle (N = {data['n']}, τ = {data['tau']}, "
-        f"{data['seeds']} seeds, mean ± sd)"
+        f"{data['seeds']} seeds, mean ± sd; small dots: single seeds)"
     )
     save(fig, path)

@@ -85,8 +85,8 @@ def plot(data: dict, path) -> None:
     titles = {
         "none": "no constraint",
         "cone": f"cone constraint (cap {math.degrees(data['cap']):.0f}°)",
-        "planes": f"two planes, φ = {math.degrees(data['phi']):.0f}°",
-        "planes_uniform": "two planes, uniform start, L-BFGS",
+        "planes": f"two planes, φ = {math.degrees(data['phi']):.0f}°, Adam",
+        "planes_uniform": "same planes, uniform start, L-BFGS",
     }
     for ax, (k, p) in zip(axes, data["panels"].items(), strict=True):
         ang = p["centroid_angle_raw"]
@@ -105,6 +105,6 @@ def plot(data: dict, path) -> None:
     fig.suptitle(
         f"Converged configurations from a two-cone start (N = {data['n']}, τ = {data['tau']}; "
         "▲ faint = start)",
-        y=1.0,
+        y=1.07,
     )
     save(fig, path)

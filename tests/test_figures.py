@@ -24,7 +24,7 @@ EXPECTED = {
     "liang_shift": ("lambdas", "curves", "gap_trained"),
     "grassucci_fig1": ("sweep", "compare"),
 }
-SLOW = {"yi_fig1", "gap_vs_angle", "yaras_tables"}
+SLOW = {"yi_fig1", "gap_vs_angle", "yaras_tables", "grassucci_fig1"}
 
 
 def _params():

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
     _add_config_flags(run)
     _add_sweep_parser(sub)
+    fig = sub.add_parser("figures", help="rebuild the paper figures into --out (PNG + JSON)")
+    fig.add_argument("--quick", action="store_true", help="small sizes (all in < 10 min)")
+    fig.add_argument("--only", action="append", metavar="NAME", help="this figure (repeatable)")
+    fig.add_argument("--out", default="figures", metavar="DIR", help="output folder [figures]")
     return p
 
 
@@ -292,6 +296,12 @@ def _sweep(ns: argparse.Namespace) -> int:
         print("  " + " ".join(f"{_fmt(row.get(c, 'diverged')):>18}" for c in ["index", *cols]))
     if paths:
         print(f"  table: {paths[0]} / {paths[1]}")
+
+
+def _figures(ns: argparse.Namespace) -> int:
+    from gapsim.figures import build
+
+    build(ns.only, quick=ns.quick, outdir=ns.out)
     return 0
 
 
@@ -299,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gapsim`` console script; returns the exit status."""
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": _run, "sweep": _sweep}[ns.command](ns)
+        return {"run": _run, "sweep": _sweep, "figures": _figures}[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)
         return 2

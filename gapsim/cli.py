@@ -1,4 +1,4 @@
-"""Command line: ``gapsim run`` (one simulation), with a flag for every Config field.
+"""Command line: ``gapsim run`` (one simulation, a flag for every Config field), ``gapsim check``.
 
 Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
 CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
     _add_config_flags(run)
+    from gapsim.checks.cli import add_check_parser
+
+    add_check_parser(sub)
     return p
 
 
@@ -191,7 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gapsim`` console script; returns the exit status."""
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": _run}[ns.command](ns)
+        from gapsim.checks.cli import run_check_command
+
+        return {"run": _run, "check": run_check_command}[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)
         return 2

@@ -129,7 +129,8 @@ def register(id: str, paper: str, claim: str, slow: bool = False) -> Callable:  
 def select(pattern: str | None = None) -> list[Check]:
     """Registered checks whose id matches ``pattern`` (a glob, or a substring), in order."""
     _load_all()
-    checks = list(REGISTRY.values())
+    order = {p: i for i, p in enumerate(("yi", "yaras", "liang", "grassucci", "wang_isola"))}
+    checks = sorted(REGISTRY.values(), key=lambda c: order.get(c.id.split(".")[0], 99))
     if not pattern:
         return checks
     glob = any(c in pattern for c in "*?[")

@@ -30,8 +30,13 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
 def run_check_command(ns: argparse.Namespace) -> int:
     """Run the selected checks; print table or JSON; write the report."""
     from gapsim.checks.base import ERROR, select
-    from gapsim.checks.report import markdown_report, run_checks, to_json, verdict_table
-    from gapsim.checks.report import write_report
+    from gapsim.checks.report import (
+        markdown_report,
+        run_checks,
+        to_json,
+        verdict_table,
+        write_report,
+    )
 
     checks = select(ns.only)
     if ns.list:
@@ -53,8 +58,10 @@ def run_check_command(ns: argparse.Namespace) -> int:
         print(to_json(results))
     else:
         print(verdict_table(results))
-        print(f"{len(results)} checks in {wall:.1f} s" + (f"; report: {ns.report}" if ns.report
-                                                           else ""))
+        print(
+            f"{len(results)} checks in {wall:.1f} s"
+            + (f"; report: {ns.report}" if ns.report else "")
+        )
     for r in results:
         if r.verdict == ERROR:
             print(f"gapsim: error in {r.id}: {r.details.get('error')}", file=sys.stderr)

@@ -60,9 +60,14 @@ def rankings_invariant(quick: bool) -> dict:
         changed += int(np.any(np.argsort(-s0, 0) != np.argsort(-s1, 0)))
     tol = 1e-12
     v = AGREES if worst_formula <= tol and changed == 0 else DISAGREES
-    return {"verdict": v, "predicted": 0.0, "measured": worst_formula, "tolerance": tol,
-            "why_tolerance": "an algebraic identity: float64 rounding only.",
-            "details": {"trials": trials, "rankings_changed": changed}}
+    return {
+        "verdict": v,
+        "predicted": 0.0,
+        "measured": worst_formula,
+        "tolerance": tol,
+        "why_tolerance": "an algebraic identity: float64 rounding only.",
+        "details": {"trials": trials, "rankings_changed": changed},
+    }
 
 
 @register(
@@ -82,10 +87,16 @@ def clustering_vs_retrieval(quick: bool) -> dict:
             xg, yg = inject_gap(x, y, g, u)
             m = group_measures(xg, yg, lab, seed=s, n_init=5)
             r1 = np.mean(np.argmax(xg @ yg.T, 1) == np.arange(64))
-            rows.append({"seed": s, "g": g, "r1_xy": float(r1),
-                         "mixed_v_measure": m["mixed_v_measure"],
-                         "mixed_modality_v_measure": m["mixed_modality_v_measure"],
-                         "x_v_measure": m["x_v_measure"]})
+            rows.append(
+                {
+                    "seed": s,
+                    "g": g,
+                    "r1_xy": float(r1),
+                    "mixed_v_measure": m["mixed_v_measure"],
+                    "mixed_modality_v_measure": m["mixed_modality_v_measure"],
+                    "x_v_measure": m["x_v_measure"],
+                }
+            )
 
     def mean(key, g):
         return float(np.mean([r[key] for r in rows if r["g"] == g]))
@@ -94,12 +105,21 @@ def clustering_vs_retrieval(quick: bool) -> dict:
     r1_change = max(abs(mean("r1_xy", 0.0) - mean("r1_xy", g)) for g in gs)
     tol = 0.05
     v = AGREES if v_gain >= tol and r1_change <= 1e-12 else DISAGREES
-    return {"verdict": v, "predicted": "R@1 unchanged; V-measure(g=0) - V-measure(g=0.9) > 0.05",
-            "measured": {"v_measure_gain": v_gain, "max_r1_change": r1_change,
-                         "v_measure_by_g": [mean("mixed_v_measure", g) for g in gs],
-                         "modality_v_by_g": [mean("mixed_modality_v_measure", g) for g in gs]},
-            "tolerance": tol,
-            "why_tolerance": "'strongly improves': a V-measure gain of at least 0.05 (the paper "
-            "reports +0.11); retrieval must be exactly unchanged (identity above).",
-            "details": {"runs": rows, "note": "synthetic: gap injected into class-structured "
-                        "points; trained points with ATP/CU are not checked here"}}
+    return {
+        "verdict": v,
+        "predicted": "R@1 unchanged; V-measure(g=0) - V-measure(g=0.9) > 0.05",
+        "measured": {
+            "v_measure_gain": v_gain,
+            "max_r1_change": r1_change,
+            "v_measure_by_g": [mean("mixed_v_measure", g) for g in gs],
+            "modality_v_by_g": [mean("mixed_modality_v_measure", g) for g in gs],
+        },
+        "tolerance": tol,
+        "why_tolerance": "'strongly improves': a V-measure gain of at least 0.05 (the paper "
+        "reports +0.11); retrieval must be exactly unchanged (identity above).",
+        "details": {
+            "runs": rows,
+            "note": "synthetic: gap injected into class-structured "
+            "points; trained points with ATP/CU are not checked here",
+        },
+    }

@@ -53,8 +53,10 @@ def verdict_table(results: list[CheckResult]) -> str:
             f"{r.id:<36} {r.verdict:<12} {_short(r.predicted, 30):<30} "
             f"{_short(r.measured):<38} {_short(r.tolerance, 9):<9} {r.runtime_s:>5.1f}"
         )
-    counts = {v: sum(r.verdict == v for r in results) for v in
-              ("agrees", "disagrees", "inconclusive", "error")}
+    counts = {
+        v: sum(r.verdict == v for r in results)
+        for v in ("agrees", "disagrees", "inconclusive", "error")
+    }
     lines.append(", ".join(f"{k}: {n}" for k, n in counts.items()))
     return "\n".join(lines)
 

@@ -46,8 +46,20 @@ def large_n_decomposition(quick: bool) -> dict:
     se = diffs.std(ddof=1) / math.sqrt(len(diffs))
     tol = 3 * se + bias
     v = verdict_within(float(diffs.mean()), tol)
-    return {"verdict": v, "predicted": 0.0, "measured": float(diffs.mean()), "tolerance": tol,
-            "why_tolerance": "3 standard errors over seeds plus the O(1/N) positive-pair bias "
-            "log(1 + e^beta/(N Z)).",
-            "details": {"d": d, "tau": tau, "sigma": sigma, "n": n, "diffs": diffs,
-                        "bias_bound": bias, "se": se}}
+    return {
+        "verdict": v,
+        "predicted": 0.0,
+        "measured": float(diffs.mean()),
+        "tolerance": tol,
+        "why_tolerance": "3 standard errors over seeds plus the O(1/N) positive-pair bias "
+        "log(1 + e^beta/(N Z)).",
+        "details": {
+            "d": d,
+            "tau": tau,
+            "sigma": sigma,
+            "n": n,
+            "diffs": diffs,
+            "bias_bound": bias,
+            "se": se,
+        },
+    }

@@ -1,6 +1,8 @@
-"""Command line: ``gapsim run`` (one simulation) and ``gapsim sweep`` (a grid of them, batched).
+"""Command line: ``gapsim run``, ``sweep``, ``check`` and ``figures``.
 
-Both take a flag for every Config field.
+``run`` (one simulation) and ``sweep`` (a grid of them, batched) take a flag for every Config
+field; ``check`` runs the theorem checks (:mod:`gapsim.checks`); ``figures`` rebuilds the paper
+figures (:mod:`gapsim.figures`).
 
 Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
 CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
@@ -104,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--quick", action="store_true", help="small sizes (all in < 10 min)")
     fig.add_argument("--only", action="append", metavar="NAME", help="this figure (repeatable)")
     fig.add_argument("--out", default="figures", metavar="DIR", help="output folder [figures]")
+    from gapsim.checks.cli import add_check_parser
+
+    add_check_parser(sub)
     return p
 
 
@@ -309,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gapsim`` console script; returns the exit status."""
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": _run, "sweep": _sweep, "figures": _figures}[ns.command](ns)
+        from gapsim.checks.cli import run_check_command
+
+        commands = {"run": _run, "sweep": _sweep, "figures": _figures, "check": run_check_command}
+        return commands[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,169 @@
+"""Property-based tests of the fast theorem checks (hypothesis), and the ``gapsim check`` CLI.
+
+Each property is drawn from the range where its claim applies (THEORY.md sections 2-6). Slow
+checks (certified optima over sweeps, gradient flows) run in ``-m slow`` only.
+"""
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gapsim import Config, inject_gap, simplex_loss, simulate, subspace_pair
+from gapsim.checks import REGISTRY, select
+from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, run_check
+from gapsim.checks.grassucci import class_points
+from gapsim.cli import main
+from gapsim.measures import measures
+from gapsim.objective import reduced_rates
+
+REQUIRED_IDS = """yi.unconstrained.simplex yi.unconstrained.large_n_limit yi.cone.gap_zero
+yi.subspace.gap_vs_phi yi.subspace.gap_vs_theta1 yi.subspace.pair_structure
+yi.subspace.theta1_bound yi.ssp.perfect_alignment yi.rotation.perfect_alignment yaras.invariant
+yaras.initial_rate yaras.sign_rule yaras.learnable_tau_slow_closure yaras.fixed_tau_exponential
+yaras.schedule_rate yaras.swapping_monotone liang.shift_minimum grassucci.rankings_invariant
+grassucci.clustering_vs_retrieval wang_isola.large_n_decomposition""".split()
+
+taus = st.floats(0.1, 1.0)
+seeds = st.integers(0, 2**16)
+
+
+def _sphere(key, n, d):
+    z = jax.random.normal(key, (n, d), jnp.float64)
+    return z / jnp.linalg.norm(z, axis=1, keepdims=True)
+
+
+_rates = jax.jit(reduced_rates)
+_margin = jax.jit(lambda x, y, beta: measures(x, y, beta)["margin"])
+# few shapes (each compiles once); the values are what hypothesis explores
+ns, ds = st.sampled_from([4, 16]), st.sampled_from([3, 8])
+
+
+def test_registry_has_every_required_check():
+    select()  # loads every module
+    assert set(REQUIRED_IDS) <= set(REGISTRY)
+
+
+@settings(max_examples=5)
+@given(n=st.sampled_from([3, 4]), tau=taus, seed=seeds)
+def test_simplex_value_is_the_best_certified_optimum(n, tau, seed):
+    # Yi et al. 2.1: N <= d+1 (d = 3). Best of 3 starts (local optima exist); a certified
+    # optimum (grad <= 1e-9) is within ~gtol^2 of the value: 1e-8 covers float64 sums.
+    runs = [simulate(Config(n_pairs=n, dim=3, tau=tau, seed=seed + k)) for k in range(3)]
+    best = min((r for r in runs if r.converged), key=lambda r: r.measures["loss"])
+    assert best.measures["loss"] == pytest.approx(simplex_loss(n, tau), abs=1e-8)
+    assert best.measures["paired_cosine_min"] > 1 - 1e-6
+
+
+@settings(max_examples=4)
+@given(phi=st.floats(0.2, 1.4), tau=st.floats(0.1, 0.5), seed=seeds)
+def test_pair_structure_at_hyperplane_optima(phi, tau, seed):
+    # Yi et al. 2.3 (Thm 4/Cor 2): P_C x = P_C y, a = b, x.y = 1 - (1 - cos phi) a^2 at the
+    # certified optimum; 1e-6 = gtol/curvature with margin.
+    r = simulate(Config(n_pairs=8, dim=3, tau=tau, constraint="subspace", phi=phi, seed=seed))
+    assert r.converged
+    m = r.measures
+    assert max(m["shared_residual"], m["private_mismatch"]) < 1e-6
+    assert m["paired_cosine_formula_residual"] < 1e-6
+
+
+@given(
+    d=st.integers(3, 10),
+    data=st.data(),
+    seed=seeds,
+)
+def test_theta1_bound_for_points_in_subspaces(d, data, seed):
+    # x in U, y in V: x.y <= cos(theta_1), so every angle (and the centroid angle) >= theta_1.
+    k = data.draw(st.integers(1, d // 2))
+    th = data.draw(st.lists(st.floats(0.0, math.pi / 2), min_size=k, max_size=k))
+    qu, qv = subspace_pair(d, th, jax.random.key(seed))
+    kx, ky = jax.random.split(jax.random.key(seed + 1))
+    x = np.asarray(jax.random.normal(kx, (6, k), jnp.float64)) @ qu.T
+    y = np.asarray(jax.random.normal(ky, (6, k), jnp.float64)) @ qv.T
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    theta1 = min(th)
+    assert np.max(x @ y.T) <= math.cos(theta1) + 1e-12
+    mx, my = x.mean(0), y.mean(0)
+    if min(np.linalg.norm(mx), np.linalg.norm(my)) < 1e-2:
+        return  # the centroid angle of ~zero means is undefined
+    a, b = mx / np.linalg.norm(mx), my / np.linalg.norm(my)
+    angle = 2 * math.atan2(np.linalg.norm(a - b), np.linalg.norm(a + b))
+    assert angle >= theta1 - 1e-9
+
+
+@given(n=st.integers(2, 30), d=st.integers(3, 12), g=st.floats(0, 0.99), seed=seeds)
+def test_orthogonal_gap_keeps_every_ranking(n, d, g, seed):
+    # Grassucci et al. / THEORY 5: cos -> (1-g^2) cos - g^2, a monotone map.
+    x, y, _ = class_points(seed, n, d, min(n, 3), 1.0, 0.5)
+    xg, yg = inject_gap(x, y, g, np.eye(d)[-1])
+    s0, s1 = x @ y.T, xg @ yg.T
+    np.testing.assert_allclose(s1, (1 - g * g) * s0 - g * g, atol=1e-12)
+    np.testing.assert_array_equal(np.argmax(s0, 1), np.argmax(s1, 1))
+    np.testing.assert_array_equal(np.argmax(s0, 0), np.argmax(s1, 0))
+
+
+@given(
+    n=ns,
+    d=ds,
+    beta=st.floats(0.5, 60.0),
+    gamma=st.floats(0.0, 0.95),
+    noise=st.floats(0.0, 0.6),
+    seed=seeds,
+)
+def test_sign_rule_matched_pairs_give_nonnegative_g(n, d, beta, gamma, noise, seed):
+    # Yaras et al. 3.1: margin > 0 => every mu_i >= 0 => g >= 0 (exact; 1e-12 for rounding).
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    x = _sphere(k1, n, d)
+    y = x + noise * _sphere(k2, n, d)
+    y = y / jnp.linalg.norm(y, axis=1, keepdims=True)
+    if float(_margin(x, y, beta)) <= 0:
+        return
+    assert float(_rates(x, y, jnp.log(beta), gamma)["g"]) >= -1e-12
+
+
+@given(n=ns, d=ds, beta=st.floats(0.5, 60.0), gamma=st.floats(0.01, 0.95), seed=seeds)
+def test_invariant_is_conserved_by_the_reduced_flow(n, d, beta, gamma, seed):
+    # Lemma 3.1: d/dt log(beta^2 gamma e^{-gamma^2/2}) = 2 b'/b + (1/gamma - gamma) gamma' = 0
+    # at ANY points (the rates share the factor g); relative 1e-9 for float64 rounding.
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    r = _rates(_sphere(k1, n, d), _sphere(k2, n, d), jnp.log(beta), gamma)
+    dlog = 2 * r["dbeta_dt"] / r["beta"] + (1 / gamma - gamma) * r["dgamma_dt"]
+    scale = abs(2 * r["dbeta_dt"] / r["beta"]) + 1e-300
+    assert abs(float(dlog)) <= 1e-9 * float(scale) + 1e-300
+
+
+def test_fast_checks_agree():
+    for cid in ("yi.subspace.theta1_bound", "grassucci.rankings_invariant"):
+        r = run_check(REGISTRY[cid], quick=True)
+        assert r.verdict == AGREES, (cid, r.measured)
+
+
+def test_check_cli_json_and_report(capsys, tmp_path):
+    report = tmp_path / "checks.md"
+    argv = ["check", "--quick", "--only", "grassucci.rankings*", "--json", "--report", str(report)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in out] == ["grassucci.rankings_invariant"]
+    for key in ("id", "verdict", "predicted", "measured", "tolerance", "why_tolerance"):
+        assert key in out[0]
+    assert out[0]["verdict"] in (AGREES, DISAGREES, INCONCLUSIVE)
+    assert "grassucci.rankings_invariant" in report.read_text()
+
+
+def test_check_cli_no_match_is_an_error(capsys):
+    assert main(["check", "--only", "no.such.check"]) == 1
+    assert "no check matches" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", REQUIRED_IDS)
+def test_every_check_runs_quick(cid):
+    select()
+    r = run_check(REGISTRY[cid], quick=True)
+    assert r.verdict in (AGREES, DISAGREES, INCONCLUSIVE), r.details.get("traceback")

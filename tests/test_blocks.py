@@ -70,7 +70,7 @@ TOL = {jnp.float64: 1e-12, jnp.float32: 1e-4}
 SHAPES = [(13, 4), (16, 4), (7, 1), (20, 6)]
 
 
-@settings(max_examples=12)
+@settings(max_examples=6)  # each example compiles dense and blocked programs
 @given(
     shape=st.sampled_from(SHAPES),
     d=st.just(3),
@@ -105,7 +105,7 @@ def test_blocked_paths_each_equal_dense(monkeypatch, floor):
         np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-11, atol=1e-14)
 
 
-@settings(max_examples=10)
+@settings(max_examples=5)  # each example compiles dense and blocked programs
 @given(
     shape=st.sampled_from(SHAPES),
     aligned=st.sampled_from([0.0, 0.9]),

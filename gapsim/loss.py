@@ -313,6 +313,11 @@ def _infonce_jvp(block, primals, tangents):
 
 _infonce.defjvp(_infonce_jvp, symbolic_zeros=True)
 
+# Entry points compiled once per shape: called eagerly (tests, host code), the kernel's cond and
+# scans would otherwise dispatch op by op. Under an outer jit these are inlined.
+_infonce_jit = jax.jit(_infonce, static_argnums=3)
+_kernel_jit = jax.jit(_kernel, static_argnums=(3, 4))
+
 
 def _cast(x, y, beta) -> tuple[Points, Points, Scalar]:
     dt = jnp.result_type(x, y, beta)
@@ -339,7 +344,7 @@ def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
         9.07...e-05
     """
     x, y, beta = _cast(x, y, beta)
-    return _infonce(x, y, beta, block_rows(x.shape[0], x.dtype))
+    return _infonce_jit(x, y, beta, block_rows(x.shape[0], x.dtype))
 
 
 def infonce_value_and_grad(
@@ -356,5 +361,6 @@ def infonce_value_and_grad(
         (3, 3)
     """
     x, y, beta = _cast(x, y, beta)
-    value, gx, gy, gb = _kernel(x, y, beta, (True, True, True), block_rows(x.shape[0], x.dtype))
+    block = block_rows(x.shape[0], x.dtype)
+    value, gx, gy, gb = _kernel_jit(x, y, beta, (True, True, True), block)
     return value, InfoNCEGrad(gx, gy, gb)

@@ -72,7 +72,8 @@ class Result:
             ``z[0]``, ``z[1]``.
         z0: starting points (replay a run with ``simulate(config, z0)``).
         history: trajectory arrays keyed by :data:`gapsim.solvers.HISTORY_KEYS`, one entry per
-            record (every ``stride`` steps, plus step 0 and the last step).
+            record (every ``stride`` steps, plus step 0 and the last step); with
+            ``simulate(..., record_points=True)`` also ``"z"``, the points ``(n_records, M, N, d)``.
         measures: final scalar measures; ``centroid_angle`` is NaN when ill-conditioned
             (``centroid_angle_ill_conditioned``; the raw value is ``centroid_angle_raw``).
         arrays: extra arrays (subspace runs: ``principal_angles``, ``private_a``, ``private_b``).

@@ -31,12 +31,14 @@ from gapsim.temperature import nu_of_beta
 __all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
 
 
-def prepare(cfg: Config, points: Any = None, tau_fn: Callable | None = None) -> tuple[Static, Args]:
+def prepare(
+    cfg: Config, points: Any = None, tau_fn: Callable | None = None, *, record_points: bool = False
+) -> tuple[Static, Args]:
     """Split a config into the compile-time :class:`Static` and the traced :class:`Args`.
 
-    Builds the constraint sets and the starting points (see :func:`simulate` for ``points``
-    and ``tau_fn``). Runs with equal ``Static`` and shapes share one compiled program, and
-    their ``Args`` can be stacked and vmapped.
+    Builds the constraint sets and the starting points (see :func:`simulate` for ``points``,
+    ``tau_fn`` and ``record_points``). Runs with equal ``Static`` and shapes share one compiled
+    program, and their ``Args`` can be stacked and vmapped.
     """
     if (tau_fn is not None) != (cfg.tau_schedule == "custom"):
         raise ConfigError(
@@ -91,7 +93,10 @@ def prepare(cfg: Config, points: Any = None, tau_fn: Callable | None = None) -> 
         gamma0=gamma0,
         mech=margs,
     )
-    return Static(cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech, cfg.block_size), args
+    static = Static(
+        cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech, cfg.block_size, record_points
+    )
+    return static, args
 
 
 def _divergence_cause(cfg: Config) -> str:
@@ -140,7 +145,13 @@ def final_measures(
     return m, arrays
 
 
-def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None) -> Result:
+def simulate(
+    cfg: Config,
+    points: Any = None,
+    *,
+    tau_fn: Callable | None = None,
+    record_points: bool = False,
+) -> Result:
     """Run one simulation and certify its end point.
 
     Args:
@@ -150,6 +161,9 @@ def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None)
             be replayed (points already on the constraint sets are used bit for bit).
         tau_fn: a temperature schedule ``fn(t) -> tau`` of the update index
             ``t = 0..steps-1``, traceable by JAX; requires ``cfg.tau_schedule == "custom"``.
+        record_points: also record the points at every record: ``history["z"]``,
+            ``(n_records, M, N, d)`` in the working dtype (for animations; a separate compiled
+            program, off by default).
 
     Returns:
         A :class:`~gapsim.result.Result` with trajectory, final points and measures, and a
@@ -165,7 +179,7 @@ def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None)
         >>> r.converged, round(r.measures["paired_cosine_min"], 6)
         (True, 1.0)
     """
-    static, args = prepare(cfg, points, tau_fn)
+    static, args = prepare(cfg, points, tau_fn, record_points=record_points)
     return finish(cfg, static, args, execute(static, args))
 
 

@@ -18,8 +18,9 @@ deterministic objectives at a fixed temperature only.
 Both stop when the stationarity measure (:func:`stationarity`) drops to ``gtol`` (if
 ``early_stop``), when a value turns non-finite, or after ``steps`` steps. Every ``stride`` steps
 the :func:`gapsim.measures.measures` of modalities 0 and 1 (lifted with gamma-lift) plus
-``grad_norm``, ``objective``, ``tau``, ``gamma`` and ``step`` are written into preallocated
-arrays (NaN where the run stopped before), so the whole trajectory comes back from one compiled
+``grad_norm``, ``objective``, ``tau``, ``gamma`` and ``step`` (and, with
+``Static.record_points``, the points ``z``) are written into preallocated arrays (NaN where the
+run stopped before), so the whole trajectory comes back from one compiled
 call; a second call with the same :class:`Static` and shapes does not recompile.
 """
 
@@ -71,6 +72,8 @@ class Static(NamedTuple):
         mech: the mechanisms switched on (:class:`gapsim.objective.Mechanisms`).
         block_size: rows per block of the N x N quantities (0 = automatic; see
             :mod:`gapsim.blocks`).
+        record_points: also record the points at every record, as history key ``"z"`` of
+            shape ``(n_records, M, N, d)`` (off by default: the history stays scalar).
     """
 
     solver: str
@@ -79,6 +82,7 @@ class Static(NamedTuple):
     early_stop: bool
     mech: Mechanisms = Mechanisms()
     block_size: int = 0
+    record_points: bool = False
 
 
 class Args(NamedTuple):
@@ -114,7 +118,8 @@ class SolverOutput(NamedTuple):
         params: final ``{"z", "nu", "gamma"}``.
         steps: number of steps taken.
         grad_norm: final stationarity measure (working dtype).
-        history: dict of ``(n_records,)`` arrays keyed by :data:`HISTORY_KEYS`; NaN-padded.
+        history: dict of ``(n_records,)`` arrays keyed by :data:`HISTORY_KEYS`; NaN-padded;
+            with ``Static.record_points`` also ``"z"``, ``(n_records, M, N, d)``.
         n_records: number of valid records.
     """
 
@@ -181,6 +186,8 @@ def _loop(
     n_rec = -(-steps // stride) + 1
     dtype = args.z0.dtype
     hist0 = {k: jnp.full((n_rec,), jnp.nan, dtype) for k in HISTORY_KEYS}
+    if static.record_points:
+        hist0["z"] = jnp.full((n_rec, *args.z0.shape), jnp.nan, dtype)
 
     def record(hist, i, state, step):
         p = params_of(state)
@@ -193,8 +200,9 @@ def _loop(
             "tau": 1 / c["beta"],
             "gamma": p["gamma"][0],
             "step": step,
+            "z": p["z"],
         }
-        return {k: hist[k].at[i].set(jnp.asarray(row[k], dtype)) for k in HISTORY_KEYS}, row[
+        return {k: v.at[i].set(jnp.asarray(row[k], dtype)) for k, v in hist.items()}, row[
             "grad_norm"
         ]
 

@@ -61,6 +61,24 @@ def test_dynamics_trajectory_recorded_at_stride():
     assert r.certificate.steps == 95
 
 
+@pytest.mark.parametrize("solver", ["gd", "lbfgs"])
+def test_record_points_is_opt_in_and_round_trips(solver, tmp_path):
+    cfg = Config(n_pairs=5, dim=3, tau=0.5, solver=solver, steps=40, stride=10, early_stop=False)
+    plain = simulate(cfg)
+    assert set(plain.history) == set(gapsim.solvers.HISTORY_KEYS)  # default unchanged
+    r = simulate(cfg, record_points=True)
+    z = r.history["z"]
+    assert z.shape == (len(r.history["step"]), 2, 5, 3)
+    # the points are recorded in the working dtype and certified in float64: float32 tolerance
+    # for gd (float32), exact-ish for lbfgs (float64 throughout)
+    tol = 1e-6 if solver == "gd" else 1e-12
+    np.testing.assert_allclose(z[0], r.z0, atol=tol)
+    np.testing.assert_allclose(z[-1], r.z, atol=tol)
+    np.testing.assert_array_equal(r.history["loss"], plain.history["loss"])
+    back = gapsim.Result.load(r.save(tmp_path / "run"))
+    np.testing.assert_array_equal(back.history["z"], z)
+
+
 def test_early_stop_on_gradient_criterion():
     cfg = Config(n_pairs=4, dim=3, tau=0.5, solver="adam", steps=20000, gtol=1e-4)
     r = simulate(cfg)

@@ -1,8 +1,8 @@
-"""Command line: ``gapsim run``, ``sweep``, ``check`` and ``figures``.
+"""Command line: ``gapsim run``, ``sweep``, ``check``, ``figures`` and ``demo``.
 
 ``run`` (one simulation) and ``sweep`` (a grid of them, batched) take a flag for every Config
 field; ``check`` runs the theorem checks (:mod:`gapsim.checks`); ``figures`` rebuilds the paper
-figures (:mod:`gapsim.figures`).
+figures (:mod:`gapsim.figures`); ``demo`` animates the gap on S^2 (:mod:`gapsim.demos`).
 
 Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
 CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gapsim.checks.cli import add_check_parser
 
     add_check_parser(sub)
+    from gapsim.demos.cli import add_demo_parser
+
+    add_demo_parser(sub)
     return p
 
 
@@ -315,8 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
         from gapsim.checks.cli import run_check_command
+        from gapsim.demos.cli import run_demo_command
 
         commands = {"run": _run, "sweep": _sweep, "figures": _figures, "check": run_check_command}
+        commands["demo"] = run_demo_command
         return commands[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)

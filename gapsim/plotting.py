@@ -57,7 +57,9 @@ def save(fig, path: str | Path) -> Path:
     return path
 
 
-def sphere_panel(ax, x, y, *, x0=None, y0=None, title: str = "", planes=None) -> None:
+def sphere_panel(
+    ax, x, y, *, x0=None, y0=None, title: str = "", planes=None, cap_angle=None
+) -> None:
     """Draw paired points on S^2 on a 3-D axis: X, Y, pairs joined by grey segments.
 
     Args:
@@ -68,6 +70,8 @@ def sphere_panel(ax, x, y, *, x0=None, y0=None, title: str = "", planes=None) ->
         y0: optional start of Y.
         title: panel title.
         planes: optional list of ``(3, 2)`` orthonormal bases whose great circles are drawn.
+        cap_angle: optional half-angle of each modality's cap around its own mean direction;
+            the rims are drawn (free-axis caps, :mod:`gapsim.geometry`).
     """
     u, v = np.mgrid[0 : 2 * np.pi : 40j, 0 : np.pi : 20j]
     ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
@@ -75,6 +79,10 @@ def sphere_panel(ax, x, y, *, x0=None, y0=None, title: str = "", planes=None) ->
     for q, c in zip(planes or [], ("x", "y"), strict=False):
         circ = np.outer(np.cos(t), q[:, 0]) + np.outer(np.sin(t), q[:, 1])
         ax.plot(*circ.T, color=COLORS[c], lw=0.8, alpha=0.6)
+    if cap_angle is not None:
+        for z, c in ((x, "x"), (y, "y")):
+            rim = _cap_rim(np.asarray(z).mean(axis=0), cap_angle, t)
+            ax.plot(*rim.T, color=COLORS[c], lw=0.8)
     if x0 is not None:
         ax.scatter(*np.asarray(x0).T, color=COLORS["x"], s=6, alpha=0.3, marker="^")
         ax.scatter(*np.asarray(y0).T, color=COLORS["y"], s=6, alpha=0.3, marker="^")
@@ -90,3 +98,14 @@ def sphere_panel(ax, x, y, *, x0=None, y0=None, title: str = "", planes=None) ->
     ax.set_yticks([-1, 0, 1])
     ax.set_zticks([-1, 0, 1])
     ax.set_title(title)
+
+
+def _cap_rim(mean, angle: float, t) -> np.ndarray:
+    """Points of the circle at angle ``angle`` around the direction of ``mean`` on S^2."""
+    c = mean / max(np.linalg.norm(mean), 1e-12)
+    e = np.eye(3)[np.argmin(np.abs(c))]  # the basis vector least aligned with c
+    u = np.cross(c, e)
+    u /= np.linalg.norm(u)
+    v = np.cross(c, u)
+    ring = np.outer(np.cos(t), u) + np.outer(np.sin(t), v)
+    return np.cos(angle) * c + np.sin(angle) * ring

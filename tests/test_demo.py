@@ -1,0 +1,85 @@
+"""``gapsim demo``: every demo renders a GIF, the interactive re-run, CLI errors, frame picking.
+
+Tiny sizes throughout (4 pairs, 40 steps, 20 frames, 20 dpi): the cost is one compile per demo.
+"""
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import MouseEvent
+from PIL import Image
+
+from gapsim.cli import main
+from gapsim.demos import DEMOS
+from gapsim.demos.base import frame_indices
+from gapsim.demos.interactive import explorer
+from gapsim.demos.render import render
+
+TINY = {"n_pairs": 4, "steps": 40, "frames": 20}
+
+
+def _n_frames(path) -> int:
+    with Image.open(path) as im:
+        return im.n_frames
+
+
+@pytest.mark.parametrize("name", [n for n in DEMOS if n != "closing"])
+def test_demo_renders_a_gif(name, tmp_path):
+    movie = DEMOS[name].movie(**TINY)
+    assert movie.x.shape == (20, 4, 3)
+    assert len(movie.captions) == len(movie.cursor) == 20
+    assert np.allclose(np.linalg.norm(movie.y, axis=-1), 1, atol=1e-5)
+    paths, _ = render(movie, tmp_path / f"{name}.gif", dpi=20, width=3, height=1.5)
+    assert paths == [tmp_path / f"{name}.gif"]
+    assert _n_frames(paths[0]) >= 20
+
+
+def test_cli_demo_writes_gif_and_reports_gap(tmp_path, capsys):
+    out = tmp_path / "closing.gif"
+    argv = ["demo", "closing", "--out", str(out), "--frames", "20", "--n-pairs", "4"]
+    assert main([*argv, "--steps", "40", "--dpi", "20"]) == 0
+    assert _n_frames(out) >= 20
+    text = capsys.readouterr().out
+    assert f"wrote {out}" in text
+    assert "final gap" in text
+
+
+def test_interactive_slider_reruns_and_redraws():
+    demo = DEMOS["hyperplanes"]
+    ex = explorer(demo, demo.params(**TINY), width=4)
+    scatter = ex.mf.sphere.collections[-2]  # X, drawn last but one by sphere_panel
+    before = np.array(scatter._offsets3d)
+    ex.sliders["phi"].set_val(0.3)
+    assert ex.stale
+    canvas, event = ex.mf.fig.canvas, "button_release_event"
+    canvas.callbacks.process(event, MouseEvent(event, canvas, 0, 0))  # the mouse is released
+    assert not ex.stale
+    assert ex.params["phi"] == pytest.approx(0.3)
+    after = np.array(ex.mf.sphere.collections[-2]._offsets3d)
+    assert not np.allclose(before, after)
+    assert "φ = 17°" in ex.mf.title.get_text()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["demo", "nope"], ["demo"], ["demo", "closing", "--frames", "1"]],
+)
+def test_cli_demo_errors_are_one_line_exit_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gapsim: error: ")
+    assert "\n" not in err
+
+
+def test_cli_demo_list(capsys):
+    assert main(["demo", "--list"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == list(DEMOS)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize(("n", "frames"), [(20, 20), (21, 20), (2001, 48), (5, 2)])
+def test_frame_indices_strictly_increasing_and_cover_the_run(n, frames, log):
+    idx = frame_indices(n, frames, log=log)
+    assert len(idx) == frames
+    assert idx[0] == 0
+    assert idx[-1] == n - 1
+    assert np.all(np.diff(idx) >= 1)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
@@ -396,3 +396,17 @@ def test_subspace_measures_isolate_each_defect(d, n, phi, seed):
     np.testing.assert_allclose(
         scalars["paired_cosine_formula_residual"], 2 * np.max(a**2) * np.cos(phi), atol=tol
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 10), st.integers(1, 3), st.integers(0, 2**31 - 1))
+def test_dense_hits_equal_argmax_with_ties(n, d, seed):
+    # integer coordinates make exact ties; the argmax-free hit test keeps argmax's first-wins rule
+    from gapsim.measures import _pairwise_dense
+
+    rng = np.random.default_rng(seed)
+    x, y = (rng.integers(-2, 3, (n, d)).astype(np.float64) for _ in range(2))
+    p = _pairwise_dense(jnp.asarray(x), jnp.asarray(y))
+    s = x @ y.T
+    np.testing.assert_array_equal(np.asarray(p.hit_xy), np.argmax(s, axis=1) == np.arange(n))
+    np.testing.assert_array_equal(np.asarray(p.hit_yx), np.argmax(s, axis=0) == np.arange(n))

@@ -24,6 +24,7 @@ from gapsim.init import initial_points
 from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.posthoc import posthoc_measures
+from gapsim.progress import steps_bar
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
 from gapsim.temperature import nu_of_beta
@@ -140,7 +141,9 @@ def final_measures(
     return m, arrays
 
 
-def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None) -> Result:
+def simulate(
+    cfg: Config, points: Any = None, *, tau_fn: Callable | None = None, progress: bool = False
+) -> Result:
     """Run one simulation and certify its end point.
 
     Args:
@@ -150,6 +153,8 @@ def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None)
             be replayed (points already on the constraint sets are used bit for bit).
         tau_fn: a temperature schedule ``fn(t) -> tau`` of the update index
             ``t = 0..steps-1``, traceable by JAX; requires ``cfg.tau_schedule == "custom"``.
+        progress: draw a bar over the steps on stderr (:mod:`gapsim.progress`); the result
+            is the same bits either way.
 
     Returns:
         A :class:`~gapsim.result.Result` with trajectory, final points and measures, and a
@@ -166,7 +171,10 @@ def simulate(cfg: Config, points: Any = None, *, tau_fn: Callable | None = None)
         (True, 1.0)
     """
     static, args = prepare(cfg, points, tau_fn)
-    return finish(cfg, static, args, execute(static, args))
+    with steps_bar(cfg.steps, progress, f"{cfg.solver} steps"):
+        out = execute(static, args, progress=progress)
+        jax.block_until_ready(out)
+    return finish(cfg, static, args, out)
 
 
 def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:

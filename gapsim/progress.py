@@ -81,4 +81,4 @@ def report_step(step: Any) -> None:
     """Host callback of the jitted loop: move the innermost :func:`steps_bar` to ``step``."""
     if _OPEN_STEP_BARS:
         b = _OPEN_STEP_BARS[-1]
-        b.update(int(step) - b.n)
+        b.update(max(int(step) - b.n, 0))  # never backwards, whatever the callback order

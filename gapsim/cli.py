@@ -127,7 +127,11 @@ def _add_store_flags(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--store", default="results", metavar="DIR", help=f"results store: {what} [results]"
     )
-    p.add_argument("--no-store", action="store_true", help="write nothing to the results store")
+    p.add_argument(
+        "--no-store",
+        action="store_true",
+        help="write nothing to the results store (a sweep still writes an explicit --out)",
+    )
     add_quiet_flag(p)
 
 

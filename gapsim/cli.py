@@ -1,8 +1,11 @@
-"""Command line: ``gapsim run``, ``sweep``, ``check``, ``figures`` and ``demo``.
+"""Command line: ``gapsim run``, ``sweep``, ``check``, ``figures``, ``demo`` and ``report``.
 
 ``run`` (one simulation) and ``sweep`` (a grid of them, batched) take a flag for every Config
-field; ``check`` runs the theorem checks (:mod:`gapsim.checks`); ``figures`` rebuilds the paper
-figures (:mod:`gapsim.figures`); ``demo`` animates the gap on S^2 (:mod:`gapsim.demos`).
+field and write to the results store (:mod:`gapsim.store`); ``check`` runs the theorem checks
+(:mod:`gapsim.checks`); ``figures`` rebuilds the paper figures (:mod:`gapsim.figures`);
+``demo`` animates the gap on S^2 (:mod:`gapsim.demos`); ``report`` tabulates a results
+folder (:mod:`gapsim.report`). Long commands draw a progress bar in a terminal
+(:mod:`gapsim.progress`; ``--quiet`` turns it off).
 
 Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``), so the
 CLI and the API cannot drift apart. Angles are radians; ``30deg`` is accepted too. Errors are
@@ -99,20 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
         description="Optimise symmetric InfoNCE over free points on the sphere.",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    run.add_argument("--out", metavar="PATH", help="save the result as PATH.json + PATH.npz")
+    run.add_argument("--out", metavar="PATH", help="also save the result as PATH.json + PATH.npz")
+    _add_store_flags(run, "the run folder DIR/run-<UTC time>-<config hash>/")
     _add_config_flags(run)
     _add_sweep_parser(sub)
     fig = sub.add_parser("figures", help="rebuild the paper figures into --out (PNG + JSON)")
     fig.add_argument("--quick", action="store_true", help="small sizes (all in < 10 min)")
     fig.add_argument("--only", action="append", metavar="NAME", help="this figure (repeatable)")
     fig.add_argument("--out", default="figures", metavar="DIR", help="output folder [figures]")
+    add_quiet_flag(fig)
     from gapsim.checks.cli import add_check_parser
+    from gapsim.report import add_report_parser
 
     add_check_parser(sub)
+    add_report_parser(sub)
     from gapsim.demos.cli import add_demo_parser
 
     add_demo_parser(sub)
     return p
+
+
+def add_quiet_flag(p: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar (bars show only when stdout and stderr are terminals)."""
+    p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+
+
+def _add_store_flags(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--store", default="results", metavar="DIR", help=f"results store: {what} [results]"
+    )
+    p.add_argument(
+        "--no-store",
+        action="store_true",
+        help="write nothing to the results store (a sweep still writes an explicit --out)",
+    )
+    add_quiet_flag(p)
 
 
 def _config_from_args(ns: argparse.Namespace) -> Config:
@@ -189,17 +213,22 @@ def _print_summary(result: Any) -> None:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    from gapsim.progress import interactive
     from gapsim.simulate import simulate
+    from gapsim.store import save_run
 
-    result = simulate(_config_from_args(ns))
+    result = simulate(_config_from_args(ns), progress=interactive(ns.quiet))
     if ns.out:
         result.save(ns.out)
+    folder = None if ns.no_store else save_run(result, ns.store)
     if ns.json:
         print(json.dumps(result.summary()))
     else:
         _print_summary(result)
         if ns.out:
             print(f"  saved to {ns.out}.json / .npz")
+        if folder:
+            print(f"  stored in {folder}/")
     return 0
 
 
@@ -221,7 +250,13 @@ def _add_sweep_parser(sub: Any) -> None:
         help="a sweep axis: FIELD=V1,V2,... or FIELD=START:STOP[:STEP] (integers, like range); "
         "list-valued fields separate values with ';'; repeat for more axes (first varies slowest)",
     )
-    sw.add_argument("--out", metavar="DIR", help="write DIR/sweep.jsonl and DIR/sweep.csv")
+    sw.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the sweep folder: manifest, one folder per config, sweep.jsonl, sweep.csv; "
+        "rerunning the same sweep into it resumes [STORE/sweep-<hash of configs and chunk>]",
+    )
+    sw.add_argument("--overwrite", action="store_true", help="replace a sweep found in --out")
     sw.add_argument("--json", action="store_true", help="print one JSON object per config")
     sw.add_argument("--chunk", type=int, help="at most CHUNK configs per compiled call")
     sw.add_argument(
@@ -229,6 +264,7 @@ def _add_sweep_parser(sub: Any) -> None:
         type=int,
         help="CPU devices to shard over (default: XLA_FLAGS' host device count, else all cores)",
     )
+    _add_store_flags(sw, "the root of the default --out")
     _add_config_flags(sw)
 
 
@@ -281,15 +317,37 @@ def _sweep(ns: argparse.Namespace) -> int:
             jax.config.update("jax_num_cpu_devices", ns.host_devices or os.cpu_count() or 1)
         except RuntimeError:
             pass
-    from gapsim.sweep import grid, sweep, table_rows, write_table
+    from gapsim.progress import interactive
+    from gapsim.store import run_sweep, sweep_dir
+    from gapsim.sweep import grid, sweep, table_rows
 
     axes = _parse_grid(ns.grid)
-    configs = grid({f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}, axes)
+    base = {f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}
+    configs = grid(base, axes)
+    progress = interactive(ns.quiet)
     t0 = time.perf_counter()
-    results = sweep(configs, chunk=ns.chunk)
+    out = None
+    if ns.no_store and not ns.out:
+        results = sweep(configs, chunk=ns.chunk, progress=progress)
+    else:
+        out = ns.out or sweep_dir(configs, ns.chunk, ns.store)
+        results, reused = run_sweep(
+            configs,
+            out,
+            axes=axes,
+            base=base,
+            chunk=ns.chunk,
+            overwrite=ns.overwrite,
+            progress=progress,
+        )
+        if reused:
+            print(
+                f"gapsim sweep: reused {reused} of {len(configs)} configs finished earlier "
+                f"in {out} (--overwrite recomputes them)",
+                file=sys.stderr,
+            )
     seconds = time.perf_counter() - t0
     rows = table_rows(configs, results, list(axes))
-    paths = write_table(rows, ns.out) if ns.out else None
     if ns.json:
         for row in rows:
             print(json.dumps(row))
@@ -302,14 +360,16 @@ def _sweep(ns: argparse.Namespace) -> int:
     print("  " + " ".join(f"{c:>18}" for c in ["index", *cols]))
     for row in rows:
         print("  " + " ".join(f"{_fmt(row.get(c, 'diverged')):>18}" for c in ["index", *cols]))
-    if paths:
-        print(f"  table: {paths[0]} / {paths[1]}")
+    if out:
+        print(f"  stored in {out}/ (table: sweep.jsonl, sweep.csv; one folder per config)")
+    return 0
 
 
 def _figures(ns: argparse.Namespace) -> int:
     from gapsim.figures import build
+    from gapsim.progress import interactive
 
-    build(ns.only, quick=ns.quick, outdir=ns.out)
+    build(ns.only, quick=ns.quick, outdir=ns.out, progress=interactive(ns.quiet))
     return 0
 
 
@@ -319,9 +379,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from gapsim.checks.cli import run_check_command
         from gapsim.demos.cli import run_demo_command
+        from gapsim.report import run_report_command
 
-        commands = {"run": _run, "sweep": _sweep, "figures": _figures, "check": run_check_command}
-        commands["demo"] = run_demo_command
+        commands = {
+            "run": _run,
+            "sweep": _sweep,
+            "figures": _figures,
+            "check": run_check_command,
+            "report": run_report_command,
+            "demo": run_demo_command,
+        }
         return commands[ns.command](ns)
     except ConfigError as e:
         print(f"gapsim: error: {e}", file=sys.stderr)

@@ -24,6 +24,7 @@ from gapsim.init import initial_points
 from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.posthoc import posthoc_measures
+from gapsim.progress import steps_bar
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
 from gapsim.temperature import nu_of_beta
@@ -151,6 +152,7 @@ def simulate(
     *,
     tau_fn: Callable | None = None,
     record_points: bool = False,
+    progress: bool = False,
 ) -> Result:
     """Run one simulation and certify its end point.
 
@@ -164,6 +166,8 @@ def simulate(
         record_points: also record the points at every record: ``history["z"]``,
             ``(n_records, M, N, d)`` in the working dtype (for animations; a separate compiled
             program, off by default).
+        progress: draw a bar over the steps on stderr (:mod:`gapsim.progress`); the result
+            is the same bits either way.
 
     Returns:
         A :class:`~gapsim.result.Result` with trajectory, final points and measures, and a
@@ -180,7 +184,10 @@ def simulate(
         (True, 1.0)
     """
     static, args = prepare(cfg, points, tau_fn, record_points=record_points)
-    return finish(cfg, static, args, execute(static, args))
+    with steps_bar(cfg.steps, progress, f"{cfg.solver} steps"):
+        out = execute(static, args, progress=progress)
+        jax.block_until_ready(out)
+    return finish(cfg, static, args, out)
 
 
 def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:

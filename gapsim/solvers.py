@@ -39,6 +39,7 @@ from gapsim.blocks import use_block_size
 from gapsim.geometry import Constraint, project, tangent
 from gapsim.measures import MEASURE_KEYS, measures
 from gapsim.objective import Mechanisms, MechArgs, beta_at, lift, objective
+from gapsim.progress import report_step
 
 __all__ = [
     "Args",
@@ -180,8 +181,13 @@ def _loop(
     state0: Any,
     args: Args,
     static: Static,
+    progress: bool = False,
 ) -> SolverOutput:
-    """Run ``advance`` up to ``steps`` times, recording every ``stride`` steps (and at 0)."""
+    """Run ``advance`` up to ``steps`` times, recording every ``stride`` steps (and at 0).
+
+    With ``progress`` (compile-time), each record also reports its step to the host
+    (:func:`gapsim.progress.report_step`); without it the program has no callback.
+    """
     steps, stride = static.steps, static.stride
     n_rec = -(-steps // stride) + 1
     dtype = args.z0.dtype
@@ -219,6 +225,8 @@ def _loop(
         state = jax.lax.fori_loop(0, n, lambda _, s: advance(s), state)
         step = step + n
         hist, gn = record(hist, i, state, step)
+        if progress:
+            jax.debug.callback(report_step, step)
         return state, step, i + 1, hist, gn
 
     init = (state0, jnp.asarray(0), jnp.asarray(1), hist, gn0)
@@ -262,20 +270,24 @@ def _traced_with_block_size(fn: Callable[..., Any]) -> Callable[..., Any]:
 certify = jax.jit(_traced_with_block_size(_certify), static_argnames=("static",))
 
 
-def execute(static: Static, args: Args) -> SolverOutput:
-    """Run the solver ``static.solver`` (compiled once per ``static`` and shapes)."""
+def execute(static: Static, args: Args, progress: bool = False) -> SolverOutput:
+    """Run the solver ``static.solver`` (compiled once per ``static``, ``progress`` and shapes).
+
+    ``progress`` compiles a variant that reports each record's step to the innermost
+    :func:`gapsim.progress.steps_bar`; its results are the same bits.
+    """
     if static.solver == "lbfgs":
-        return run_lbfgs(args, static)
-    return run_dynamics(args, static)
+        return run_lbfgs(args, static, progress=progress)
+    return run_dynamics(args, static, progress=progress)
 
 
 def _params0(args: Args) -> dict[str, jax.Array]:
     return {"z": args.z0, "nu": args.nu0, "gamma": args.gamma0}
 
 
-@partial(jax.jit, static_argnames=("static",))
+@partial(jax.jit, static_argnames=("static", "progress"))
 @_traced_with_block_size
-def run_dynamics(args: Args, static: Static) -> SolverOutput:
+def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOutput:
     """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
     mech, c = static.mech, args.constraints
     if static.solver == "adam":
@@ -307,12 +319,12 @@ def run_dynamics(args: Args, static: Static) -> SolverOutput:
 
     p0 = _params0(args)
     state0 = (p0, opt.init(p0), jnp.asarray(0))
-    return _loop(advance, lambda s: s[0], state0, args, static)
+    return _loop(advance, lambda s: s[0], state0, args, static, progress)
 
 
-@partial(jax.jit, static_argnames=("static", "memory"))
+@partial(jax.jit, static_argnames=("static", "memory", "progress"))
 @_traced_with_block_size
-def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
+def run_lbfgs(args: Args, static: Static, memory: int = 20, progress: bool = False) -> SolverOutput:
     r"""L-BFGS over :math:`w` with :math:`z_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 
     Stops on the Riemannian gradient norm at the points (not the gradient in :math:`w`).
@@ -348,4 +360,4 @@ def run_lbfgs(args: Args, static: Static, memory: int = 20) -> SolverOutput:
         return jax.lax.cond(drift, restart, lambda w: (w, s), w)
 
     w0 = args.z0 if c.basis is None else jnp.einsum("mnd,mdk->mnk", args.z0, c.basis)
-    return _loop(advance, params_of, (w0, opt.init(w0)), args, static)
+    return _loop(advance, params_of, (w0, opt.init(w0)), args, static, progress)

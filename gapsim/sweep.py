@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,12 @@ from jax.sharding import PartitionSpec as P
 
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
-from gapsim.result import Result
+from gapsim.progress import bar
+from gapsim.result import Result, _atomic_write_text
 from gapsim.simulate import finish, prepare
 from gapsim.solvers import Args, SolverOutput, Static, execute
 
-__all__ = ["grid", "sweep", "table_rows", "write_table", "SWEEP_BYTES", "AXIS"]
+__all__ = ["grid", "sweep", "table_rows", "write_table", "csv_text", "SWEEP_BYTES", "AXIS"]
 
 AXIS = "config"
 """Name of the mesh axis the configurations are sharded over."""
@@ -122,8 +124,16 @@ def sweep(
     configs: Sequence[Config],
     chunk: int | None = None,
     devices: Sequence[jax.Device] | None = None,
+    *,
+    progress: bool = False,
+    done: Mapping[int, Result | DivergenceError] | None = None,
+    on_chunk: Callable[[list[int], list[Result | DivergenceError]], None] | None = None,
 ) -> list[Result | DivergenceError]:
     """Run ``configs`` batched (module docstring); results in the order of ``configs``.
+
+    The chunks are a fixed function of ``configs``, ``chunk`` and the device count, so a sweep
+    resumed with ``done`` runs exactly the batches an uninterrupted one runs, and its results
+    are the same bits (:mod:`gapsim.store`).
 
     Args:
         configs: the configurations (e.g. from :func:`grid`).
@@ -132,6 +142,11 @@ def sweep(
         devices: devices to shard over (default: ``jax.devices()``). On a CPU host, start
             Python with ``XLA_FLAGS=--xla_force_host_platform_device_count=K`` for K devices
             (``gapsim sweep`` does this with ``--host-devices``).
+        progress: draw a bar over the configs on stderr (advanced per chunk).
+        done: results already at hand, by index into ``configs``: a chunk whose configs are
+            all in ``done`` is taken from there instead of being run; a chunk with any config
+            missing is run whole.
+        on_chunk: called as ``on_chunk(indices, results)`` after each chunk that was run.
 
     Returns:
         One :class:`~gapsim.result.Result` per config, or the
@@ -140,26 +155,39 @@ def sweep(
     devices = list(devices or jax.devices())
     mesh = Mesh(np.array(devices), (AXIS,))
     ndev = len(devices)
+    done = done or {}
     prepared = [prepare(cfg) for cfg in configs]
     groups: dict[tuple, list[int]] = {}
     for i, (static, args) in enumerate(prepared):
         groups.setdefault(_group_key(static, args), []).append(i)
     results: list[Any] = [None] * len(configs)
-    for key, idx in groups.items():
-        static = key[0]
-        per_config = _nbytes_per_config(prepared[idx[0]][1], static)
-        limit = chunk or max(1, min(256, SWEEP_BYTES // per_config))
-        n_chunks = math.ceil(len(idx) / max(1, limit))
-        size = math.ceil(math.ceil(len(idx) / n_chunks) / ndev) * ndev
-        for start in range(0, len(idx), size):
-            part = idx[start : start + size]
-            outs = _run_chunk(static, [prepared[i][1] for i in part], mesh, size)
-            for i, out in zip(part, outs, strict=True):
-                try:
-                    results[i] = finish(configs[i], static, prepared[i][1], out)
-                except DivergenceError as e:
-                    results[i] = e
+    with bar(len(configs), "sweep", progress, unit="config") as pbar:
+        for key, idx in groups.items():
+            static = key[0]
+            per_config = _nbytes_per_config(prepared[idx[0]][1], static)
+            limit = chunk or max(1, min(256, SWEEP_BYTES // per_config))
+            n_chunks = math.ceil(len(idx) / max(1, limit))
+            size = math.ceil(math.ceil(len(idx) / n_chunks) / ndev) * ndev
+            for start in range(0, len(idx), size):
+                part = idx[start : start + size]
+                if all(i in done for i in part):
+                    for i in part:
+                        results[i] = done[i]
+                else:
+                    outs = _run_chunk(static, [prepared[i][1] for i in part], mesh, size)
+                    for i, out in zip(part, outs, strict=True):
+                        results[i] = _finish(configs[i], static, prepared[i][1], out)
+                    if on_chunk is not None:
+                        on_chunk(part, [results[i] for i in part])
+                pbar.update(len(part))
     return results
+
+
+def _finish(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
+    try:
+        return finish(cfg, static, args, out)
+    except DivergenceError as e:
+        return e
 
 
 def table_rows(
@@ -184,22 +212,25 @@ def table_rows(
 
 
 def write_table(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``out_dir/sweep.jsonl`` (one JSON object per line) and ``out_dir/sweep.csv``."""
+    """Write ``out_dir/sweep.jsonl`` (one JSON object per line) and ``out_dir/sweep.csv``.
+
+    Each file is written to a temporary name and renamed: a kill never leaves half a table.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    jsonl, csv_path = out / "sweep.jsonl", out / "sweep.csv"
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    jsonl = _atomic_write_text(out / "sweep.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    return jsonl, _atomic_write_text(out / "sweep.csv", csv_text(rows))
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` as CSV text: the union of their keys as header; lists and dicts as JSON."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with csv_path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: _csv_cell(v) for k, v in r.items()})
-    return jsonl, csv_path
-
-
-def _csv_cell(v: Any) -> Any:
-    return json.dumps(v) if isinstance(v, list | dict) else v
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r.items()})
+    return buf.getvalue()
 
 
 def _jsonable(v: Any) -> Any:

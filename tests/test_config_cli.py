@@ -4,6 +4,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 
 import gapsim
@@ -68,7 +69,9 @@ def test_every_config_field_has_a_flag():
 
 
 def test_run_json_has_required_keys(capsys):
-    assert main(["run", "--json", "--n-pairs", "4", "--dim", "3", "--tau", "0.5"]) == 0
+    assert (
+        main(["run", "--json", "--n-pairs", "4", "--dim", "3", "--tau", "0.5", "--no-store"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     for key in gapsim.result.SUMMARY_KEYS:
         assert key in out
@@ -87,6 +90,8 @@ def test_run_readable_summary_and_angles_in_degrees(capsys, tmp_path):
         "30deg",
         "--out",
         str(tmp_path / "r"),
+        "--store",
+        str(tmp_path / "store"),
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -95,6 +100,9 @@ def test_run_readable_summary_and_angles_in_degrees(capsys, tmp_path):
     assert "0.523599" in out
     r = gapsim.Result.load(tmp_path / "r.json")
     assert r.config.phi == pytest.approx(math.pi / 6)
+    (folder,) = (tmp_path / "store").iterdir()  # the results store too
+    assert f"stored in {folder}/" in out
+    np.testing.assert_array_equal(gapsim.Result.load(folder / "result").z, r.z)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +136,7 @@ def test_divergence_exit_code_and_message(capsys):
     with pytest.warns(RuntimeWarning):  # 1e39 overflows float32 on purpose
         code = main(
             ["run", "--solver", "gd", "--lr", "1e39", "--dtype", "float32", "--steps", "20"]
+            + ["--no-store"]
         )
     err = capsys.readouterr().err
     assert code == 3

@@ -228,6 +228,7 @@ def test_json_adds_mechanism_keys(capsys):
     argv = [
         "run",
         "--json",
+        "--no-store",
         "--n-pairs",
         "5",
         "--solver",

@@ -1,4 +1,6 @@
-"""``gapsim check [--quick] [--only PATTERN] [--json] [--report PATH]``: the verdict table.
+"""``gapsim check [--quick] [--only PATTERN] [--json] [--report PATH] [--quiet]``: the verdicts.
+
+A line per finished check on stderr and, in a terminal, a progress bar; ``--quiet`` drops both.
 
 Exit status 0 when every selected check ran, whatever the verdicts (a disagreement is a
 result); 1 when a check raised (verdict ``error``) or no check matched.
@@ -25,6 +27,9 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of results on stdout")
     p.add_argument("--report", metavar="PATH", help="write the markdown report to PATH")
     p.add_argument("--list", action="store_true", help="list the check ids and exit")
+    from gapsim.cli import add_quiet_flag
+
+    add_quiet_flag(p)
 
 
 def run_check_command(ns: argparse.Namespace) -> int:
@@ -45,12 +50,17 @@ def run_check_command(ns: argparse.Namespace) -> int:
     if not checks:
         print(f"gapsim: error: no check matches --only {ns.only!r}", file=sys.stderr)
         return 1
+    from gapsim.progress import bar, interactive, note
+
     t0 = time.perf_counter()
+    with bar(len(checks), "checks", interactive(ns.quiet), unit="check") as pbar:
 
-    def progress(r):
-        print(f"  {r.id:<36} {r.verdict:<12} {r.runtime_s:6.1f} s", file=sys.stderr, flush=True)
+        def progress(r):
+            if not ns.quiet:
+                note(pbar, f"  {r.id:<36} {r.verdict:<12} {r.runtime_s:6.1f} s")
+            pbar.update(1)
 
-    results = run_checks(ns.only, quick=ns.quick, progress=progress)
+        results = run_checks(ns.only, quick=ns.quick, progress=progress)
     wall = time.perf_counter() - t0
     if ns.report:
         write_report(ns.report, markdown_report(results, ns.quick, wall))

@@ -90,17 +90,28 @@ def build_one(name: str, size: str = "quick", outdir: str | Path = "figures") ->
 
 
 def build(
-    names: Sequence[str] | None = None, quick: bool = True, outdir: str | Path = "figures"
+    names: Sequence[str] | None = None,
+    quick: bool = True,
+    outdir: str | Path = "figures",
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rebuild figures (all when ``names`` is None); prints one line per figure."""
+    """Rebuild figures (all when ``names`` is None); prints one line per figure.
+
+    ``progress`` draws a bar over the figures on stderr (:mod:`gapsim.progress`).
+    """
+    from gapsim.progress import bar, note
+
     names = list(names or FIGURES)
     for n in names:
         _module(n)
     done = []
-    for n in names:
-        r = build_one(n, "quick" if quick else "full", outdir)
-        print(f"{n:<20} {r['seconds']:7.1f} s  {r['png']}", flush=True)
-        done.append(r)
+    with bar(len(names), "figures", progress, unit="figure") as pbar:
+        for n in names:
+            pbar.set_postfix_str(n)
+            r = build_one(n, "quick" if quick else "full", outdir)
+            note(pbar, f"{n:<20} {r['seconds']:7.1f} s  {r['png']}", sys.stdout)
+            pbar.update(1)
+            done.append(r)
     return done
 
 

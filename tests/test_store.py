@@ -1,0 +1,154 @@
+"""The results store: run folders, sweep folders that resume after a kill, ``gapsim report``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gapsim import Config, DivergenceError, Result
+from gapsim.cli import main
+from gapsim.store import config_hash, load_entry, write_entry
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRY_FILES = {"config.json", "metrics.json", "metrics.csv", "result.json", "result.npz"}
+
+# 8 configs in chunks of 2 on one device; 3000 float32 gd steps at N = 32 make each chunk long
+# enough (about 0.2 s here) to kill the process between its first and its last chunk.
+SWEEP = ["sweep", "--grid", "seed=0:8", "--n-pairs", "32", "--dim", "8", "--solver", "gd"]
+SWEEP += ["--steps", "2000", "--no-early-stop", "--chunk", "2", "--host-devices", "1", "--quiet"]
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _assert_same_entries(a: Path, b: Path) -> None:
+    """Same files; equal JSON (metrics, results) and bit-identical arrays."""
+    fa, fb = _files(a / "configs"), _files(b / "configs")
+    assert list(fa) == list(fb)
+    for name, path in fa.items():
+        if name.endswith(".npz"):
+            with np.load(path) as x, np.load(fb[name]) as y:
+                assert x.files == y.files
+                for k in x.files:
+                    np.testing.assert_array_equal(x[k], y[k], err_msg=f"{name}:{k}")
+        else:
+            assert path.read_text() == fb[name].read_text(), name
+    assert (a / "sweep.jsonl").read_text() == (b / "sweep.jsonl").read_text()
+
+
+def test_run_folder_contents_and_round_trip(tmp_path, capsys):
+    argv = ["run", "--json", "--n-pairs", "4", "--tau", "0.5", "--store", str(tmp_path)]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    (folder,) = tmp_path.iterdir()
+    cfg = Config(n_pairs=4, tau=0.5)
+    assert folder.name.startswith("run-")
+    assert folder.name.endswith(config_hash(cfg))
+    assert set(_files(folder)) == ENTRY_FILES
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["gapsim_version"] == __import__("gapsim").__version__
+    assert Config.from_dict(meta["config"]) == cfg
+    assert json.loads((folder / "metrics.json").read_text()) == {"diverged": False, **summary}
+    with (folder / "metrics.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["loss"]) == summary["loss"]
+    r = load_entry(folder)
+    assert isinstance(r, Result)
+    assert r.summary() == summary
+    # a second write of the same entry is refused, a diverged entry round-trips
+    with pytest.raises(FileExistsError):
+        write_entry(folder, cfg, r)
+    err = load_entry(write_entry(tmp_path / "div", cfg, DivergenceError(10, "lr too large")))
+    assert isinstance(err, DivergenceError)
+    assert (err.step, err.cause) == (10, "lr too large")
+
+
+def test_sweep_killed_midway_resumes_to_the_same_bits(tmp_path, capsys):
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "gapsim.cli", *SWEEP, "--out", str(killed)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first_chunk = killed / "configs" / "0001"  # folders appear whole (staged, then renamed)
+    deadline = time.monotonic() + 300
+    while not first_chunk.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    proc.stderr.close()
+    n_done = len(list((killed / "configs").glob("[0-9]*")))
+    assert 2 <= n_done < 8, "the kill must land between the first and the last chunk"
+    assert not (killed / "sweep.jsonl").exists()
+    # resume (in process, one CPU device as in the child), then an uninterrupted reference
+    assert main([*SWEEP, "--out", str(killed)]) == 0
+    err = capsys.readouterr().err
+    reused = n_done - n_done % 2  # whole chunks only; a half-written chunk is run again
+    assert f"reused {reused} of 8 configs" in err
+    assert main([*SWEEP, "--out", str(whole)]) == 0
+    assert "reused" not in capsys.readouterr().err
+    _assert_same_entries(killed, whole)
+    leftovers = [p for p in killed.rglob("*") if "tmp" in p.name or p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_mismatched_grid_is_a_one_line_error_unless_overwrite(tmp_path, capsys):
+    base = ["sweep", "--n-pairs", "4", "--solver", "gd", "--steps", "5", "--quiet"]
+    out = ["--out", str(tmp_path)]
+    assert main([*base, "--grid", "seed=0:3", *out]) == 0
+    assert main([*base, "--grid", "seed=1:4", *out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gapsim: error: out=")
+    assert "different sweep" in err
+    assert err.count("\n") == 1
+    assert main([*base, "--grid", "seed=1:4", *out, "--overwrite"]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [c["config"]["seed"] for c in manifest["configs"]] == [1, 2, 3]
+    assert len(list((tmp_path / "configs").iterdir())) == 3
+
+
+def test_report_table_json_csv_sort_pending_and_errors(tmp_path, capsys):
+    root = tmp_path / "results"
+    sw = root / "sw"
+    assert main(["sweep", "--n-pairs", "4", "--solver", "gd", "--steps", "5", "--quiet",
+                 "--grid", "tau=0.2,0.4,0.3", "--out", str(sw)]) == 0  # fmt: skip
+    assert main(["run", "--n-pairs", "4", "--tau", "0.5", "--store", str(root)]) == 0
+    for p in (sw / "configs" / "0001").iterdir():  # make config 1 pending again
+        p.unlink()
+    (sw / "configs" / "0001").rmdir()
+    (sw / "configs" / ".staging-0001-1").mkdir()  # what a kill mid-write leaves: ignored
+    capsys.readouterr()
+    assert (
+        main(["report", str(root), "--json", "--sort", "tau", "--csv", str(tmp_path / "t.csv")])
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["tau"] for r in rows] == [0.2, 0.3, 0.4, 0.5]
+    assert [r["status"] for r in rows] == ["done", "done", "pending", "done"]
+    assert rows[2]["entry"] == "sw/configs/0001"
+    assert rows[2]["loss"] is None
+    assert {"solver", "config.steps", "loss", "centroid_angle", "converged", "steps"} <= set(
+        rows[0]
+    )
+    assert "seed" not in rows[0]  # equal everywhere: not a column
+    with (tmp_path / "t.csv").open() as f:
+        assert [r["entry"] for r in csv.DictReader(f)] == [r["entry"] for r in rows]
+    assert main(["report", str(sw)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split()[:3] == ["entry", "status", "tau"]
+    assert "3 entries: 2 done, 1 pending" in text
+    (tmp_path / "empty").mkdir()
+    for argv in (["report", str(tmp_path / "empty")], ["report", str(root), "--sort", "nope"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gapsim: error: ")
+        assert err.count("\n") == 1

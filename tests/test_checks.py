@@ -167,3 +167,21 @@ def test_every_check_runs_quick(cid):
     select()
     r = run_check(REGISTRY[cid], quick=True)
     assert r.verdict in (AGREES, DISAGREES, INCONCLUSIVE), r.details.get("traceback")
+
+
+def test_report_figure_links_point_at_committed_figures_of_registered_checks():
+    from pathlib import Path
+
+    from gapsim.checks.base import select
+    from gapsim.checks.report import FIGURES, _figure_links
+
+    root = Path(__file__).resolve().parents[1] / "figures"
+    ids = {c.id for c in select(None)}
+    for check_id, names in FIGURES.items():
+        assert check_id in ids
+        for n in names:
+            assert (root / n).is_file(), n
+    assert _figure_links("liang.shift_minimum", "../figures").startswith(
+        "[liang_shift.png](../figures/liang_shift.png)"
+    )
+    assert _figure_links("no.such.check", "../figures") == "none"

@@ -9,8 +9,10 @@ result); 1 when a check raised (verdict ``error``) or no check matched.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["add_check_parser", "run_check_command"]
 
@@ -63,7 +65,8 @@ def run_check_command(ns: argparse.Namespace) -> int:
         results = run_checks(ns.only, quick=ns.quick, progress=progress)
     wall = time.perf_counter() - t0
     if ns.report:
-        write_report(ns.report, markdown_report(results, ns.quick, wall))
+        figures = Path(os.path.relpath("figures", Path(ns.report).resolve().parent))
+        write_report(ns.report, markdown_report(results, ns.quick, wall, figures.as_posix()))
     if ns.json:
         print(to_json(results))
     else:

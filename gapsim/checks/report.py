@@ -13,8 +13,30 @@ from gapsim.checks.base import CheckResult, run_check, select
 
 __all__ = ["run_checks", "verdict_table", "markdown_report", "to_json", "FIGURES"]
 
-FIGURES: dict[str, str] = {}
-"""Check id -> figure path (relative to the repository), for checks that have one."""
+FIGURES: dict[str, tuple[str, ...]] = {
+    "yi.cone.gap_zero": ("yi_fig1.png", "demos/cone.gif"),
+    "yi.subspace.gap_vs_phi": ("gap_vs_angle.png", "demos/hyperplanes.gif"),
+    "yi.subspace.gap_vs_theta1": ("gap_vs_angle.png",),
+    "yi.subspace.pair_structure": ("yi_pair_structure.png",),
+    "yi.ssp.perfect_alignment": ("yi_pair_structure.png",),
+    "yi.rotation.perfect_alignment": ("yi_pair_structure.png",),
+    "yi.unconstrained.simplex": ("yi_fig1.png", "demos/closing.gif"),
+    "yaras.initial_rate": ("yaras_initial_rate.png",),
+    "yaras.sign_rule": ("yaras_fig2.png", "demos/yaras.gif"),
+    "yaras.learnable_tau_slow_closure": ("yaras_fig4a.png",),
+    "yaras.fixed_tau_exponential": ("yaras_tables.png",),
+    "yaras.schedule_rate": ("yaras_tables.png",),
+    "yaras.swapping_monotone": ("yaras_tables.png",),
+    "liang.shift_minimum": ("liang_shift.png", "demos/shift.gif"),
+    "grassucci.rankings_invariant": ("grassucci_fig1.png",),
+    "grassucci.clustering_vs_retrieval": ("grassucci_fig1.png",),
+}
+"""Check id -> the figures (under the repository's ``figures/``) that show the same claim."""
+
+
+def _figure_links(check_id: str, figures_dir: str) -> str:
+    names = FIGURES.get(check_id, ())
+    return ", ".join(f"[{n}]({figures_dir}/{n})" for n in names) or "none"
 
 
 def run_checks(
@@ -65,8 +87,14 @@ def _md(v: Any) -> str:
     return json.dumps(v, default=str) if not isinstance(v, str) else v
 
 
-def markdown_report(results: list[CheckResult], quick: bool, wall_s: float) -> str:
-    """The markdown report: summary table, then each check with every number behind it."""
+def markdown_report(
+    results: list[CheckResult], quick: bool, wall_s: float, figures_dir: str = "../figures"
+) -> str:
+    """The markdown report: summary table, then each check with every number behind it.
+
+    ``figures_dir``: the figures folder as a link relative to the report (the default suits a
+    report in ``reports/``).
+    """
     tier = "quick" if quick else "full"
     out = [
         f"# gapsim check: {tier} tier",
@@ -95,7 +123,7 @@ def markdown_report(results: list[CheckResult], quick: bool, wall_s: float) -> s
             f"- predicted: `{_md(d['predicted'])}`",
             f"- measured: `{_md(d['measured'])}`",
             f"- tolerance: `{_md(d['tolerance'])}`; why: {r.why_tolerance}",
-            f"- figure: {FIGURES.get(r.id, 'none yet')}",
+            f"- figures: {_figure_links(r.id, figures_dir)}",
             "",
             "<details><summary>details</summary>",
             "",

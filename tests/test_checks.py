@@ -185,3 +185,22 @@ def test_report_figure_links_point_at_committed_figures_of_registered_checks():
         "[liang_shift.png](../figures/liang_shift.png)"
     )
     assert _figure_links("no.such.check", "../figures") == "none"
+
+
+def test_gap_zero_twin_detects_constant_logit_shift():
+    # X on the rim of a cap of half-angle a around e3, Y on the rim of the antipodal cap with the
+    # same azimuths: X Y^T = X X^T - 2 cos(a)^2, one constant, so Y := X has the same loss.
+    from gapsim.checks.yi import _gap_zero_twin
+    from gapsim.loss import infonce
+
+    a, n, tau = 1.0, 7, 0.1
+    phi = 2 * np.pi * np.arange(n) / n
+    x = np.stack([np.sin(a) * np.cos(phi), np.sin(a) * np.sin(phi), np.full(n, np.cos(a))], 1)
+    y = x * np.array([1.0, 1.0, -1.0])
+    loss = float(infonce(jnp.asarray(x), jnp.asarray(y), 1 / tau))
+    twin = _gap_zero_twin(x, y, tau, loss)
+    assert twin["twin_equal_loss"]
+    assert twin["logit_shift_spread"] < 1e-12
+    y_other = np.roll(y, 1, axis=0)  # the same set, mismatched pairs: a different loss
+    loss_other = float(infonce(jnp.asarray(x), jnp.asarray(y_other), 1 / tau))
+    assert not _gap_zero_twin(x, y_other, tau, loss_other)["twin_equal_loss"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 
 from gapsim.alignment import hyperplane_rotation, ssp_from_bases
@@ -24,6 +25,7 @@ from gapsim.checks.base import (
 )
 from gapsim.config import Config
 from gapsim.geometry import make_constraints
+from gapsim.loss import infonce
 from gapsim.measures import MIN_MEAN_NORM
 from gapsim.theory import large_n_limit, simplex_loss
 
@@ -181,13 +183,17 @@ def cone_gap_zero(quick: bool) -> dict:
                         "centroid_angle": r.measures["centroid_angle"],
                         "mean_norm_x": r.measures["mean_norm_x"],
                         "loss": r.measures["loss"],
+                        **_gap_zero_twin(r.x, r.y, tau, r.measures["loss"]),
                     }
                 )
     best = _best(rows, "alpha")  # the optimum = the best certified seed per (alpha, tau)
     ok = [r for r in best if np.isfinite(r["centroid_angle"])]
     worst = max((r["centroid_angle"] for r in ok), default=float("nan"))
     tol = 1e-3
-    conclusive = len(ok) == len({(r["alpha"], r["tau"]) for r in rows})
+    # One certified best run with a gap whose gap-0 twin (Y := X) has the same loss refutes
+    # "the cap changes the loss value, not the argmin" (a unique argmin at angle 0) by itself.
+    degenerate = [r for r in ok if r["centroid_angle"] > tol and r["twin_equal_loss"]]
+    conclusive = bool(degenerate) or len(ok) == len({(r["alpha"], r["tau"]) for r in rows})
     v = verdict_within(worst, tol, conclusive)
     return {
         "verdict": v,
@@ -197,13 +203,34 @@ def cone_gap_zero(quick: bool) -> dict:
         "why_tolerance": "stationarity to gtol 1e-6 (gradient mapping) puts the means within "
         "~1e-6/curvature of the stationary point; 1e-3 rad is far above that and far below "
         "any gap of interest. Judged on the best certified seed per (alpha, tau); "
-        "inconclusive unless every (alpha, tau) has one.",
+        "inconclusive unless every (alpha, tau) has one, or one of them is a degenerate "
+        "optimum (a gap with an equal-loss gap-0 twin: a counterexample to a unique argmin).",
         "details": {
+            "reading": "where points fill the cap rims, X Y^T - X X^T can be constant: every "
+            "logit moves by the same amount, InfoNCE does not change, and Y := X (gap 0, "
+            "feasible: the caps have free axes) has the same loss. Gap 0 is then optimal, but "
+            "so are the gapped twins: the argmin is not unique.",
+            "degenerate_optima": len(degenerate),
             "best_per_alpha_tau": best,
             "runs": rows,
             "certified": sum(r["converged"] for r in rows),
             "total": len(rows),
         },
+    }
+
+
+def _gap_zero_twin(x: np.ndarray, y: np.ndarray, tau: float, loss: float) -> dict:
+    r"""Compare a cap configuration with its gap-0 twin :math:`Y := X` (same caps, free axes).
+
+    InfoNCE is invariant to adding one constant to every logit, so if
+    :math:`XY^\top - XX^\top` is constant the twin has exactly the same loss.
+    """
+    shift = x @ y.T - x @ x.T
+    twin = float(infonce(jnp.asarray(x), jnp.asarray(x), 1.0 / tau))
+    return {
+        "logit_shift_spread": float(np.ptp(shift)),
+        "twin_loss": twin,
+        "twin_equal_loss": bool(abs(twin - loss) <= 1e-9 * max(1.0, abs(loss))),
     }
 
 

@@ -9,7 +9,9 @@ seconds. Every demo runs without early stopping, so the number of frames is exac
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
   Thm 1; THEORY 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
 - ``cone``: each modality kept in a cap of half-angle :math:`\alpha` around its own mean
-  direction. The optimum still has centroid angle 0 (THEORY 2.2), but narrow caps move as a
+  direction. Gap 0 is still optimal (THEORY 2.2; not uniquely: where points fill the cap
+  rims, gapped twins with one constant added to every logit have the same loss, see
+  ``yi.cone.gap_zero``), but narrow caps move as a
   whole only slowly: the caps keep the gap open for a long time (the dynamic reading of the
   cone effect), and close it in the end.
 - ``hyperplanes``: X on one great circle, Y on another at dihedral angle :math:`\varphi`.

@@ -83,3 +83,26 @@ def test_frame_indices_strictly_increasing_and_cover_the_run(n, frames, log):
     assert idx[0] == 0
     assert idx[-1] == n - 1
     assert np.all(np.diff(idx) >= 1)
+
+
+def test_mp4_written_with_ffmpeg_else_a_note(tmp_path, monkeypatch):
+    import shutil
+
+    import gapsim.demos.render as render_mod
+
+    movie = DEMOS["closing"].movie(**TINY)
+    small = {"dpi": 20, "width": 3, "height": 1.5}
+    have_ffmpeg = shutil.which("ffmpeg") is not None
+    paths, note = render(movie, tmp_path / "a.mp4", **small)
+    if have_ffmpeg:  # the environment decides which branch runs; both are asserted
+        assert paths == [tmp_path / "a.gif", tmp_path / "a.mp4"]
+        assert note is None
+        assert (tmp_path / "a.mp4").stat().st_size > 0
+    else:
+        assert paths == [tmp_path / "a.gif"]
+        assert "ffmpeg" in note
+    monkeypatch.setattr(render_mod.shutil, "which", lambda _: None)
+    paths, note = render(movie, tmp_path / "b.gif", mp4=True, **small)
+    assert paths == [tmp_path / "b.gif"]
+    assert "ffmpeg is not on the PATH" in note
+    assert _n_frames(paths[0]) >= 20

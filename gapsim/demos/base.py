@@ -140,16 +140,22 @@ def _angle_text(h: dict[str, np.ndarray], i: int) -> str:
 
 
 def trajectory_movie(
-    cfg: Config, frames: int, title: str, *, log_time: bool = False, lr_time: bool = False
+    cfg: Config,
+    frames: int,
+    title: str,
+    *,
+    log_time: bool = False,
+    lr_time: bool = False,
+    progress: bool = False,
 ) -> tuple[Movie, Result]:
     """Simulate ``cfg`` (``dim=3``) recording the points and cut the run into ``frames`` frames.
 
     ``cfg.stride`` should leave at least ``frames`` records (demos use
     ``early_stop=False``). With ``lr_time`` the abscissa is gradient-flow time
     ``t = step * lr`` instead of the step. The curve shows the gap and, with a learnable
-    temperature, tau on the right axis.
+    temperature, tau on the right axis. ``progress`` draws a bar over the steps.
     """
-    r = simulate(cfg, record_points=True)
+    r = simulate(cfg, record_points=True, progress=progress)
     h = r.history
     idx = frame_indices(len(h["step"]), frames, log=log_time)
     t = h["step"] * cfg.effective_lr if lr_time else h["step"].astype(float)

@@ -36,7 +36,7 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tau", type=float, help="temperature (start value for 'yaras')")
     p.add_argument("--steps", type=int, help="optimisation steps (demo default)")
     p.add_argument("--dpi", type=int, default=80, help="resolution of the frames [80]")
-    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--quiet", action="store_true", help="print nothing (no progress bars either)")
 
 
 def _names() -> str:
@@ -57,6 +57,9 @@ def run_demo_command(ns: argparse.Namespace) -> int:
     if ns.frames is not None and not 2 <= ns.frames <= MAX_FRAMES:
         raise ConfigError("frames", ns.frames, f"must lie in 2..{MAX_FRAMES}")
     demo = DEMOS[ns.name]
+    from gapsim.progress import interactive
+
+    show_bars = interactive(ns.quiet)
     params = demo.params(
         frames=ns.frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps
     )
@@ -69,8 +72,9 @@ def run_demo_command(ns: argparse.Namespace) -> int:
     from gapsim.demos.render import render
 
     t0 = time.perf_counter()
-    movie = demo.build(params)
-    paths, note = render(movie, ns.out or f"figures/demos/{ns.name}.gif", mp4=True, dpi=ns.dpi)
+    movie = demo.build({**params, "progress": show_bars})
+    out = ns.out or f"figures/demos/{ns.name}.gif"
+    paths, note = render(movie, out, mp4=True, dpi=ns.dpi, progress=show_bars)
     if not ns.quiet:
         f = movie.final
         angle = f["centroid_angle_deg"]

@@ -16,6 +16,7 @@ import numpy as np
 
 from gapsim.demos.base import Movie
 from gapsim.plotting import COLORS, figure, sphere_panel
+from gapsim.progress import bar
 
 __all__ = ["MovieFigure", "movie_figure", "draw_frame", "render", "FPS"]
 
@@ -110,11 +111,14 @@ def render(
     width: float = 8.0,
     height: float = 4.0,
     fps: int = FPS,
+    progress: bool = False,
 ) -> tuple[list[Path], str | None]:
     """Write every frame of ``movie`` as a GIF at ``path`` (suffix ``.gif`` forced).
 
     With ``mp4`` (or a ``.mp4`` path) an MP4 with the same stem is written too where
     ``ffmpeg`` is on the PATH (matplotlib's FFMpegWriter); without it, the GIF only.
+
+    ``progress`` draws a bar over the frames written (:mod:`gapsim.progress`).
 
     Returns:
         ``(paths written, note)``; ``note`` says when an MP4 was asked for but ``ffmpeg`` is
@@ -133,10 +137,11 @@ def render(
             note = "no MP4 written: ffmpeg is not on the PATH (the GIF has the same frames)"
     path.parent.mkdir(parents=True, exist_ok=True)
     mf = movie_figure(movie, width=width, height=height)
-    for out, writer in writers.items():
-        anim = FuncAnimation(
-            mf.fig, lambda k: draw_frame(mf, movie, k), frames=movie.n_frames, repeat=False
-        )
-        anim.save(str(out), writer=writer, dpi=dpi)
+    with bar(movie.n_frames * len(writers), "frames", progress, unit="frame") as b:
+        for out, writer in writers.items():
+            anim = FuncAnimation(
+                mf.fig, lambda k: draw_frame(mf, movie, k), frames=movie.n_frames, repeat=False
+            )
+            anim.save(str(out), writer=writer, dpi=dpi, progress_callback=lambda i, n: b.update())
     plt.close(mf.fig)
     return list(writers), note

@@ -68,21 +68,23 @@ def _base(p: dict[str, Any], **kw: Any) -> Config:
 
 def _closing(p: dict[str, Any]) -> Movie:
     title = f"No constraint, two-cone start: the gap closes (N = {p['n_pairs']})"
-    return trajectory_movie(_base(p, **CONE_START), p["frames"], title)[0]
+    return trajectory_movie(
+        _base(p, **CONE_START), p["frames"], title, progress=p.get("progress", False)
+    )[0]
 
 
 def _cone(p: dict[str, Any]) -> Movie:
     alpha = p["cone_angle"]
     cfg = _base(p, constraint="cone", cone_angle=alpha, **CONE_START)
     title = f"Cone constraint (caps of {math.degrees(alpha):.0f}°, free axes): the gap closes late"
-    return trajectory_movie(cfg, p["frames"], title)[0]
+    return trajectory_movie(cfg, p["frames"], title, progress=p.get("progress", False))[0]
 
 
 def _hyperplanes(p: dict[str, Any]) -> Movie:
     phi = p["phi"]
     cfg = _base(p, constraint="subspace", phi=phi)
     title = f"Two planes at φ = {math.degrees(phi):.0f}°: pairs cannot coincide"
-    return trajectory_movie(cfg, p["frames"], title)[0]
+    return trajectory_movie(cfg, p["frames"], title, progress=p.get("progress", False))[0]
 
 
 def _yaras(p: dict[str, Any]) -> Movie:
@@ -106,12 +108,15 @@ def _yaras(p: dict[str, Any]) -> Movie:
     title = "Mismatched parallel start, learnable τ: Δ and τ rise, then fall once pairs match"
     if swap:
         title += f" (swap p = {p['swap_p']:g})"
-    return trajectory_movie(cfg, p["frames"], title, log_time=True, lr_time=True)[0]
+    progress = p.get("progress", False)
+    return trajectory_movie(
+        cfg, p["frames"], title, log_time=True, lr_time=True, progress=progress
+    )[0]
 
 
 def _shift(p: dict[str, Any]) -> Movie:
     cfg = _base({**p, "frames": 2}, stride=p["steps"], **CONE_START)
-    r = simulate(cfg)
+    r = simulate(cfg, progress=p.get("progress", False))
     x, y, tau = r.x, r.y, cfg.tau
     grid = gap_shift_curve(x, y, tau, np.linspace(-1.0, 1.0, 201))
     lams = np.linspace(-1.0, 1.0, p["frames"])

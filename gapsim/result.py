@@ -138,7 +138,7 @@ class Result:
         for k, v in self.arrays.items():
             if k == "principal_angles":
                 out[k] = v.tolist()
-        return {k: _json_value(v) for k, v in out.items()}
+        return {k: jsonable(v) for k, v in out.items()}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``path.json`` and ``path.npz`` atomically; returns the JSON path."""
@@ -152,7 +152,7 @@ class Result:
             "gapsim_version": self.version,
             "config": self.config.to_dict(),
             "certificate": asdict(self.certificate),
-            "measures": {k: _json_value(v) for k, v in self.measures.items()},
+            "measures": {k: jsonable(v) for k, v in self.measures.items()},
             "arrays": sorted(arrays),
         }
         npz = base.with_suffix(".npz")
@@ -182,14 +182,26 @@ class Result:
         )
 
 
-def _json_value(v: Any) -> Any:
-    """Python scalars for JSON; NaN/inf become ``None`` (JSON has no NaN)."""
+def jsonable(v: Any, digits: int | None = None) -> Any:
+    """``v`` made JSON-ready: NumPy scalars and arrays to Python, NaN/inf to ``None``.
+
+    Recurses into dicts (keys become strings), lists and tuples. With ``digits``, floats are
+    rounded to that many significant digits (small files for figure data).
+    """
+    if isinstance(v, dict):
+        return {str(k): jsonable(w, digits) for k, w in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(w, digits) for w in v]
+    if isinstance(v, np.ndarray):
+        return jsonable(v.tolist(), digits)
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
+        if not math.isfinite(v):
+            return None
+        return float(v) if digits is None else float(f"{v:.{digits}g}")
     return v
 
 

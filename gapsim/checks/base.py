@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gapsim.config import Config
-from gapsim.result import Result
+from gapsim.result import Result, jsonable
 from gapsim.simulate import simulate
 
 __all__ = [
@@ -78,7 +78,7 @@ class CheckResult(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NumPy values become Python values, NaN becomes None)."""
-        return {k: _plain(v) for k, v in self._asdict().items()}
+        return {k: jsonable(v) for k, v in self._asdict().items()}
 
 
 @dataclass(frozen=True)
@@ -176,22 +176,6 @@ def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
     if not conclusive or not np.isfinite(err):
         return INCONCLUSIVE
     return AGREES if abs(err) <= tol else DISAGREES
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _plain(v.tolist())
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if np.isfinite(v) else None
-    return v
 
 
 def _load_all() -> None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gapsim.errors import ConfigError
+from gapsim.result import jsonable
 
 __all__ = ["FIGURES", "SIZES", "build", "build_one", "save_data", "load_data", "main"]
 
@@ -45,20 +43,8 @@ def _module(name: str):
 
 
 def _clean(v: Any) -> Any:
-    """JSON-ready: arrays to lists, NaN/inf to None, NumPy scalars to Python."""
-    if isinstance(v, dict):
-        return {str(k): _clean(w) for k, w in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(w) for w in v]
-    if isinstance(v, np.ndarray):
-        return _clean(v.tolist())
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(f"{v:.7g}") if math.isfinite(v) else None  # 7 digits: small files
-    return v
+    """JSON-ready (:func:`gapsim.result.jsonable`), floats to 7 significant digits: small files."""
+    return jsonable(v, digits=7)
 
 
 def save_data(data: dict, path: str | Path) -> Path:

@@ -263,23 +263,31 @@ def _subspace_runs(quick: bool, phis, cap: float | None = None) -> list[dict]:
                         "phi": phi,
                         "tau": tau,
                         "seed": s,
-                        "converged": r.converged,
-                        "centroid_angle": m["centroid_angle"],
-                        "centroid_angle_raw": m["centroid_angle_raw"],
-                        "ill_conditioned": m["centroid_angle_ill_conditioned"],
-                        "mean_norm_x": m["mean_norm_x"],
-                        "mean_norm_y": m["mean_norm_y"],
-                        "loss": m["loss"],
+                        **_angle_fields(r),
                         "shared_residual": m["shared_residual"],
                         "private_mismatch": m["private_mismatch"],
                         "private_abs_mean": m["private_abs_mean"],
                         "formula_residual": m["paired_cosine_formula_residual"],
-                        "paired_cosine_min": m["paired_cosine_min"],
                         "theta_min": m["theta_min"],
                         "cfg": cfg,
                     }
                 )
     return rows
+
+
+def _angle_fields(r) -> dict:
+    """The centroid-angle fields every subspace run reports (angle NaN when ill-conditioned)."""
+    m = r.measures
+    return {
+        "converged": r.converged,
+        "centroid_angle": m["centroid_angle"],
+        "centroid_angle_raw": m["centroid_angle_raw"],
+        "ill_conditioned": m["centroid_angle_ill_conditioned"],
+        "mean_norm_x": m["mean_norm_x"],
+        "mean_norm_y": m["mean_norm_y"],
+        "paired_cosine_min": m["paired_cosine_min"],
+        "loss": m["loss"],
+    }
 
 
 def _best(rows: list[dict], key: str = "phi") -> list[dict]:
@@ -368,14 +376,7 @@ def gap_vs_theta1(quick: bool) -> dict:
                         "thetas": th,
                         "tau": tau,
                         "seed": s,
-                        "converged": r.converged,
-                        "centroid_angle": m["centroid_angle"],
-                        "centroid_angle_raw": m["centroid_angle_raw"],
-                        "ill_conditioned": m["centroid_angle_ill_conditioned"],
-                        "mean_norm_x": m["mean_norm_x"],
-                        "mean_norm_y": m["mean_norm_y"],
-                        "paired_cosine_min": m["paired_cosine_min"],
-                        "loss": m["loss"],
+                        **_angle_fields(r),
                         "bound_ok": m["centroid_angle_raw"] >= th[0] - 1e-9,
                     }
                 )

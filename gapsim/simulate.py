@@ -222,13 +222,14 @@ def _certificate(
     head = (gn <= gtol, gn, gtol, criterion, steps, cfg.solver)
     if static.mech.stochastic:
         return Certificate(False, *head[1:], kind="stochastic")
+    if not cfg.second_order or (gn > gtol and not args64.constraints.has_cap):
+        # nothing to compile: on smooth sets the KKT residual *is* the Riemannian gradient norm
+        kind = "stationary" if gn <= gtol else "not stationary"
+        return Certificate(*head, kind=kind, kkt_residual=gn if cfg.second_order else math.nan)
     active_tol = (cfg.dim + 2) * float(np.finfo(cfg.effective_dtype).eps)
-    so = kkt_certificate(
-        static, args64, p64, t, gtol, active_tol=active_tol, second_order=cfg.second_order
-    )
-    ok = so.kind == "minimum" or (so.kind == "stationary" and gn <= gtol)
+    so = kkt_certificate(static, args64, p64, t, gtol, active_tol=active_tol)
     return Certificate(
-        ok,
+        so.kind == "minimum",
         *head[1:],
         kind=so.kind,
         kkt_residual=so.residual,

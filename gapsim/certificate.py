@@ -31,16 +31,22 @@ With the Lagrangian :math:`\mathcal{L} = f - \lambda^\top h - \mu^\top g`:
    in the kernel of the reduced Hessian (differentiate :math:`\mathrm{grad} f(zR) =
    \mathrm{grad} f(z)R = 0`), giving exact zero eigenvalues. They are computed (null space of
    :math:`A_cG` over the :math:`d(d-1)/2` generators, rank-revealing SVD at relative
-   :math:`\sqrt{\epsilon}`), orthonormalised, and deflated: :math:`\lambda_{\min}` is taken on
-   their orthogonal complement; ``n_symmetries`` says how many were removed, and their own
-   curvature (``symmetry_curvature``, the extreme eigenvalue of :math:`S^\top\nabla^2
-   \mathcal{L}S`) still enters the verdict, so a wrongly deflated direction cannot hide
-   negative curvature. A configuration spanning a k-dim subspace on the sphere has
-   :math:`d(d-1)/2 - (d-k)(d-k-1)/2` of them.
-4. **Verdict.** ``minimum``: residual :math:`\le` ``gtol`` and both curvatures
-   :math:`\ge -` ``hess_tol``; ``saddle``: stationary with negative curvature beyond it;
-   ``not stationary``: residual above ``gtol``. ``hess_tol`` is the precision of the computed
-   eigenvalue at this point: :math:`r/\sigma_{\min}(A)` (a multiplier error :math:`\delta\mu`
+   :math:`\sqrt{\epsilon}`), orthonormalised, and only the eigen-directions of
+   :math:`S^\top\nabla^2\mathcal{L}S` with zero curvature (to the ``hess_tol`` formula below)
+   are deflated: a rotation that keeps the active constraints to first order only (points in
+   a plane through a fixed cap axis, rotated about an axis in that plane) is no symmetry and
+   keeps its curvature. :math:`\lambda_{\min}` is taken on the orthogonal complement of the
+   deflated directions; ``n_symmetries`` says how many were removed and
+   ``symmetry_curvature`` their largest :math:`|\text{curvature}|`. A configuration spanning
+   a k-dim subspace on the sphere has :math:`d(d-1)/2 - (d-k)(d-k-1)/2` of them.
+4. **Verdict.** ``minimum``: residual :math:`\le` ``gtol`` and :math:`\lambda_{\min} \ge -`
+   ``hess_tol``; ``saddle``: stationary with negative curvature beyond it;
+   ``not stationary``: residual above ``gtol``; ``degenerate``: stationary, but the active
+   constraint gradients are (numerically) dependent, :math:`\sigma_{\min}(A) \le
+   \epsilon^{1/4}\sigma_{\max}(A)` (LICQ fails: e.g. a free-axis cap whose points have merged
+   into two clusters symmetric about the mean direction), so no curvature is certified.
+   ``hess_tol`` is the precision of the computed eigenvalue at this point:
+   :math:`r/\sigma_{\min}(A)` (a multiplier error :math:`\delta\mu`
    moves :math:`\nabla^2\mathcal{L}` by :math:`\delta\mu\,\nabla^2 h_i`, with
    :math:`\|\nabla^2 h_i\| = 1` for the norm constraint) plus
    :math:`\sqrt{n}\,\epsilon\,\|\nabla^2\mathcal{L}\|` (rounding of an HVP summed over
@@ -83,19 +89,28 @@ EPS = float(np.finfo(np.float64).eps)
 SYM_RTOL = math.sqrt(EPS)
 """Relative singular-value cut for symmetry generators: exact symmetries keep the constraints to
 rounding (~eps); anything above sqrt(eps) is geometry, not rounding."""
+LICQ_RTOL = EPS**0.25
+"""Constraint qualification fails when sigma_min(A) <= eps^(1/4) sigma_max(A). sigma_min comes
+from the eigenvalues of A A^T, known to ~eps * sigma_max^2, so an exactly dependent set of
+constraint gradients shows up as sigma_min ~ sqrt(eps) sigma_max; eps^(1/4) sits halfway (in
+log scale) between that and 1, and beyond it a multiplier error of residual / sigma_min
+(> 1e4 x the residual) leaves the curvature undetermined."""
 
 
 class SecondOrder(NamedTuple):
     """A KKT certificate (see the module docstring for every quantity).
 
     Attributes:
-        kind: ``minimum``, ``saddle``, ``not stationary`` or ``stationary`` (second order off).
+        kind: ``minimum``, ``saddle``, ``not stationary``, ``degenerate`` (stationary, but the
+            active constraint gradients are dependent: LICQ fails, the multipliers and hence
+            the Hessian of the Lagrangian are not determined) or ``stationary`` (second
+            order off).
         residual: KKT residual (first order).
         gtol: first-order tolerance.
         lambda_min: smallest eigenvalue on the critical subspace without symmetries (NaN if
             not computed).
         hess_tol: the tolerance on ``lambda_min``.
-        symmetry_curvature: smallest eigenvalue of the Hessian on the deflated directions.
+        symmetry_curvature: largest ``|eigenvalue|`` of the Hessian on the deflated directions.
         n_symmetries: rotation directions deflated.
         n_active: active caps; ``n_weak``: of them, those with a zero multiplier.
         min_multiplier: smallest multiplier of an active cap (NaN if none).
@@ -137,27 +152,39 @@ class _Normal:
     """Least squares against the rows of a sparse ``A`` (``(A A^T)^{-1}`` by sparse LU)."""
 
     def __init__(self, a: sp.csr_matrix):
-        self.a = a
-        self.lu = spla.splu(sp.csc_matrix(a @ a.T)) if a.shape[0] else None
+        self.a, self.lu, self.singular = a, None, False
+        if a.shape[0]:
+            try:
+                self.lu = spla.splu(sp.csc_matrix(a @ a.T))
+            except RuntimeError:  # exactly singular: dependent rows (LICQ fails)
+                self.singular = True
 
     def coef(self, v: np.ndarray) -> np.ndarray:
+        if self.singular:  # minimum-norm least squares; only reached to report a residual
+            return np.linalg.lstsq(self.a.toarray().T, v, rcond=None)[0]
         return self.lu.solve(self.a @ v) if self.lu else np.zeros((0, *v.shape[1:]))
 
     def project(self, v: np.ndarray) -> np.ndarray:
         """Orthogonal projection of ``v`` (``(n,)`` or ``(n, k)``) onto the null space of A."""
         return v - self.a.T @ self.coef(v) if self.lu else v
 
-    def sigma_min(self) -> float:
-        """Smallest singular value of A (inverse iteration on A A^T)."""
+    def singular_range(self) -> tuple[float, float]:
+        """Smallest and largest singular values of A (inverse and power iteration on A A^T)."""
+        if self.singular:
+            return 0.0, 1.0
         if not self.lu:
-            return 1.0
-        w = np.ones(self.a.shape[0])
-        lam = 1.0
+            return 1.0, 1.0
+        k = self.a @ self.a.T
+        lo = hi = np.ones(self.a.shape[0])
+        lam_lo = lam_hi = 1.0
         for _ in range(50):
-            w = self.lu.solve(w)
-            lam = 1 / np.linalg.norm(w)
-            w = w * lam
-        return math.sqrt(lam)
+            lo = self.lu.solve(lo)
+            lam_lo = 1 / np.linalg.norm(lo)
+            lo = lo * lam_lo
+            hi = k @ hi
+            lam_hi = np.linalg.norm(hi)
+            hi = hi / lam_hi
+        return math.sqrt(lam_lo), math.sqrt(lam_hi)
 
 
 def _hvps(static, args, params, t, lam, u: np.ndarray) -> np.ndarray:
@@ -186,15 +213,25 @@ def _symmetries(gens: np.ndarray, ac: sp.csr_matrix, proj: _Normal) -> np.ndarra
     return u[:, s > SYM_RTOL * scale]
 
 
+def _complement(b: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the orthogonal complement of the columns of ``b`` (full rank).
+
+    A complete Householder QR (``2 n^2 k`` flops), not an SVD: full column rank is known here
+    (LICQ is checked before; the symmetry directions are orthonormal).
+    """
+    q = scipy.linalg.qr(b, mode="full")[0]
+    return q[:, b.shape[1] :]
+
+
 def _smallest(static, args, params, t, lam, proj, sym, n, dense_max, n_c):
     """(lambda_min, ||H||, method, reduced dim) on the critical subspace minus ``sym``."""
     dim = n - n_c - sym.shape[1]
     if dim <= 0:
         return math.inf, 0.0, "none", 0
     if dim <= dense_max:
-        t_basis = scipy.linalg.null_space(proj.a.toarray()) if proj.lu else np.eye(n)
+        t_basis = _complement(proj.a.toarray().T) if proj.lu else np.eye(n)
         if sym.shape[1]:
-            t_basis = t_basis @ scipy.linalg.null_space(sym.T @ t_basis)
+            t_basis = t_basis @ _complement(t_basis.T @ sym)
         h = t_basis.T @ _hvps(static, args, params, t, lam, t_basis)
         ev = np.linalg.eigvalsh((h + h.T) / 2)
         return float(ev[0]), float(np.max(np.abs(ev))), "dense", t_basis.shape[1]
@@ -274,27 +311,33 @@ def kkt_certificate(
         return SecondOrder("not stationary", **base)
     if not second_order:
         return SecondOrder("stationary", **base)
-    smin = normal.sigma_min()
+    smin, smax = normal.singular_range()
+    if smin <= LICQ_RTOL * smax:
+        return SecondOrder("degenerate", **base)
     strong = mu > gtol / smin
     keep = np.concatenate([np.ones(n_eq, bool), strong])
     crit = _Normal(a[np.flatnonzero(keep)]) if not strong.all() else normal
     lam = np.zeros(n_eq + ineq.size)
     lam[:n_eq], lam[n_eq + act] = coef_c[:n_eq], coef_c[n_eq:]
     sym = _symmetries(np.asarray(_kkt.generators(static, params)).T, crit.a, crit)
-    sym_ev = (
-        np.linalg.eigvalsh(sym.T @ _hvps(static, args, params, t, lam, sym)) if sym.size else [0.0]
-    )
+    # keep only generators of zero curvature: a rotation that keeps the active constraints to
+    # first order only (points in a plane through a fixed axis, say) is no symmetry, and its
+    # curvature stays in the reduced problem
+    sym_ev, sym_vec = np.linalg.eigh(sym.T @ _hvps(static, args, params, t, lam, sym))
+    sym_scale = float(np.max(np.abs(sym_ev), initial=0.0))
+    flat = np.abs(sym_ev) <= res / smin + math.sqrt(n) * EPS * sym_scale
+    sym, sym_ev = sym @ sym_vec[:, flat], sym_ev[flat]
     lmin, hnorm, method, dim = _smallest(
         static, args, params, t, lam, crit, sym, n, dense_max, crit.a.shape[0]
     )
-    hess_tol = res / smin + math.sqrt(n) * EPS * max(hnorm, float(np.max(np.abs(sym_ev))))
-    ok = lmin >= -hess_tol and float(np.min(sym_ev)) >= -hess_tol
+    hess_tol = res / smin + math.sqrt(n) * EPS * max(hnorm, sym_scale)
+    ok = lmin >= -hess_tol
     return SecondOrder(
         "minimum" if ok else "saddle",
         **base,
         lambda_min=lmin,
         hess_tol=hess_tol,
-        symmetry_curvature=float(np.min(sym_ev)),
+        symmetry_curvature=float(np.max(np.abs(sym_ev), initial=0.0)),
         n_symmetries=int(sym.shape[1]),
         n_weak=int(act.size - strong.sum()),
         position_error=res / lmin if lmin > hess_tol else math.inf,

@@ -188,6 +188,30 @@ def test_fixed_axis_cap_rim_certifies_on_the_critical_cone():
     assert (bad.kind, bad.n_active) == ("not stationary", 10)
 
 
+def _two_clusters(alpha):
+    """x_i = y_i merged into two clusters at (cos a, +-sin a, 0): the merged end points of the
+    old free-axis cone check (issue 12: "2 distinct points per modality")."""
+    c = np.array([[np.cos(alpha), np.sin(alpha), 0], [np.cos(alpha), -np.sin(alpha), 0]])
+    return np.repeat(c, 2, axis=0)
+
+
+def test_merged_cap_configurations_are_refused():
+    # stationary (the old certificate accepted both), but:
+    # - fixed axis: a saddle (un-merging each cluster along the rim lowers the loss);
+    # - free axis (mean direction): the cap gradients of the two symmetric clusters and the
+    #   norm gradients are linearly dependent (derivation in the certificate docstring), so LICQ
+    #   fails and no curvature can be certified: "degenerate".
+    x = _two_clusters(0.3)
+    base = Config(n_pairs=4, dim=3, tau=0.1, constraint="cone", cone_angle=0.3, solver="gd")
+    base = base.replace(dtype="float64")
+    fixed, old_fixed = _certify(base.replace(cone_axis="fixed"), np.stack([x, x]))
+    free, old_free = _certify(base, np.stack([x, x]))
+    assert max(old_fixed, old_free) <= GTOL
+    assert fixed.kind == "saddle", fixed
+    assert fixed.n_symmetries == 1  # the rotation about e1 only (not the in-plane ones)
+    assert free.kind == "degenerate", free
+
+
 @pytest.mark.slow
 def test_gd_on_a_fixed_cap_converges_to_the_rim_minimum():
     # the projected-gradient dynamics find the rim configuration above (same curvature)

@@ -71,6 +71,11 @@ class Config:
         None, "converged when the Riemannian gradient norm <= gtol (default 1e-9 f64, 1e-5 f32)"
     )
     early_stop: bool = _f(True, "stop as soon as the gradient criterion is met")
+    second_order: bool = _f(
+        True,
+        "second-order certificate of a first-order stationary end point (minimum or saddle; "
+        "off for huge runs)",
+    )
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
     # --- mechanisms (THEORY 2.3-5; see gapsim.objective and gapsim.temperature) ---------------

@@ -158,6 +158,8 @@ def _describe(cfg: Config) -> str:
     c = cfg.constraint
     if c == "cone":
         c += f"(alpha={cfg.cone_angle:.4g}, axis={cfg.cone_axis})"
+    elif c == "concentration":
+        c += f"(kappa={cfg.kappa:.4g})"
     elif c == "subspace":
         c += f"(k={cfg.k}, angles={_fmt(list(cfg.principal_angles))}"
         c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"

@@ -27,7 +27,14 @@ from testutil import assert_close, gauss
 from gapsim import ConfigError, Constraint, project, tangent, uniform_in_cap
 from gapsim.geometry import cap_axis
 
-KINDS = ("sphere", "fixed_cap", "learned_cap", "subspace", "subspace_fixed_cap", "subspace_learned_cap")
+KINDS = (
+    "sphere",
+    "fixed_cap",
+    "learned_cap",
+    "subspace",
+    "subspace_fixed_cap",
+    "subspace_learned_cap",
+)
 FIXED_AXIS_KINDS = ("sphere", "fixed_cap", "subspace", "subspace_fixed_cap")
 FIXED_CAP_KINDS = ("fixed_cap", "subspace_fixed_cap")
 FREE_CAP_KINDS = ("learned_cap", "subspace_learned_cap")
@@ -116,7 +123,7 @@ def in_cap_points(axis: np.ndarray, q: np.ndarray, theta: np.ndarray, g: np.ndar
 
 
 def check_in_set(c: Constraint, x, s: Setup) -> None:
-    """``x`` is finite, unit-norm, in U and inside the cap (around its learnable axis if not fixed)."""
+    """``x`` is finite, unit-norm, in U and inside the cap (around its learnable axis if any)."""
     e = eps(s.dtype)
     assert x.dtype == jnp.dtype(s.dtype)
     x64 = np64(x)

@@ -66,7 +66,16 @@ __all__ = ["mean_resultant_length", "fit_axis", "concentration_project", "concen
 
 AXIS_MAX_ITERS = 100
 CONC_MAX_ITERS = 50
-_BACKTRACK = 2.0 ** -jnp.arange(8)
+_BACKTRACK = 2.0 ** -jnp.arange(24)
+MAX_AXIS_STEP = 0.25
+GN_LOCAL = 1e-6
+"""Gauss-Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""
+"""Longest trial step of the axis (radians, before backtracking)."""
+
+
+def _cap_norm(v: Vector, dtype) -> Vector:
+    n = jnp.linalg.norm(v)
+    return v * jnp.minimum(1.0, MAX_AXIS_STEP / jnp.maximum(n, jnp.finfo(dtype).tiny))
 
 
 def mean_resultant_length(kappa: float, d: int) -> float:
@@ -111,7 +120,10 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
         :math:`\delta = \arg\min\{\|r + J\delta\|: \delta\perp c\}` (least squares, minimum
         norm), :math:`r_i = 2\sin((\theta_i-\alpha)_+/2)`,
         :math:`J_i = -\cos((\theta_i-\alpha)/2)\,P_c z_i/\sin\theta_i` for violators;
-        the best of the step scaled by :math:`1, 1/2, \dots, 1/128` is taken if it lowers h.
+        trial steps along it and along :math:`-\nabla h` (each at most ``MAX_AXIS_STEP``
+        radians) are halved up to 23 times, and the best is taken if it lowers h; a
+        Gauss-Newton step shorter than ``GN_LOCAL`` is taken as it is. Stops when no trial
+        lowers h, or the local step is at rounding level.
     """
     alpha = jnp.arctan2(jnp.sqrt(jnp.maximum(1 - cap_cos**2, 0.0)), cap_cos)
     tiny = jnp.finfo(z.dtype).tiny
@@ -130,11 +142,15 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
         a = jnp.concatenate([jac, c[None, :]])
         b = jnp.concatenate([-r, jnp.zeros(1, z.dtype)])
         delta = jnp.linalg.lstsq(a, b)[0]
-        cands = c[None, :] + _BACKTRACK.astype(z.dtype)[:, None] * delta[None, :]
+        grad = jac.T @ r  # half the gradient of h (tangent)
+        scales = _BACKTRACK.astype(z.dtype)[:, None]
+        dirs = [_cap_norm(delta, z.dtype), _cap_norm(-grad, z.dtype)]
+        cands = c[None, :] + jnp.concatenate([scales * v[None, :] for v in dirs])
         cands = cands / jnp.linalg.norm(cands, axis=1, keepdims=True)
         hs = jax.vmap(h)(cands)
         k = jnp.argmin(hs)
-        return cands[k], hs[k]
+        full = (c + delta) / jnp.linalg.norm(c + delta)
+        return cands[k], hs[k], full, jnp.linalg.norm(delta)
 
     def cond(s):
         _, hc, i, done = s
@@ -142,9 +158,15 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
 
     def body(s):
         c, hc, i, _ = s
-        c_new, h_new = step(c)
-        better = h_new < hc
-        return jnp.where(better, c_new, c), jnp.where(better, h_new, hc), i + 1, ~better
+        c_try, h_try, full, size = step(c)
+        # near the minimum, the undamped Gauss-Newton step (accurate to rounding, where a
+        # decrease of h is no longer measurable); farther out, the best trial if it lowers h
+        small = size <= GN_LOCAL
+        c_new = jnp.where(small, full, c_try)
+        h_new = jnp.where(small, h(full), h_try)
+        ok = small | (h_try < hc)
+        done = (small & (size <= 4 * jnp.finfo(z.dtype).eps)) | ~ok
+        return jnp.where(ok, c_new, c), jnp.where(ok, h_new, hc), i + 1, done
 
     return jax.lax.while_loop(cond, body, (start, h(start), 0, False))[0]
 

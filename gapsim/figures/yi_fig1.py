@@ -2,7 +2,8 @@
 
 Both modalities start in two narrow cones (the "cone effect" start), then InfoNCE is optimised
 with projected Adam (the same dynamics for all three panels) under (a) no constraint, (b) the
-cone constraint (each modality in a cap of fixed half-angle around its own mean) and (c) two
+cone constraint (each modality in a cap of fixed half-angle with a learnable axis: the exact
+projection of :mod:`gapsim.cone_sets`) and (c) two
 planes at dihedral angle phi (the two great circles). Pairs are joined by grey segments; the
 panel titles say whether the end point is certified stationary.
 

@@ -303,3 +303,25 @@ def test_concentration_config_and_cli(capsys):
     argv += ["--dtype", "float64", "--steps", "10", "--n-pairs", "16", "--gtol", "1e-9"]
     assert main(argv) == 0
     assert "axis=learned" in capsys.readouterr().out
+
+
+# --- the cone check's verdict can move ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cone_check_verdict_moves_under_a_planted_fault(monkeypatch):
+    # The check recognises rim-reflection ties through the loss of the gap-0 twin Y := X. Plant
+    # a fault in that loss (every twin 1 higher): the fixed-concentration kappa = 22 optima,
+    # which L-BFGS finds at gap pi, are no longer matched by a gap-0 minimiser and the verdict
+    # leaves "agrees". The runs themselves do not use the patched function, so the cached runs
+    # are reused (clearing gapsim.checks.base's cache would only repeat them).
+    from gapsim.checks import yi_cone
+    from gapsim.checks.base import AGREES
+
+    clean = yi_cone.cone_gap_zero(True)
+    assert clean.verdict == AGREES  # measured: gap 0 attains the minimum in every quick setting
+    assert clean.details["ties"]  # ... but not uniquely (kappa = 22: rim reflection)
+    monkeypatch.setattr(yi_cone, "infonce", lambda x, y, beta: infonce(x, y, beta) + 1.0)
+    faulty = yi_cone.cone_gap_zero(True)
+    assert faulty.verdict != AGREES
+    assert faulty.measured > 3.0  # the gap-pi minimiser is all that is left

@@ -22,9 +22,10 @@ from gapsim.alignment import (  # noqa: E402
     ssp,
     ssp_from_bases,
 )
+from gapsim.cone_sets import mean_resultant_length  # noqa: E402
 from gapsim.config import Config  # noqa: E402
 from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
-from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
+from gapsim.geometry import Constraint, cap_axis, make_constraints, project, tangent  # noqa: E402
 from gapsim.groups import cluster_scores, group_measures, knn_accuracy  # noqa: E402
 from gapsim.init import INITS, initial_points, register_init, uniform_in_cap  # noqa: E402
 from gapsim.loss import infonce, infonce_value_and_grad  # noqa: E402
@@ -63,6 +64,7 @@ __all__ = [
     "DivergenceError",
     "INITS",
     "best_of_seeds",
+    "cap_axis",
     "Result",
     "hyperplane_pair",
     "infonce",
@@ -70,6 +72,7 @@ __all__ = [
     "initial_points",
     "large_n_limit",
     "make_constraints",
+    "mean_resultant_length",
     "measures",
     "orthonormalize",
     "principal_angles",

@@ -17,9 +17,10 @@ for unit rows :math:`z_i` (:math:`\theta_i` the angle between :math:`z_i` and :m
 :math:`\mathrm{cap}_c` the closed-form fixed-axis projection): for a fixed axis the nearest
 feasible point of each row is its cap projection, and minimising the sum over the axis gives the
 joint nearest point. :math:`h` is a nonlinear least-squares problem in the chord residuals; it
-is solved by Riemannian Gauss-Newton on the sphere, started at the mean direction of Z (a
-backtracking choice among halved steps makes every accepted step decrease :math:`h`; it stops
-when no step decreases :math:`h`). Where Z is feasible, :math:`h = 0` is reached exactly and the
+is solved by a safeguarded Riemannian Newton method on the sphere, started at the mean
+direction of Z (a backtracking choice among halved Newton and gradient steps makes every
+accepted step decrease :math:`h`; near the minimum the Newton step is taken as it is).
+Where Z is feasible, :math:`h = 0` is reached exactly and the
 points are returned unchanged. The answer is the exact projection when the minimisation finds
 the global minimum over the axis (tested against a brute-force search over axes).
 
@@ -69,7 +70,7 @@ CONC_MAX_ITERS = 50
 _BACKTRACK = 2.0 ** -jnp.arange(24)
 MAX_AXIS_STEP = 0.25
 GN_LOCAL = 1e-6
-"""Gauss-Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""
+"""Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""
 """Longest trial step of the axis (radians, before backtracking)."""
 
 
@@ -116,41 +117,41 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
         start: unit ``(d,)`` starting axis (the caller uses the mean direction of ``z``).
 
     Returns:
-        Unit ``(d,)`` axis in the span of ``start`` and the rows. Gauss-Newton step
-        :math:`\delta = \arg\min\{\|r + J\delta\|: \delta\perp c\}` (least squares, minimum
-        norm), :math:`r_i = 2\sin((\theta_i-\alpha)_+/2)`,
-        :math:`J_i = -\cos((\theta_i-\alpha)/2)\,P_c z_i/\sin\theta_i` for violators;
-        trial steps along it and along :math:`-\nabla h` (each at most ``MAX_AXIS_STEP``
-        radians) are halved up to 23 times, and the best is taken if it lowers h; a
-        Gauss-Newton step shorter than ``GN_LOCAL`` is taken as it is. Stops when no trial
-        lowers h, or the local step is at rounding level.
+        Unit ``(d,)`` axis in the span of ``start`` and the rows. Riemannian Newton step
+        :math:`\delta = -(H + cc^\top)^{-1}g` (gradient g and Hessian H of
+        :math:`h(\mathrm{normalize}(c + P_c v))` at v = 0, by autodiff; h is smooth where no
+        row sits exactly on the rim); trial steps along it (if it descends) and along
+        :math:`-g`, each at most ``MAX_AXIS_STEP`` radians, are halved up to 23 times and the
+        best is taken if it lowers h; a descending Newton step shorter than ``GN_LOCAL`` is
+        taken as it is (quadratic convergence to rounding). Stops when no trial lowers h, or
+        the local step is at rounding level.
     """
     alpha = jnp.arctan2(jnp.sqrt(jnp.maximum(1 - cap_cos**2, 0.0)), cap_cos)
-    tiny = jnp.finfo(z.dtype).tiny
 
     def h(c):
         r = _chords(z, c, alpha)
         return jnp.sum(r * r)
 
     def step(c):
-        theta, sin = _angles(z, c)
-        viol = theta > alpha
-        r = jnp.where(viol, 2 * jnp.sin((theta - alpha) / 2), 0.0)
-        t = z - (z @ c)[:, None] * c[None, :]
-        jac = -(jnp.cos((theta - alpha) / 2) / jnp.maximum(sin, tiny))[:, None] * t
-        jac = jnp.where(viol[:, None], jac, 0.0)
-        a = jnp.concatenate([jac, c[None, :]])
-        b = jnp.concatenate([-r, jnp.zeros(1, z.dtype)])
-        delta = jnp.linalg.lstsq(a, b)[0]
-        grad = jac.T @ r  # half the gradient of h (tangent)
+        def h_at(v):  # h around c, in the tangent directions (v along c does nothing)
+            w = c + v - (v @ c) * c
+            return h(w / jnp.linalg.norm(w))
+
+        zero = jnp.zeros_like(c)
+        g = jax.grad(h_at)(zero)
+        hess = jax.hessian(h_at)(zero) + jnp.outer(c, c)
+        delta = jnp.linalg.solve(hess, -g)
+        descent = jnp.isfinite(delta).all() & (g @ delta < 0)
+        delta = jnp.where(descent, delta, 0.0)
         scales = _BACKTRACK.astype(z.dtype)[:, None]
-        dirs = [_cap_norm(delta, z.dtype), _cap_norm(-grad, z.dtype)]
+        dirs = [_cap_norm(delta, z.dtype), _cap_norm(-g, z.dtype)]
         cands = c[None, :] + jnp.concatenate([scales * v[None, :] for v in dirs])
         cands = cands / jnp.linalg.norm(cands, axis=1, keepdims=True)
         hs = jax.vmap(h)(cands)
         k = jnp.argmin(hs)
         full = (c + delta) / jnp.linalg.norm(c + delta)
-        return cands[k], hs[k], full, jnp.linalg.norm(delta)
+        size = jnp.where(descent, jnp.linalg.norm(delta), jnp.inf)
+        return cands[k], hs[k], full, size
 
     def cond(s):
         _, hc, i, done = s
@@ -159,7 +160,7 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
     def body(s):
         c, hc, i, _ = s
         c_try, h_try, full, size = step(c)
-        # near the minimum, the undamped Gauss-Newton step (accurate to rounding, where a
+        # near the minimum, the undamped Newton step (accurate to rounding, where a
         # decrease of h is no longer measurable); farther out, the best trial if it lowers h
         small = size <= GN_LOCAL
         c_new = jnp.where(small, full, c_try)

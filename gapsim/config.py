@@ -22,7 +22,7 @@ __all__ = ["Config", "SOLVERS", "CONSTRAINTS"]
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 SWAPS = ("none", "hard", "row", "soft")
 ALIGNS = ("none", "shift", "ssp", "rotation", "mean_removal")
-CONSTRAINTS = ("none", "cone", "subspace")
+CONSTRAINTS = ("none", "cone", "subspace", "concentration")
 DTYPES = ("float32", "float64")
 
 
@@ -42,12 +42,18 @@ class Config:
         None, "cap half-angle alpha in (0, pi); required for 'cone', optional inside a 'subspace'"
     )
     cone_axis: str = _f(
-        "free",
-        "cap axis: 'free' = each modality's own mean direction; 'fixed'",
-        choices=("free", "fixed"),
+        "learned",
+        "cap axis: 'learned' = a parameter on the sphere per modality (exact projection onto "
+        "'X fits in some cap'); 'fixed'. ('free' was removed: not a projection.)",
+        choices=("learned", "fixed", "free"),
     )
     cone_axis_angle: float = _f(
         0.0, "with a fixed axis: angle between the modalities' axes (X: e1, Y: cos e1 + sin e2)"
+    )
+    kappa: float | None = _f(
+        None,
+        "vMF concentration kappa > 0 for --constraint concentration: each modality's mean has "
+        "norm rho = A_d(kappa) = I_{d/2}(kappa)/I_{d/2-1}(kappa), its direction is free",
     )
     subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
     phi: float | None = _f(
@@ -166,16 +172,17 @@ class Config:
         _check(m >= 2, "modalities", m, "must be an integer >= 2")
         if m > 2:
             _check(
-                self.constraint == "none" or self.cone_axis == "free",
+                self.constraint in ("none", "concentration") or self.cone_axis == "learned",
                 "modalities",
                 m,
-                "more than 2 modalities need --constraint none, or cone with a free axis",
+                "more than 2 modalities need --constraint none, concentration, or cone with a "
+                "learned axis",
             )
             _check(
                 self.constraint != "subspace",
                 "modalities",
                 m,
-                "more than 2 modalities need --constraint none or cone",
+                "more than 2 modalities need --constraint none, cone or concentration",
             )
             _check(self.swap == "none", "swap", self.swap, "swapping needs --modalities 2")
         for name in ("tau_scale",):
@@ -247,9 +254,25 @@ class Config:
 
     def _check_constraint(self) -> None:
         c, d = self.constraint, self.dim
+        _check(
+            self.cone_axis != "free",
+            "cone_axis",
+            "free",
+            "was removed (its mean-direction iteration is not a projection: points merged); "
+            "use 'learned', the exact learnable-axis cap",
+        )
+        if c == "concentration":
+            _check(
+                self.kappa is not None and math.isfinite(self.kappa) and self.kappa > 0,
+                "kappa",
+                self.kappa,
+                "required with --constraint concentration, must be > 0",
+            )
+        else:
+            _check(self.kappa is None, "kappa", self.kappa, "needs --constraint concentration")
         if self.cone_angle is not None:
             _check(
-                c != "none",
+                c in ("cone", "subspace"),
                 "cone_angle",
                 self.cone_angle,
                 "only used with --constraint cone or subspace",

@@ -190,7 +190,7 @@ def test_report_figure_links_point_at_committed_figures_of_registered_checks():
 def test_gap_zero_twin_detects_constant_logit_shift():
     # X on the rim of a cap of half-angle a around e3, Y on the rim of the antipodal cap with the
     # same azimuths: X Y^T = X X^T - 2 cos(a)^2, one constant, so Y := X has the same loss.
-    from gapsim.checks.yi import _gap_zero_twin
+    from gapsim.checks.yi_cone import gap_zero_twin as _gap_zero_twin
     from gapsim.loss import infonce
 
     a, n, tau = 1.0, 7, 0.1

@@ -37,13 +37,7 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
 def run_check_command(ns: argparse.Namespace) -> int:
     """Run the selected checks; print table or JSON; write the report."""
     from gapsim.checks.base import ERROR, select
-    from gapsim.checks.report import (
-        markdown_report,
-        run_checks,
-        to_json,
-        verdict_table,
-        write_report,
-    )
+    from gapsim.checks.report import run_checks, to_json, verdict_table, write_report
 
     checks = select(ns.only)
     if ns.list:
@@ -66,7 +60,7 @@ def run_check_command(ns: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if ns.report:
         figures = Path(os.path.relpath("figures", Path(ns.report).resolve().parent))
-        write_report(ns.report, markdown_report(results, ns.quick, wall, figures.as_posix()))
+        write_report(ns.report, results, ns.quick, wall, figures.as_posix())
     if ns.json:
         print(to_json(results))
     else:

@@ -2,9 +2,9 @@ r"""Checks of Liang et al. (2022), "Mind the Gap" (THEORY.md section 4): the emb
 
 Shift both modalities along the gap vector, :math:`x - \lambda\Delta/2`,
 :math:`y + \lambda\Delta/2`, renormalise (:func:`gapsim.gap_shift_curve`) and find where
-InfoNCE is smallest. Liang et al. report the minimum near the trained gap (:math:`\lambda = 0`) for CLIP, whose temperature was
-learned, and show with a 3-d toy holding one mismatched pair that at a large logit scale the
-minimum sits away from zero gap.
+InfoNCE is smallest. Liang et al. report the minimum near the trained gap
+(:math:`\lambda = 0`) for CLIP, whose temperature was learned, and show with a 3-d toy
+holding one mismatched pair that at a large logit scale the minimum sits away from zero gap.
 
 The toy here: :math:`N` equally spaced azimuths on two parallel circles at heights
 :math:`\pm\gamma_0` (x above, y below), with the partners of pairs 0 and 1 exchanged. With

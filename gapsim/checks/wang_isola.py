@@ -13,7 +13,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim.checks.base import register, verdict_within
+from gapsim.checks.base import Paper, Regime, Verdict, register, verdict_within
 from gapsim.loss import infonce
 from gapsim.theory import large_n_limit
 
@@ -22,10 +22,10 @@ __all__ = ["large_n_decomposition"]
 
 @register(
     "wang_isola.large_n_decomposition",
-    "Wang & Isola 2020",
+    Paper("Wang & Isola 2020", 6),
     "L - log N -> alignment term -beta E[x.y] + uniformity term log E exp(beta x.y')",
 )
-def large_n_decomposition(quick: bool) -> dict:
+def large_n_decomposition(quick: bool) -> Verdict:
     """Monte Carlo over seeds at large N against the decomposition."""
     d, tau, sigma = 8, 0.5, 0.5
     n = 2000 if quick else 6000
@@ -46,14 +46,17 @@ def large_n_decomposition(quick: bool) -> dict:
     se = diffs.std(ddof=1) / math.sqrt(len(diffs))
     tol = 3 * se + bias
     v = verdict_within(float(diffs.mean()), tol)
-    return {
-        "verdict": v,
-        "predicted": 0.0,
-        "measured": float(diffs.mean()),
-        "tolerance": tol,
-        "why_tolerance": "3 standard errors over seeds plus the O(1/N) positive-pair bias "
+    return Verdict(
+        verdict=v,
+        quantity="(L - log N) - (alignment + uniformity), mean over seeds",
+        unit="nats",
+        predicted=0.0,
+        measured=float(diffs.mean()),
+        tolerance=tol,
+        why_tolerance="3 standard errors over seeds plus the O(1/N) positive-pair bias "
         "log(1 + e^beta/(N Z)).",
-        "details": {
+        regime=Regime(n=n, d=d, tau=tau, solver="Monte Carlo (noisy copies)", certified=None),
+        details={
             "d": d,
             "tau": tau,
             "sigma": sigma,
@@ -62,4 +65,4 @@ def large_n_decomposition(quick: bool) -> dict:
             "bias_bound": bias,
             "se": se,
         },
-    }
+    )

@@ -41,6 +41,7 @@ def _seeds(quick: bool, n_quick: int = 3, n_full: int = 8) -> list[int]:
     YI,
     "for 2 <= N <= d+1 the optimum is a regular simplex with x_i = y_i, "
     "L* = log(1 + (N-1) exp(-N/((N-1) tau)))",
+    figures=("yi_fig1.png", "demos/closing.gif"),
 )
 def simplex(quick: bool) -> dict:
     """Best-of-seeds certified optimum against the simplex value, over (N, d, tau)."""

@@ -10,7 +10,7 @@ Faults: ``summed`` (InfoNCE summed over pairs instead of averaged), ``no_positiv
 positive left out of each denominator), ``tau_twice`` (logits at beta^2), ``rates_sign`` (the
 sign of g flipped in the reduced rates), ``tau_flow_sign`` (the temperature's gradient flipped
 in the dynamics), ``bessel_order`` (I_{rho+2}/I_{rho+1} for I_{rho+1}/I_rho), ``labels``
-(class labels shuffled in the group measures), ``no_swap`` (the swap mechanism a no-op).
+(the ATP and CU terms dropped), ``no_swap`` (the swap mechanism a no-op).
 """
 
 import jax
@@ -173,11 +173,11 @@ def test_swapping_sees_a_swap_that_does_nothing(fault):
 
 
 @pytest.mark.slow  # ~100 s
-def test_grassucci_sees_shuffled_class_labels(fault):
-    orig = grassucci.group_measures
-
-    def shuffled(x, y, labels, **kw):
-        return orig(x, y, np.random.default_rng(0).permutation(labels), **kw)
-
-    fault.setattr(grassucci, "group_measures", shuffled)
+def test_grassucci_sees_the_atp_cu_terms_dropped(fault):
+    # the method under test not applied: both arms train the same points, the gap does not
+    # close, so the claim cannot be decided (a shuffled labelling of the classes did NOT move
+    # this check: any clustering correlated with the labels gives a V-measure gain above an
+    # unchanged R@1; see the report)
+    orig = grassucci._config
+    fault.setattr(grassucci, "_config", lambda quick, atp, cu, seed: orig(quick, 0.0, 0.0, seed))
     assert _verdict("grassucci.clustering_vs_retrieval") != AGREES

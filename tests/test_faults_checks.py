@@ -15,7 +15,6 @@ in the dynamics), ``bessel_order`` (I_{rho+2}/I_{rho+1} for I_{rho+1}/I_rho), ``
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from jax.scipy.special import logsumexp
 

@@ -13,14 +13,11 @@ residuals to :func:`residuals` and, if it brings a parameter, a key to :func:`va
 
 from __future__ import annotations
 
-from functools import wraps
-
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from gapsim._types import Array, Points, Vector
-from gapsim.blocks import use_block_size
 from gapsim.geometry import Constraint
 from gapsim.objective import beta_at, objective
 from gapsim.solvers import Args, Static
@@ -84,7 +81,9 @@ def _problem(static: Static, args: Args, params: dict, t):
     def f(v):
         p = full(v)
         beta = beta_at(mech, args.mech, args.beta, p["nu"], t, static.steps)
-        return objective(mech, args.mech, p, beta, t, stochastic=False)
+        return objective(
+            mech, args.mech, p, beta, t, stochastic=False, block_size=static.block_size
+        )
 
     def res(v):
         z = full(v)["z"]
@@ -101,12 +100,7 @@ def _problem(static: Static, args: Args, params: dict, t):
 
 
 def _compiled(fn):
-    @wraps(fn)
-    def traced(static, *a):
-        with use_block_size(static.block_size):
-            return fn(static, *a)
-
-    return jax.jit(traced, static_argnums=0)
+    return jax.jit(fn, static_argnums=0)
 
 
 @_compiled

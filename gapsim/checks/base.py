@@ -179,4 +179,4 @@ def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
 
 
 def _load_all() -> None:
-    from gapsim.checks import grassucci, liang, wang_isola, yaras, yi  # noqa: F401
+    from gapsim.checks import grassucci, liang, wang_isola, yaras, yi, yi_population  # noqa: F401

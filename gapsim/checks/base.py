@@ -179,4 +179,12 @@ def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
 
 
 def _load_all() -> None:
-    from gapsim.checks import grassucci, liang, wang_isola, yaras, yi, yi_population  # noqa: F401
+    from gapsim.checks import (  # noqa: F401
+        grassucci,
+        liang,
+        wang_isola,
+        yaras,
+        yi,
+        yi_population,
+        yi_subspace,
+    )

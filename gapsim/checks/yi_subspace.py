@@ -45,6 +45,9 @@ SAME_OPTIMUM_RTOL = 1e-9  # seeds whose loss agrees to 9 digits reached the same
 
 __all__ = [
     "decomposition",
+    "mean_decomposition",
+    "regime",
+    "position_error",
     "hyperplane_study",
     "subspace_study",
     "gap_vs_phi",
@@ -78,32 +81,25 @@ def position_error(r: Result) -> float:
     return float(r.certificate.grad_norm / max(mu, np.finfo(np.float64).tiny))
 
 
-def decomposition(r: Result) -> dict:
-    """Shared/private decomposition of the means of a subspace run, its regime and precision."""
-    cs = make_constraints(r.config)
-    pv = principal_vectors(np.asarray(cs[0].basis), np.asarray(cs[1].basis))
+def mean_decomposition(x: np.ndarray, y: np.ndarray, qu: np.ndarray, qv: np.ndarray) -> dict:
+    r"""Shared/private decomposition of the means of points ``x`` in U, ``y`` in V.
+
+    Returns :math:`\|m_C\|` (``m_C``, the C-part of mean(X)), the private means ``abar``
+    (:math:`\bar a_j`, along the principal vectors with non-zero angle ``theta_nonzero``),
+    ``E_a2`` (:math:`E\sum_j a_j^2`), ``max_abs_a``, the centroid angle ``angle_raw`` and the
+    identity's ``angle_identity`` (module docstring), and the quantiles of the pair angles.
+    """
+    pv = principal_vectors(qu, qv)
     shared = pv.angles < ZERO_ANGLE_TOL
     th = pv.angles[~shared]
-    x, y = r.x, r.y
     m_c = float(np.linalg.norm(pv.u[:, shared].T @ x.mean(0))) if shared.any() else 0.0
     a = x @ pv.u[:, ~shared]
     abar = a.mean(0)
     num = m_c**2 + float(np.sum(abar**2 * np.cos(th)))
     den = m_c**2 + float(np.sum(abar**2))
-    predicted = math.acos(min(max(num / den, -1.0), 1.0)) if den > 0 else math.nan
-    eps = position_error(r)
-    norms = min(r.measures["mean_norm_x"], r.measures["mean_norm_y"])
-    res = RESOLVED * eps
-    if norms <= res:
-        regime = "undefined"
-    elif np.max(np.abs(a)) <= res:
-        regime = "abandoned"
-    elif np.all(np.abs(abar) <= res):
-        regime = "zero"
-    elif m_c <= res and np.all(np.abs(abar[1:]) <= res):
-        regime = "phi"
-    else:
-        regime = "between"
+    mx, my = x.mean(0), y.mean(0)
+    nx, ny = float(np.linalg.norm(mx)), float(np.linalg.norm(my))
+    ux, uy = mx / max(nx, 1e-300), my / max(ny, 1e-300)
     pair = np.arccos(np.clip(np.sum(x * y, axis=1), -1.0, 1.0))
     return {
         "m_C": m_c,
@@ -112,16 +108,37 @@ def decomposition(r: Result) -> dict:
         "E_a2": float(np.mean(np.sum(a**2, axis=1))),
         "max_abs_a": float(np.max(np.abs(a))) if a.size else 0.0,
         "theta_nonzero": th,
-        "angle_raw": r.measures["centroid_angle_raw"],
-        "angle_identity": predicted,
-        "mean_norm_min": norms,
-        "position_error": eps,
-        "angle_uncertainty": eps / norms if norms > 0 else math.inf,
-        "regime": regime,
+        "angle_raw": 2 * math.atan2(np.linalg.norm(ux - uy), np.linalg.norm(ux + uy)),
+        "angle_identity": math.acos(min(max(num / den, -1.0), 1.0)) if den > 0 else math.nan,
+        "mean_norm_min": min(nx, ny),
         "pair_angle_quantiles": np.quantile(pair, [0, 0.1, 0.5, 0.9, 1]),
         "pair_angle_frac_at_theta": float(np.mean(pair >= th[0] - 1e-3)) if th.size else 0.0,
         "pair_angle_frac_at_0": float(np.mean(pair <= 1e-3)),
     }
+
+
+def regime(dec: dict, eps: float) -> str:
+    """The regime (a key of :data:`REGIMES`) of a decomposition known to precision ``eps``."""
+    res = RESOLVED * eps
+    abar = np.asarray(dec["abar"])
+    if dec["mean_norm_min"] <= res:
+        return "undefined"
+    if dec["max_abs_a"] <= res:
+        return "abandoned"
+    if np.all(np.abs(abar) <= res):
+        return "zero"
+    if dec["m_C"] <= res and np.all(np.abs(abar[1:]) <= res):
+        return "phi"
+    return "between"
+
+
+def decomposition(r: Result) -> dict:
+    """:func:`mean_decomposition` of a subspace run, with its precision and :func:`regime`."""
+    cs = make_constraints(r.config)
+    dec = mean_decomposition(r.x, r.y, np.asarray(cs[0].basis), np.asarray(cs[1].basis))
+    eps = position_error(r)
+    unc = eps / dec["mean_norm_min"] if dec["mean_norm_min"] > 0 else math.inf
+    return {**dec, "position_error": eps, "angle_uncertainty": unc, "regime": regime(dec, eps)}
 
 
 def _study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]:
@@ -139,7 +156,7 @@ def _study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]
         lb = best.measures["loss"]
         same = [r for r in ok if abs(r.measures["loss"] - lb) <= SAME_OPTIMUM_RTOL * abs(lb)]
         dec = decomposition(best)
-        spread = float(np.ptp([r.measures["centroid_angle_raw"] for r in same]))
+        spread = float(np.ptp([decomposition(r)["angle_raw"] for r in same]))
         unc = max(dec["angle_uncertainty"], spread if len(same) > 1 else 0.0)
         m = best.measures
         rows.append(

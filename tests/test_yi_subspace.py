@@ -118,7 +118,7 @@ def test_rows_move_under_a_planted_wrong_principal_angle(monkeypatch, optimum):
     small = optimum.config.replace(seed=0)
 
     def tiny_study(quick):
-        return ys._study([small], [1], lambda c: {"phi": c.phi})
+        return ys.study([small], [1], lambda c: {"phi": c.phi})
 
     monkeypatch.setattr(ys, "hyperplane_study", tiny_study)
     monkeypatch.setattr(ys, "subspace_study", lambda quick: [])

@@ -48,6 +48,7 @@ __all__ = [
     "mean_decomposition",
     "regime",
     "position_error",
+    "study",
     "hyperplane_study",
     "subspace_study",
     "gap_vs_phi",
@@ -141,7 +142,7 @@ def decomposition(r: Result) -> dict:
     return {**dec, "position_error": eps, "angle_uncertainty": unc, "regime": regime(dec, eps)}
 
 
-def _study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]:
+def study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]:
     """Best certified optimum of each config over ``seeds``, decomposed; seed spread attached."""
     rows = []
     for cfg in configs:
@@ -196,7 +197,7 @@ def hyperplane_study(quick: bool) -> list[dict]:
             for p in (0.4, 1.0)
         ]
     configs = [_cfg(n, d, t, phi=p) for n, d, t, p in grid]
-    return _study(configs, range(3 if quick else 4), lambda c: {"phi": c.phi})
+    return study(configs, range(3 if quick else 4), lambda c: {"phi": c.phi})
 
 
 def subspace_study(quick: bool) -> list[dict]:
@@ -211,7 +212,7 @@ def subspace_study(quick: bool) -> list[dict]:
             for t in (0.1, 0.5)
         ]
     configs = [_cfg(n, d, t, thetas=th) for n, d, t, th in grid]
-    return _study(configs, range(3 if quick else 4), lambda c: {"phi": min(c.thetas)})
+    return study(configs, range(3 if quick else 4), lambda c: {"phi": min(c.thetas)})
 
 
 def _verdict_on_angle(rows: list[dict], name: str) -> dict:

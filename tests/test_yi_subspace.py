@@ -61,6 +61,7 @@ def test_regimes():
     assert ys.regime({**base, "mean_norm_min": 1e-9}, eps) == "undefined"
     # k-dim: a second private mean makes the angle differ from theta_1
     assert ys.regime({**base, "abar": np.array([0.3, 0.1])}, eps) == "between"
+    assert ys.regime({**base, "abar": np.array([0.0, 0.1])}, eps) == "theta_j"
 
 
 def _row(angle, phi, regime="phi", unc=1e-6, defined=True):

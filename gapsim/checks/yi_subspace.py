@@ -61,7 +61,8 @@ __all__ = [
 
 REGIMES = {
     "phi": "angle = smallest non-zero principal angle (m_C = 0, one private mean)",
-    "between": "0 < angle < phi (m_C and the private mean both non-zero)",
+    "theta_j": "angle = a larger principal angle theta_j, j > 1 (m_C = 0, one private mean)",
+    "between": "0 < angle < phi (m_C and the private mean both non-zero, or several private means)",
     "zero": "angle 0 (private means vanish, m_C non-zero)",
     "abandoned": "private direction abandoned (a_i = 0): both modalities in C, angle 0",
     "undefined": "means vanish: angle undefined",
@@ -128,8 +129,9 @@ def regime(dec: dict, eps: float) -> str:
         return "abandoned"
     if np.all(np.abs(abar) <= res):
         return "zero"
-    if dec["m_C"] <= res and np.all(np.abs(abar[1:]) <= res):
-        return "phi"
+    on = np.abs(abar) > res
+    if dec["m_C"] <= res and on.sum() == 1:
+        return "phi" if on[0] else "theta_j"
     return "between"
 
 

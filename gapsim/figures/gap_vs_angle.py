@@ -114,8 +114,11 @@ def plot(data: dict, path) -> None:
                 xs = a + off + np.linspace(-0.6, 0.6, v.size)
                 ax.plot(xs[ok], v[ok], mk, color=col, ms=4)
                 ax.plot(xs[~ok], v[~ok], mk, color=col, ms=4, mfc="none", alpha=0.6)
-            ax.plot([], [], mk, color=col, label=f"{label}: angle defined")
-            ax.plot([], [], mk, color=col, mfc="none", label=f"{label}: undefined (raw value)")
+            flags = np.concatenate([np.asarray(r["defined"], dtype=bool) for r in data[key]])
+            if flags.any():
+                ax.plot([], [], mk, color=col, label=f"{label}: angle defined")
+            if not flags.all():
+                ax.plot([], [], mk, color=col, mfc="none", label=f"{label}: not read (raw value)")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("converged centroid angle [deg]")
         ax.set_title(title)

@@ -15,11 +15,10 @@ __all__ = ["run_checks", "verdict_table", "markdown_report", "to_json", "FIGURES
 
 FIGURES: dict[str, tuple[str, ...]] = {
     "yi.cone.gap_zero": ("yi_fig1.png", "demos/cone.gif"),
-    "yi.subspace.gap_vs_phi": ("gap_vs_angle.png", "demos/hyperplanes.gif"),
+    "yi.subspace.gap_vs_phi": ("yi_regime_map.png", "gap_vs_angle.png", "demos/hyperplanes.gif"),
+    "yi.subspace.centroid_identity": ("yi_regime_map.png",),
     "yi.subspace.gap_vs_theta1": ("gap_vs_angle.png",),
     "yi.subspace.pair_structure": ("yi_pair_structure.png",),
-    "yi.ssp.perfect_alignment": ("yi_pair_structure.png",),
-    "yi.rotation.perfect_alignment": ("yi_pair_structure.png",),
     "yi.unconstrained.simplex": ("yi_fig1.png", "demos/closing.gif"),
     "yaras.initial_rate": ("yaras_initial_rate.png",),
     "yaras.sign_rule": ("yaras_fig2.png", "demos/yaras.gif"),

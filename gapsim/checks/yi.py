@@ -2,8 +2,9 @@ r"""Checks of Yi, Douady & Chen (2025), "Decipher the Modality Gap" (THEORY.md s
 
 Optimum claims use certified L-BFGS optima (float64, Riemannian gradient norm <= 1e-9) and the
 best of several seeds (distinct local optima exist). Caps need projected dynamics (``gd``,
-gradient-mapping certificate). The disputed subspace claim (THEORY 2.3) is measured, with the
-distribution over seeds, the mean norms, and the ill-conditioning flag of the centroid angle.
+gradient-mapping certificate). The subspace claims (THEORY 2.3) are in
+:mod:`gapsim.checks.yi_subspace` (finite N, free points) and :mod:`gapsim.checks.yi_population`
+(N -> infinity, vMF modalities).
 """
 
 from __future__ import annotations

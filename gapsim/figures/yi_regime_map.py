@@ -64,7 +64,7 @@ COLOURS = {
     "zero": "#e7298a",
     "abandoned": "#e6ab02",
     "undefined": "#bdbdbd",
-    "not_certified": "#ffffff",
+    "not_certified": "#f4f4f4",
 }
 
 
@@ -80,7 +80,10 @@ def plot(data: dict, path) -> None:
     fig, (a1, a2) = figure(2, width=4.6, height=max(3.4, 0.32 * len(combos) + 1.4))
     for r in runs:
         i, j = combos.index((r["n"], r["tau"], r["phi"])), ds.index(r["d"])
-        a1.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fc=COLOURS[r["regime"]], ec="white"))
+        hatch = "///" if r["regime"] == "not_certified" else None
+        a1.add_patch(
+            Rectangle((j - 0.5, i - 0.5), 1, 1, fc=COLOURS[r["regime"]], ec="white", hatch=hatch)
+        )
         text = "–"
         if r.get("angle_defined") and r["angle_raw"] is not None:
             text = f"{r['angle_raw'] / r['phi']:.2f}"
@@ -94,7 +97,10 @@ def plot(data: dict, path) -> None:
     a1.grid(False)
     present = sorted({r["regime"] for r in runs}, key=list(COLOURS).index)
     a1.legend(
-        handles=[Patch(color=COLOURS[k], label=k) for k in present],
+        handles=[
+            Patch(fc=COLOURS[k], ec="grey", hatch="///" if k == "not_certified" else None, label=k)
+            for k in present
+        ],
         fontsize=7,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),

@@ -17,6 +17,7 @@ EXPECTED = {
     "yi_fig1": ("panels", "phi", "planes_basis"),
     "gap_vs_angle": ("angles", "hyper_free", "hyper_caps", "subspace_free"),
     "yi_pair_structure": ("runs",),
+    "yi_regime_map": ("regimes", "runs"),
     "yaras_fig2": ("t", "delta", "tau", "t_all_matched", "snapshots"),
     "yaras_fig4a": ("curves",),
     "yaras_initial_rate": ("rows", "gamma0"),

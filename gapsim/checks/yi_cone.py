@@ -167,6 +167,7 @@ def _settings(rows: list[dict]) -> list[dict]:
     YI,
     "with each modality of fixed concentration (a cap of fixed half-angle, or a fixed mean norm "
     "rho = A_d(kappa)) and a free centre, the optimal centroid angle is 0",
+    figures=("yi_fig1.png", "demos/cone.gif"),
 )
 def cone_gap_zero(quick: bool) -> dict:
     """Learnable-axis caps (gd) and fixed concentration (L-BFGS); the gap at the minimum."""

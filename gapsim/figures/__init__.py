@@ -26,6 +26,7 @@ FIGURES = (
     "yi_fig1",
     "gap_vs_angle",
     "yi_pair_structure",
+    "yi_regime_map",
     "yaras_fig2",
     "yaras_fig4a",
     "yaras_initial_rate",

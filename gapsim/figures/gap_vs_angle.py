@@ -4,10 +4,11 @@ Left: two hyperplanes (great circles of S^2, d = 3) at dihedral angle phi; right
 k = 2 dimensional subspaces of R^6 with principal angles (theta_1, theta_1 + 0.4) and trivial
 intersection, against theta_1. Series: free points (certified L-BFGS optimum, uniform start)
 and caps inside the hyperplanes (fixed concentration, projected Adam with lr = 1e-3; at the
-default lr = 1e-2 the capped runs end at higher losses, an artefact of the step). Each
-marker is the mean over seeds, error bars one standard deviation; hollow markers flag runs
-whose centroid angle is ill-conditioned (a mean norm below 1e-2, THEORY 2.3), plotted with
-their raw value.
+default lr = 1e-2 the capped runs end at higher losses, an artefact of the step). One marker
+per seed (strips: the spreads are bimodal); filled where the certified points pin the angle
+(position error / mean norm <= 0.01 rad, gapsim.checks.yi_subspace), hollow otherwise (means
+too small to read, or a run without a certificate), plotted with its raw value. The regime map
+across d and N is the figure yi_regime_map.
 
     gapsim figures --only gap_vs_angle   (or: python experiments/gap_vs_angle.py [--full])
 
@@ -22,6 +23,7 @@ import math
 import numpy as np
 
 from gapsim import Config, simulate
+from gapsim.checks.yi_subspace import ANGLE_RESOLUTION, position_error
 
 SIZES = {
     "tiny": dict(n=8, seeds=1, angles=2, steps=100),
@@ -31,27 +33,25 @@ SIZES = {
 TAU, CAP = 0.1, 0.8
 
 
+def _defined(r) -> bool:
+    """The angle is read only where the certified points pin it (checks.yi_subspace criterion)."""
+    if not r.converged or r.certificate.criterion != "riemannian_grad_norm":
+        return False
+    norm = min(r.measures["mean_norm_x"], r.measures["mean_norm_y"])
+    return norm > 0 and position_error(r) / norm <= ANGLE_RESOLUTION
+
+
 def _series(cfgs: list[Config]) -> dict:
-    rows = []
-    for c in cfgs:
-        r = simulate(c)
-        m = r.measures
-        rows.append(
-            (
-                m["centroid_angle_raw"],
-                m["centroid_angle_ill_conditioned"],
-                min(m["mean_norm_x"], m["mean_norm_y"]),
-                r.converged,
-            )
-        )
-    a = np.array([r[0] for r in rows])
+    runs = [simulate(c) for c in cfgs]
+    a = np.array([r.measures["centroid_angle_raw"] for r in runs])
+    defined = np.array([_defined(r) for r in runs])
     return {
-        "mean": float(a.mean()),
-        "std": float(a.std()),
-        "ill_any": bool(any(r[1] for r in rows)),
-        "min_mean_norm": float(min(r[2] for r in rows)),
-        "converged_all": bool(all(r[3] for r in rows)),
         "values": a,
+        "defined": defined,
+        "min_mean_norm": float(
+            min(min(r.measures["mean_norm_x"], r.measures["mean_norm_y"]) for r in runs)
+        ),
+        "converged_all": bool(all(r.converged for r in runs)),
     }
 
 
@@ -104,25 +104,21 @@ def plot(data: dict, path) -> None:
     ]
     for ax, series, xlabel, title in panels:
         ax.plot([0, 90], [0, 90], color="black", ls="--", lw=1, label="identity (claim)")
-        for key, label, col, mk in series:
-            rows = data[key]
-            mean = np.degrees([r["mean"] for r in rows])
-            std = np.degrees([r["std"] for r in rows])
-            ill = np.array([r["ill_any"] for r in rows])
-            ax.errorbar(ang, mean, yerr=std, color=col, ls="-", lw=1, capsize=2)
-            for a, r in zip(ang, rows, strict=True):  # every seed, small: spreads are bimodal
-                v = np.degrees(r["values"])
-                ax.plot(np.full(v.shape, a + 1.2), v, ".", color=col, ms=3, alpha=0.7)
-            ax.plot(ang[~ill], mean[~ill], mk, color=col, label=label)
-            if ill.any():
-                ax.plot(
-                    ang[ill],
-                    mean[ill],
-                    mk,
-                    mfc="none",
-                    color=col,
-                    label=f"{label}: ill-conditioned (mean norm < 0.01), raw",
-                )
+        for j, (key, label, col, mk) in enumerate(series):
+            # every seed as a strip (the spreads are bimodal: no mean +- sd); filled where the
+            # certified points pin the angle, hollow where the means are too small to read it
+            off = 1.2 * (2 * j - (len(series) - 1))
+            for a, r in zip(ang, data[key], strict=True):
+                v = np.degrees(np.asarray(r["values"], dtype=float))
+                ok = np.asarray(r["defined"], dtype=bool)
+                xs = a + off + np.linspace(-0.6, 0.6, v.size)
+                ax.plot(xs[ok], v[ok], mk, color=col, ms=4)
+                ax.plot(xs[~ok], v[~ok], mk, color=col, ms=4, mfc="none", alpha=0.6)
+            flags = np.concatenate([np.asarray(r["defined"], dtype=bool) for r in data[key]])
+            if flags.any():
+                ax.plot([], [], mk, color=col, label=f"{label}: angle defined")
+            if not flags.all():
+                ax.plot([], [], mk, color=col, mfc="none", label=f"{label}: not read (raw value)")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("converged centroid angle [deg]")
         ax.set_title(title)
@@ -130,6 +126,6 @@ def plot(data: dict, path) -> None:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=7)
     fig.suptitle(
         f"Gap vs subspace angle (N = {data['n']}, τ = {data['tau']}, "
-        f"{data['seeds']} seeds, mean ± sd; small dots: single seeds)"
+        f"{data['seeds']} seeds, one marker per seed)"
     )
     save(fig, path)

@@ -3,9 +3,9 @@
 Left: certified L-BFGS optima of free points in two hyperplanes of R^4 (d = 4: C = A ∩ B is a
 plane) at several dihedral angles phi; each pair's cosine x_i . y_i against its squared
 private coordinate a_i^2, with the predicted curve 1 - (1 - cos phi) a^2 (valid when
-P_C x_i = P_C y_i and a_i = b_i). Right: mean paired cosine and centroid distance before and
-after the two fixes, shared space projection (SSP, from the data) and hyperplane rotation
-(from the data bases).
+P_C x_i = P_C y_i and a_i = b_i). Middle and right (one quantity per axis): mean paired
+cosine, and centroid distance (markers, visible at 0), before and after the two fixes, shared
+space projection (SSP, from the data) and hyperplane rotation (from the data bases).
 
     gapsim figures --only yi_pair_structure   (or: python experiments/yi_pair_structure.py)
 
@@ -58,10 +58,10 @@ def run(size: str) -> dict:
 
 
 def plot(data: dict, path) -> None:
-    """Scatter + curves; grouped bars before/after."""
-    from gapsim.plotting import COLORS, figure, save, series_colors
+    """Scatter + curves; mean paired cosine (one axis) and centroid distance (another)."""
+    from gapsim.plotting import figure, save, series_colors
 
-    fig, (a1, a2) = figure(2, width=4.2, height=3.6)
+    fig, (a1, a2, a3) = figure(3, width=3.6, height=3.6)
     cols = series_colors(len(data["runs"]))
     aa = np.linspace(0, 1, 100)
     for run, c in zip(data["runs"], cols, strict=True):
@@ -81,23 +81,31 @@ def plot(data: dict, path) -> None:
     a1.legend(fontsize=7, loc="lower left")
     labels = ["before", "SSP", "rotation"]
     w = 0.8 / len(data["runs"])
+    top = max(run["fixes"][k]["centroid_distance"] for run in data["runs"] for k in labels)
     for j, (run, c) in enumerate(zip(data["runs"], cols, strict=True)):
         xs = np.arange(3) + (j - (len(data["runs"]) - 1) / 2) * w
-        a2.bar(
+        lab = f"φ = {np.degrees(run['phi']):.0f}°"
+        a2.bar(xs, [run["fixes"][k]["paired_cosine_mean"] for k in labels], w, color=c, label=lab)
+        # markers (not bars) so that a distance of exactly 0 stays visible on the axis
+        a3.plot(
             xs,
-            [run["fixes"][k]["paired_cosine_mean"] for k in labels],
-            w,
+            [run["fixes"][k]["centroid_distance"] for k in labels],
+            "D",
             color=c,
-            label=f"φ = {np.degrees(run['phi']):.0f}°",
+            ms=6,
+            clip_on=False,
+            zorder=3,
+            label=lab,
         )
-        a2.plot(
-            xs, [run["fixes"][k]["centroid_distance"] for k in labels], "D", color=COLORS["x"], ms=4
-        )
-    a2.plot([], [], "D", color=COLORS["x"], ms=4, label="centroid distance Δ")
-    a2.set_xticks(range(3), ["before", "after SSP", "after rotation"])
-    a2.set_ylabel("mean paired cosine (bars) / Δ (◆)")
-    a2.set_title("fixes (bases estimated from the data)")
-    a2.set_ylim(0, 1.3)
-    a2.legend(fontsize=7, loc="upper center", ncol=2)
+    for ax in (a2, a3):
+        ax.set_xticks(range(3), ["before", "after\nSSP", "after\nrotation"])
+    a2.set_ylabel("mean paired cosine (1 = aligned)")
+    a2.set_ylim(0, 1.05)
+    a2.set_title("alignment (bases from the data)")
+    a2.legend(fontsize=7, loc="lower right")
+    a3.set_ylabel("centroid distance Δ = |mean X − mean Y|")
+    a3.set_ylim(-0.05 * max(top, 1e-3), 1.1 * max(top, 1e-3))
+    a3.axhline(0.0, color="black", lw=0.6)
+    a3.set_title("gap Δ before and after")
     fig.suptitle(f"Pair structure at certified optima (N = {data['n']}, τ = {data['tau']})")
     save(fig, path)

@@ -1,0 +1,135 @@
+"""gapsim.checks.yi_subspace: the mean decomposition, regimes, verdicts, and the alignment fixes.
+
+The former check rows ``yi.ssp.perfect_alignment`` and ``yi.rotation.perfect_alignment`` only
+restated the pair structure; they are unit tests here.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gapsim.checks.yi_subspace as ys
+from gapsim import Config, hyperplane_pair, hyperplane_rotation, simulate, ssp_from_bases
+from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
+from gapsim.geometry import make_constraints
+
+
+def _pair_structured(seed, n, d, phi, c_shift, a_shift):
+    """x in A, y = the same coordinates in B (P_C x = P_C y, a = b): the Thm 4 structure."""
+    qu, qv = hyperplane_pair(d, phi)
+    w = np.random.default_rng(seed).normal(size=(n, d - 1))  # NumPy: no compile per shape
+    w[:, 0] += c_shift  # a shared (C) component of the means
+    w[:, -1] += a_shift  # a private component
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    return w @ qu.T, w @ qv.T, qu, qv
+
+
+@given(
+    d=st.integers(3, 9),
+    phi=st.floats(0.1, 1.5),
+    c_shift=st.floats(0.0, 2.0),
+    a_shift=st.floats(0.3, 2.0),
+    seed=st.integers(0, 2**16),
+)
+def test_centroid_identity_holds_for_pair_structured_points(d, phi, c_shift, a_shift, seed):
+    # cos(angle) = (|m_C|^2 + abar^2 cos phi)/(|m_C|^2 + abar^2): exact algebra, float64 rounding
+    x, y, qu, qv = _pair_structured(seed, 64, d, phi, c_shift, a_shift)
+    dec = ys.mean_decomposition(x, y, qu, qv)
+    assert dec["angle_raw"] == pytest.approx(dec["angle_identity"], abs=1e-7)
+    assert dec["angle_raw"] <= phi + 1e-9  # the angle never exceeds phi with the pair structure
+
+
+def test_identity_fails_without_the_pair_structure():
+    # planted fault: y's private coordinates flipped (b = -a): the identity no longer applies
+    x, y, qu, qv = _pair_structured(0, 64, 5, 0.8, 1.0, 1.0)
+    pv_priv = qv[:, -1]
+    y_bad = y - 2 * np.outer(y @ pv_priv, pv_priv)
+    dec = ys.mean_decomposition(x, y_bad, qu, qv)
+    assert abs(dec["angle_raw"] - dec["angle_identity"]) > 0.1
+
+
+def test_regimes():
+    base = {"mean_norm_min": 0.5, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.3])}
+    eps = 1e-9
+    assert ys.regime(base, eps) == "phi"
+    assert ys.regime({**base, "m_C": 0.2}, eps) == "between"
+    assert ys.regime({**base, "abar": np.array([0.0]), "m_C": 0.2}, eps) == "zero"
+    assert ys.regime({**base, "max_abs_a": 0.0, "abar": np.array([0.0])}, eps) == "abandoned"
+    assert ys.regime({**base, "mean_norm_min": 1e-9}, eps) == "undefined"
+    # k-dim: a second private mean makes the angle differ from theta_1
+    assert ys.regime({**base, "abar": np.array([0.3, 0.1])}, eps) == "between"
+    assert ys.regime({**base, "abar": np.array([0.0, 0.1])}, eps) == "theta_j"
+
+
+def _row(angle, phi, regime="phi", unc=1e-6, defined=True):
+    return {
+        "regime": regime,
+        "angle_raw": angle,
+        "phi": phi,
+        "angle_uncertainty": unc,
+        "angle_defined": defined,
+    }
+
+
+def test_angle_verdict_can_go_every_way():
+    assert ys._verdict_on_angle([_row(0.7, 0.7)], "phi")["verdict"] == AGREES
+    assert ys._verdict_on_angle([_row(0.5, 0.7, "between")], "phi")["verdict"] == DISAGREES
+    undefined = _row(math.nan, 0.7, "undefined", math.inf, False)
+    assert ys._verdict_on_angle([undefined], "phi")["verdict"] == INCONCLUSIVE
+    # a tiny miss within 10 uncertainties is not a disagreement
+    assert ys._verdict_on_angle([_row(0.7 + 5e-6, 0.7)], "phi")["verdict"] == AGREES
+
+
+@pytest.fixture(scope="module")
+def optimum():
+    """A certified optimum in two hyperplanes of R^8 (the quick study's shape; one compile)."""
+    r = simulate(Config(n_pairs=32, dim=8, tau=0.5, constraint="subspace", phi=0.7, steps=5000))
+    assert r.converged
+    return r
+
+
+@pytest.mark.parametrize("method", ["ssp", "rotation"])
+def test_alignment_fixes_align_a_certified_optimum(optimum, method):
+    # Yi Cor 3/4: with the pair structure (residual r ~ position error), the aligned paired
+    # cosines are 1 - O(r^2); 1e-9 is far above r^2 ~ 1e-16 and far below any real misalignment
+    cs = make_constraints(optimum.config)
+    qu, qv = np.asarray(cs[0].basis), np.asarray(cs[1].basis)
+    f = ssp_from_bases if method == "ssp" else hyperplane_rotation
+    after = f(optimum.x, optimum.y, qu, qv).after
+    assert after["paired_cosine_min"] >= 1 - 1e-9
+
+
+def test_decomposition_of_a_certified_optimum(optimum):
+    dec = ys.decomposition(optimum)
+    assert dec["regime"] in ys.REGIMES
+    assert 0 < dec["position_error"] < 1e-5  # gtol 1e-9 over curvature beta^2 min(L,1)/N
+    # this optimum has both a shared and a private mean (the quick study's "between" regime)
+    assert dec["regime"] == "between"
+    assert dec["angle_raw"] == pytest.approx(optimum.measures["centroid_angle_raw"], abs=1e-9)
+    assert dec["angle_raw"] == pytest.approx(
+        dec["angle_identity"], abs=1e3 * dec["angle_uncertainty"]
+    )
+
+
+def test_rows_move_under_a_planted_wrong_principal_angle(monkeypatch, optimum):
+    """A decomposition with doubled principal angles breaks the identity row."""
+    small = optimum.config.replace(seed=0)
+
+    def tiny_study(quick):
+        return ys.study([small], [1], lambda c: {"phi": c.phi})
+
+    monkeypatch.setattr(ys, "hyperplane_study", tiny_study)
+    monkeypatch.setattr(ys, "subspace_study", lambda quick: [])
+    clean = ys.centroid_identity(True)
+    assert clean.verdict == AGREES
+    real = ys.principal_vectors
+
+    def doubled(qu, qv):
+        pv = real(qu, qv)
+        return pv._replace(angles=np.where(pv.angles > 1e-8, 2 * pv.angles, pv.angles))
+
+    monkeypatch.setattr(ys, "principal_vectors", doubled)
+    assert ys.centroid_identity(True).verdict == DISAGREES

@@ -24,6 +24,7 @@ from gapsim.init import initial_points
 from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.posthoc import posthoc_measures
+from gapsim.precision import x64
 from gapsim.progress import steps_bar
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
@@ -32,6 +33,7 @@ from gapsim.temperature import nu_of_beta
 __all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
 
 
+@x64
 def prepare(
     cfg: Config, points: Any = None, tau_fn: Callable | None = None, *, record_points: bool = False
 ) -> tuple[Static, Args]:
@@ -146,6 +148,7 @@ def final_measures(
     return m, arrays
 
 
+@x64
 def simulate(
     cfg: Config,
     points: Any = None,
@@ -206,6 +209,7 @@ def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:
 _project_all = jax.jit(jax.vmap(project))
 
 
+@x64
 def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
 

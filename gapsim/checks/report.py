@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,12 +97,14 @@ def markdown_report(
     report in ``reports/``).
     """
     tier = "quick" if quick else "full"
+    theory = posixpath.join(posixpath.dirname(figures_dir) or ".", "docs/theory.md")
     out = [
         f"# gapsim check: {tier} tier",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} in {wall_s:.1f} s. "
         "Verdicts: agrees / disagrees / inconclusive (not converged, ill-conditioned measure, "
-        "too few seeds); tolerances fixed from first principles in each check.",
+        "too few seeds); tolerances fixed from first principles in each check. The claims: "
+        f"[docs/theory.md]({theory}).",
         "",
         "| check | paper | verdict | predicted | measured | tolerance | s |",
         "| --- | --- | --- | --- | --- | --- | --- |",

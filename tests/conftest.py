@@ -1,4 +1,5 @@
-"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend.
+"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend;
+jaxtyping checks the shape annotations at runtime (pyproject's addopts).
 
 The tests compare against float64 NumPy references, so this test process switches on JAX's
 64-bit mode itself, as a user's float64 code would (importing gapsim no longer does;

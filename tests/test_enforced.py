@@ -4,10 +4,12 @@
   import hook with beartype (``--jaxtyping-packages`` in pyproject's ``addopts``);
 - every docstring example of the library runs (below), under the test process's settings.
 
-Strict dtype promotion is not on yet: under ``jax_numpy_dtype_promotion='strict'`` optax's
-L-BFGS raises (it mixes int32 and int64 counters in 64-bit mode), and so does a gd run of
-``simulate`` (a Python float meets an int32 array; seen in
-``test_simulate.py::test_same_seed_same_bits``, the site not located yet).
+Strict dtype promotion is not on yet: under ``jax_numpy_dtype_promotion='strict'`` both
+optimiser updates gapsim calls raise inside optax, not in gapsim: L-BFGS mixes int32 and int64
+counters in 64-bit mode, and Adam's bias correction computes ``decay ** count`` (a Python float
+and an int32 count). Tracing the two ``opt.update`` calls in ``gapsim.solvers`` under
+``jax.numpy_dtype_promotion("standard")`` would let the rest run strict; the whole suite has
+not been run that way yet.
 """
 
 from __future__ import annotations

@@ -4,26 +4,19 @@ The public names below are imported lazily (PEP 562): ``import gapsim`` is cheap
 such as ``gapsim.simulate`` imports its module (and JAX) on first use. The command line
 (:mod:`gapsim.cli`) relies on this for a fast ``gapsim --help``.
 
-For now, importing gapsim still asks for JAX's 64-bit mode for the whole process (certified
-optima are computed in float64): ``JAX_ENABLE_X64=1`` before JAX is imported, or
-``jax_enable_x64`` when it already is. Every array gapsim creates carries an explicit dtype, so
-float32 runs stay float32.
+Importing gapsim leaves JAX's configuration alone: 64-bit precision is requested where it is
+needed (certified solvers, certificates, float64 runs) with :func:`gapsim.precision.x64`, and
+the caller's setting is restored afterwards.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import types
 from typing import Any
 
 from gapsim._version import __version__
-
-if "jax" in sys.modules:
-    sys.modules["jax"].config.update("jax_enable_x64", True)
-else:
-    os.environ["JAX_ENABLE_X64"] = "1"
 
 _EXPORTS = {
     "gapsim.alignment": (

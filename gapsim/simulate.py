@@ -26,6 +26,7 @@ from gapsim.init import initial_points
 from gapsim.measures import flag_centroid_angle, subspace_measures
 from gapsim.objective import Mechanisms, MechArgs, pairs
 from gapsim.posthoc import posthoc_measures
+from gapsim.precision import x64
 from gapsim.progress import steps_bar
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
@@ -34,6 +35,7 @@ from gapsim.temperature import nu_of_beta
 __all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
 
 
+@x64
 def prepare(
     cfg: Config, points: Any = None, tau_fn: Callable | None = None, *, record_points: bool = False
 ) -> tuple[Static, Args]:
@@ -148,6 +150,7 @@ def final_measures(
     return m, arrays
 
 
+@x64
 def simulate(
     cfg: Config,
     points: Any = None,
@@ -252,6 +255,7 @@ def _angle_precision(m: dict[str, Any], position_error: float, n: int) -> dict[s
     return out
 
 
+@x64
 def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
 

@@ -50,6 +50,7 @@ from jax.sharding import PartitionSpec as P
 
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
+from gapsim.precision import x64
 from gapsim.progress import bar
 from gapsim.result import Result, _atomic_write_text
 from gapsim.simulate import finish, prepare
@@ -120,6 +121,7 @@ def _run_chunk(static: Static, batch: list[Args], mesh: Mesh, size: int) -> list
     return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(len(batch))]
 
 
+@x64
 def sweep(
     configs: Sequence[Config],
     chunk: int | None = None,

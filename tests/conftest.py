@@ -1,4 +1,10 @@
-"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend.
+"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend;
+jaxtyping checks the shape annotations at runtime (pyproject's addopts).
+
+The tests compare against float64 NumPy references, so this test process switches on JAX's
+64-bit mode itself, as a user's float64 code would (importing gapsim no longer does;
+``tests/test_precision.py`` checks, in fresh processes with the mode off, that gapsim asks
+for float64 where it needs it and leaves the setting as it was).
 
 Hypothesis profiles: ``fast`` (default, CI) and ``slow`` (more examples, select with
 ``HYPOTHESIS_PROFILE=slow``). Slow tests are marked ``@pytest.mark.slow`` and run with ``-m slow``.
@@ -13,8 +19,7 @@ matplotlib.use("Agg")
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-import gapsim  # noqa: E402, F401  (switches on x64 before any test builds arrays)
-
+jax.config.update("jax_enable_x64", True)  # before any test builds arrays
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 settings.register_profile(

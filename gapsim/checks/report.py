@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,13 +115,15 @@ def markdown_report(
     each check; when None the details are not mentioned.
     """
     tier = "quick" if quick else "full"
+    theory = posixpath.join(posixpath.dirname(figures_dir) or ".", "docs/theory.md")
     out = [
         f"# gapsim check: {tier} tier",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} in {wall_s:.1f} s. "
         "Verdicts: agrees / disagrees / inconclusive (the measurement cannot decide; the row "
         "says what would). Each tolerance is derived from the measured quantity (its "
-        "`why` below).",
+        "`why` below). The claims: "
+        f"[docs/theory.md]({theory}).",
         "",
         "| check | verdict | quantity [unit] | regime | predicted | measured | tolerance | s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",

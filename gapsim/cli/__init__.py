@@ -22,7 +22,9 @@ Conventions (every command):
   (``sweep``, ``figures``), a file path for one (``demo``: the GIF; ``run``: ``PATH.json`` +
   ``PATH.npz``).
 
-Command modules import JAX only when they run, so ``gapsim --help`` does not import it.
+Command modules import JAX only when they run, so ``gapsim --help`` does not import it. A
+command runs in JAX's 64-bit mode (:func:`gapsim.precision.x64`): the checks and certificates
+compute in float64; a float32 run stays float32 (explicit dtypes).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Iterable, Sequence
 
 from gapsim.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, THEORY_DOC, Parser, error
 from gapsim.errors import ConfigError, DivergenceError
+from gapsim.precision import x64
 
 __all__ = ["COMMANDS", "main", "build_parser"]
 
@@ -81,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     ns = build_parser([command] if command in COMMANDS else []).parse_args(argv)
     try:
-        return importlib.import_module(f"gapsim.cli.{ns.command}").run(ns)
+        run = importlib.import_module(f"gapsim.cli.{ns.command}").run
+        return x64(run)(ns)  # the command is the process: float64 checks and certificates
     except ConfigError as e:
         error(str(e))
         return EXIT_BAD_INPUT

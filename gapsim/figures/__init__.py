@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gapsim.errors import ConfigError
+from gapsim.precision import x64
 from gapsim.result import jsonable
 
 __all__ = ["FIGURES", "SIZES", "build", "build_one", "save_data", "load_data", "main"]
@@ -61,6 +62,7 @@ def load_data(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
+@x64
 def build_one(name: str, size: str = "quick", outdir: str | Path = "figures") -> dict[str, Any]:
     """Run figure ``name`` at ``size``, save ``outdir/name.json`` and ``outdir/name.png``."""
     if size not in SIZES:

@@ -1,0 +1,81 @@
+"""64-bit precision is requested where gapsim needs it, never switched on for the whole process.
+
+Each case runs in a fresh interpreter, because this test process has 64-bit mode on
+(conftest.py) and JAX's mode is process state.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(code: str, env_x64: str | None = None) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    if env_x64 is not None:
+        env["JAX_ENABLE_X64"] = env_x64
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("mode", ["0", "1"])
+def test_importing_gapsim_leaves_x64_as_it_was(mode):
+    code = (
+        "import json, jax\nbefore = jax.config.x64_enabled\n"
+        "import gapsim, gapsim.simulate, gapsim.solvers, gapsim.checks, gapsim.cli\n"
+        "print(json.dumps([before, jax.config.x64_enabled]))"
+    )
+    before, after = _run(code, mode)
+    assert before == (mode == "1")
+    assert after == before
+
+
+def test_certified_run_is_float64_and_the_callers_mode_is_restored():
+    code = """
+import json, jax, jax.numpy as jnp
+import gapsim
+cfg = gapsim.Config(n_pairs=4, dim=3, tau=0.5)  # lbfgs: float64, gtol 1e-9
+r = gapsim.simulate(cfg)
+d = gapsim.simulate(cfg.replace(solver="gd", steps=20))  # float32 dynamics stay float32
+print(json.dumps({
+    "x": str(r.x.dtype), "converged": bool(r.converged), "gn": r.certificate.grad_norm,
+    "loss": r.measures["loss"], "simplex": float(gapsim.simplex_loss(4, 0.5)),
+    "dyn": str(d.history["loss"].dtype),
+    "x64_after": jax.config.x64_enabled, "default": str(jnp.zeros(1).dtype),
+}))
+"""
+    out = _run(code)
+    assert out["x"] == "float64"
+    assert out["converged"]
+    assert out["gn"] <= 1e-9
+    assert abs(out["loss"] - out["simplex"]) < 1e-10  # float64 agreement, not float32's 1e-7
+    assert out["dyn"] == "float32"
+    assert out["x64_after"] is False
+    assert out["default"] == "float32"
+
+
+def test_the_check_has_teeth_without_the_x64_request():
+    """Planted fault: prepare/finish/simulate without their x64 request run in float32."""
+    code = """
+import importlib, json, warnings
+import gapsim
+m = importlib.import_module("gapsim.simulate")
+for name in ("prepare", "finish"):
+    setattr(m, name, getattr(m, name).__wrapped__)
+warnings.simplefilter("ignore")  # JAX warns that float64 is truncated to float32
+r = m.simulate.__wrapped__(gapsim.Config(n_pairs=4, dim=3, tau=0.5))
+print(json.dumps({"x": str(r.x.dtype), "converged": bool(r.converged)}))
+"""
+    out = _run(code)
+    assert out == {"x": "float32", "converged": False}

@@ -290,6 +290,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)
 
 
+@x64
 def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
     """Multi-start: run ``cfg`` from each seed and keep the lowest-loss certified minimum.
 

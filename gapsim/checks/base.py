@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gapsim.config import Config
+from gapsim.precision import x64
 from gapsim.result import Result, jsonable
 from gapsim.simulate import best_of_seeds, simulate
 
@@ -298,6 +299,7 @@ def select(pattern: str | None = None) -> list[Check]:
     return [c for c in checks if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
 
 
+@x64
 def run_check(check: Check, quick: bool) -> CheckResult:
     """Run one check; an exception becomes verdict ``error`` with the traceback in details."""
     t0 = time.perf_counter()

@@ -237,7 +237,9 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)
 
 
-def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
+def best_of_seeds(
+    cfg: Config, seeds: Sequence[int], *, batched: bool = True
+) -> tuple[Result, np.ndarray]:
     """Multi-start: run ``cfg`` from each seed and keep the lowest certified loss.
 
     These landscapes have distinct stationary points (on the circle, for instance, a start whose
@@ -245,11 +247,24 @@ def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray
     coincide), so a claim about *the* optimum is checked on the best of several starts. Runs
     that did not converge are used only if none did.
 
+    With ``batched`` (default) the seeds run as one vmapped, compiled program, each with its
+    own stopping rule (:func:`gapsim.batch.simulate_batch`; equal to one-by-one runs to
+    rounding); ``batched=False`` runs them one by one.
+
     Returns:
         ``(best, losses)``: the best :class:`~gapsim.result.Result` and every run's final loss
         (NaN for runs that did not converge), in the order of ``seeds``, to report the spread.
     """
-    runs = [simulate(cfg.replace(seed=int(s))) for s in seeds]
+    configs = [cfg.replace(seed=int(s)) for s in seeds]
+    if batched:
+        from gapsim.batch import simulate_batch
+
+        runs = simulate_batch(configs)
+        for r in runs:
+            if isinstance(r, DivergenceError):
+                raise r
+    else:
+        runs = [simulate(c) for c in configs]
     losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
     key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
     return runs[int(np.nanargmin(key))], losses

@@ -14,8 +14,8 @@ run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
    repeating the last config;
 3. the chunk's ``Args`` are stacked leaf by leaf (``jax.tree.map``), placed with a
    :class:`jax.sharding.NamedSharding` that splits the config axis over all devices, and run by
-   ``jax.jit(shard_map(vmap(execute)))``: each device runs its share of the configs with no
-   communication, and its ``while_loop`` stops when its own configs are done;
+   ``jax.jit(shard_map(vmap(execute)))`` (:func:`gapsim.batch.vmapped`): each device runs its
+   share of the configs with no communication, each config with its own stopping rule;
 4. :func:`~gapsim.simulate.finish` certifies every config on the host, as for a single run.
 
 Results equal one-by-one runs to rounding: the batched program performs the same operations per
@@ -48,12 +48,13 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from gapsim.batch import finish_or_error, group_key, stack, unstack, vmapped
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
 from gapsim.progress import bar
 from gapsim.result import Result, _atomic_write_text
-from gapsim.simulate import finish, prepare
-from gapsim.solvers import Args, SolverOutput, Static, execute
+from gapsim.simulate import prepare
+from gapsim.solvers import Args, SolverOutput, Static
 
 __all__ = ["grid", "sweep", "table_rows", "write_table", "csv_text", "SWEEP_BYTES", "AXIS"]
 
@@ -89,11 +90,6 @@ def grid(base: Config | Mapping[str, Any], axes: Mapping[str, Iterable[Any]]) ->
     ]
 
 
-def _group_key(static: Static, args: Args) -> tuple:
-    leaves, treedef = jax.tree.flatten(args)
-    return static, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a)))) for a in leaves)
-
-
 def _nbytes_per_config(args: Args, static: Static) -> int:
     """A rough working set of one config: a few (N, N) or (block, N) slabs."""
     from gapsim.blocks import block_rows
@@ -106,18 +102,16 @@ def _nbytes_per_config(args: Args, static: Static) -> int:
 
 @partial(jax.jit, static_argnames=("static", "mesh"))
 def _run_batch(args: Args, static: Static, mesh: Mesh) -> SolverOutput:
-    run = jax.vmap(partial(execute, static))
     spec = P(AXIS)
+    run = vmapped(static)
     return jax.shard_map(run, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False)(args)
 
 
 def _run_chunk(static: Static, batch: list[Args], mesh: Mesh, size: int) -> list[Any]:
     """Run ``batch`` (padded to ``size`` configs) and split the output per config."""
     padded = batch + [batch[-1]] * (size - len(batch))
-    stacked = jax.tree.map(lambda *a: np.stack([np.asarray(v) for v in a]), *padded)
-    stacked = jax.device_put(stacked, NamedSharding(mesh, P(AXIS)))
-    out = jax.device_get(_run_batch(stacked, static, mesh))
-    return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(len(batch))]
+    stacked = jax.device_put(stack(padded), NamedSharding(mesh, P(AXIS)))
+    return unstack(_run_batch(stacked, static, mesh), len(batch))
 
 
 def sweep(
@@ -159,7 +153,7 @@ def sweep(
     prepared = [prepare(cfg) for cfg in configs]
     groups: dict[tuple, list[int]] = {}
     for i, (static, args) in enumerate(prepared):
-        groups.setdefault(_group_key(static, args), []).append(i)
+        groups.setdefault(group_key(static, args), []).append(i)
     results: list[Any] = [None] * len(configs)
     with bar(len(configs), "sweep", progress, unit="config") as pbar:
         for key, idx in groups.items():
@@ -176,18 +170,11 @@ def sweep(
                 else:
                     outs = _run_chunk(static, [prepared[i][1] for i in part], mesh, size)
                     for i, out in zip(part, outs, strict=True):
-                        results[i] = _finish(configs[i], static, prepared[i][1], out)
+                        results[i] = finish_or_error(configs[i], static, prepared[i][1], out)
                     if on_chunk is not None:
                         on_chunk(part, [results[i] for i in part])
                 pbar.update(len(part))
     return results
-
-
-def _finish(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
-    try:
-        return finish(cfg, static, args, out)
-    except DivergenceError as e:
-        return e
 
 
 def table_rows(

@@ -1,28 +1,30 @@
-r"""Batched runs: many seeds or configurations as one vmapped, compiled program.
+r"""Batched runs: many seeds or configurations as one compiled program.
 
 A certified optimum is the best of several certified seeds (:func:`gapsim.best_of_seeds`), and
-every seed is a float64 L-BFGS run of a few hundred small iterations. Run one by one, each
-iteration is a handful of tiny kernels and the time goes to the loop, not the arithmetic; run
-as a batch, one compiled program advances every seed at once.
+every seed is a float64 L-BFGS run of a few hundred small iterations. Run one by one, each run
+pays a dispatch, its own host round trips and small-kernel overheads; run as a batch, one
+compiled program does every seed. Two ways to batch (``mode``), both with **each element's own
+stopping rule** and both equal to one-by-one runs to rounding:
 
-**Own stopping rule per element.** The solvers are one :func:`jax.lax.while_loop`
-(:func:`gapsim.solvers.execute`); ``jax.vmap`` of a ``while_loop`` whose predicate is batched
-runs the body while *any* element's predicate holds and keeps, for every element whose
-predicate is already false, its old carry (``select(pred, body(c), c)``). So element ``b``
-stops exactly where it would alone: the carry at its own stopping step (``gtol`` reached, a
-non-finite value, or ``steps``), its own step count and its own trajectory; the other
-elements' later iterations do not touch it. The same holds for the line search's inner
-loop. The batch costs the slowest element's iterations (every element's arithmetic is done on
-every iteration and the finished ones are discarded), so it pays when the loop overhead, not
-the arithmetic, dominates: small and medium N (``benchmarks/bench_certify.py``).
-
-Results equal one-by-one runs to rounding: the batched program does the same operations per
-element, but XLA may sum a batched product in another order, and L-BFGS's line search can turn
-last-bit differences into other, equally certified, iterates (``tests/test_batch.py`` states
-the tolerances).
+- ``"vmap"``: ``jax.vmap`` of the solver's :func:`jax.lax.while_loop`
+  (:func:`gapsim.solvers.execute`). With a batched predicate the loop runs its body while *any*
+  element's predicate holds and keeps, for every element whose predicate is already false, its
+  old carry (``select(pred, body(c), c)``): element ``b`` stops exactly where it would alone,
+  with its own step count and trajectory (``tests/test_batch.py`` checks it on runs that stop
+  at different steps). The price: the batch runs the slowest element's iterations, and every
+  ``lax.cond`` on a batched predicate becomes a ``select`` that evaluates both branches. optax's
+  zoom line search (inside ``optax.lbfgs``) branches that way on every step, each branch
+  evaluating the objective, so vmapped L-BFGS does about three objective evaluations per
+  iteration where a single run does one. On lanes that run in parallel (a GPU) that is the
+  right trade; on this 2-core CPU it made L-BFGS slower per certified optimum than one-by-one
+  runs (``benchmarks/bench_certify.py``). The dynamics solvers (no line search) vmap well.
+- ``"map"``: :func:`jax.lax.map`, the elements one after the other inside one compiled
+  program: each keeps its scalar predicates (no ``select``), so the arithmetic is exactly that
+  of one-by-one runs, minus the per-run dispatch and host round trips.
+- ``"auto"`` (default): ``"map"`` for L-BFGS on a CPU backend, ``"vmap"`` otherwise.
 
 :func:`simulate_batch` is the one-call form (prepare, run, certify every config, as
-:func:`gapsim.simulate` does for one); :mod:`gapsim.sweep` runs :func:`vmapped` inside its
+:func:`gapsim.simulate` does for one); :mod:`gapsim.sweep` runs :func:`batched` inside its
 ``shard_map`` and uses :func:`group_key`, :func:`stack` and :func:`unstack`.
 
 Example:
@@ -49,11 +51,15 @@ from gapsim.result import Result
 from gapsim.simulate import finish, prepare
 from gapsim.solvers import Args, SolverOutput, Static, execute
 
+MODES = ("auto", "vmap", "map")
+
 __all__ = [
     "group_key",
     "stack",
     "unstack",
-    "vmapped",
+    "batched",
+    "resolve_mode",
+    "MODES",
     "run_stacked",
     "finish_or_error",
     "simulate_batch",
@@ -80,15 +86,34 @@ def unstack(out: Any, n: int) -> list[Any]:
     return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(n)]
 
 
-def vmapped(static: Static) -> Callable[[Args], SolverOutput]:
-    """``jax.vmap`` of :func:`gapsim.solvers.execute` over stacked ``Args`` (module docstring)."""
-    return jax.vmap(partial(execute, static))
+def resolve_mode(static: Static, mode: str = "auto") -> str:
+    """``"vmap"`` or ``"map"``; ``"auto"`` is ``"map"`` for L-BFGS on a CPU backend."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "map" if static.solver == "lbfgs" and jax.default_backend() == "cpu" else "vmap"
 
 
-@partial(jax.jit, static_argnames=("static",))
-def run_stacked(args: Args, static: Static) -> SolverOutput:
-    """Run a stacked batch on one device (compiled once per ``static``, batch size and shapes)."""
-    return vmapped(static)(args)
+def batched(static: Static, mode: str = "auto") -> Callable[[Args], SolverOutput]:
+    """:func:`gapsim.solvers.execute` over stacked ``Args``: ``jax.vmap`` or ``jax.lax.map``.
+
+    See the module docstring for the two modes; both stop every element by its own rule.
+    """
+    run = partial(execute, static)
+    if resolve_mode(static, mode) == "vmap":
+        return jax.vmap(run)
+    return lambda args: jax.lax.map(run, args)
+
+
+@partial(jax.jit, static_argnames=("static", "mode"))
+def _run_stacked(args: Args, static: Static, mode: str) -> SolverOutput:
+    return batched(static, mode)(args)
+
+
+def run_stacked(args: Args, static: Static, mode: str = "auto") -> SolverOutput:
+    """Run a stacked batch on one device (compiled once per static, mode, batch size, shapes)."""
+    return _run_stacked(args, static, resolve_mode(static, mode))
 
 
 def finish_or_error(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
@@ -99,13 +124,14 @@ def finish_or_error(cfg: Config, static: Static, args: Args, out: Any) -> Result
         return e
 
 
-def simulate_batch(configs: Sequence[Config]) -> list[Result | DivergenceError]:
+def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result | DivergenceError]:
     """:func:`gapsim.simulate` of every config, batched per group of equal :func:`group_key`.
 
     Each group (e.g. the seeds of one config) is one call of :func:`run_stacked`; every
     element is then certified on the host by :func:`gapsim.simulate.finish`, as a single run
     is. Memory grows with the group size (each element holds its own N x N slabs); for
     thousands of configurations use :func:`gapsim.sweep.sweep`, which chunks and shards.
+    ``mode``: ``"auto"``, ``"vmap"`` or ``"map"`` (module docstring).
 
     Returns:
         One :class:`~gapsim.result.Result` per config, in order, or the
@@ -118,7 +144,8 @@ def simulate_batch(configs: Sequence[Config]) -> list[Result | DivergenceError]:
     results: list[Any] = [None] * len(configs)
     for key, idx in groups.items():
         static = key[0]
-        outs = unstack(run_stacked(stack([prepared[i][1] for i in idx]), static), len(idx))
+        stacked = stack([prepared[i][1] for i in idx])
+        outs = unstack(run_stacked(stacked, static, mode), len(idx))
         for i, out in zip(idx, outs, strict=True):
             results[i] = finish_or_error(configs[i], static, prepared[i][1], out)
     return results

@@ -216,7 +216,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     still reports that number but ``converged`` is False.
     """
     n = int(out.n_records)
-    hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
+    hist = {k: np.asarray(v)[:n] for k, v in out.history.items()}  # host slice: no compile per n
     _check_finite(cfg, out, hist)
     p = out.params
     args64, p64 = _to_float64(args, p)

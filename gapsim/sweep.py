@@ -1,4 +1,4 @@
-r"""Sweeps: a grid of configurations run as one vmapped, compiled, sharded program.
+r"""Sweeps: a grid of configurations run as one batched, compiled, sharded program.
 
 A sweep is the outer product of a few config fields (``seed x tau x phi x ...``) over a base
 :class:`~gapsim.config.Config`. :func:`sweep` runs any list of configurations the way a single
@@ -14,7 +14,8 @@ run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
    repeating the last config;
 3. the chunk's ``Args`` are stacked leaf by leaf (``jax.tree.map``), placed with a
    :class:`jax.sharding.NamedSharding` that splits the config axis over all devices, and run by
-   ``jax.jit(shard_map(vmap(execute)))`` (:func:`gapsim.batch.vmapped`): each device runs its
+   ``jax.jit(shard_map(vmap(execute)))`` (:func:`gapsim.batch.batched`; ``lax.map`` for L-BFGS on
+   a CPU): each device runs its
    share of the configs with no communication, each config with its own stopping rule;
 4. :func:`~gapsim.simulate.finish` certifies every config on the host, as for a single run.
 
@@ -48,7 +49,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from gapsim.batch import finish_or_error, group_key, stack, unstack, vmapped
+from gapsim.batch import batched, finish_or_error, group_key, stack, unstack
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
 from gapsim.progress import bar
@@ -103,7 +104,7 @@ def _nbytes_per_config(args: Args, static: Static) -> int:
 @partial(jax.jit, static_argnames=("static", "mesh"))
 def _run_batch(args: Args, static: Static, mesh: Mesh) -> SolverOutput:
     spec = P(AXIS)
-    run = vmapped(static)
+    run = batched(static)  # vmap, or lax.map for L-BFGS on a CPU
     return jax.shard_map(run, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False)(args)
 
 

@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 
 from gapsim import Config, DivergenceError, best_of_seeds, simulate
-from gapsim.batch import run_stacked, simulate_batch
+from gapsim.batch import _run_stacked, resolve_mode, simulate_batch
 
 LBFGS_CFG = Config(n_pairs=6, dim=3, tau=0.2)
 
 
-def test_lbfgs_seeds_batched_equal_one_by_one():
+@pytest.mark.parametrize("mode", ["vmap", "map"])
+def test_lbfgs_seeds_batched_equal_one_by_one(mode):
     cfg = LBFGS_CFG
     configs = [cfg.replace(seed=s) for s in range(5)]
-    batched = simulate_batch(configs)
+    batched = simulate_batch(configs, mode)
     alone = [simulate(c) for c in configs]
     steps = [r.certificate.steps for r in alone]
     # the seeds stop at different iterations: the batch runs until the last one stops, so the
@@ -41,7 +42,7 @@ def test_early_stopped_elements_are_frozen_at_their_own_step():
     cfg = Config(n_pairs=5, dim=3, tau=0.5, solver="gd", steps=2000, dtype="float64")
     cfg = cfg.replace(gtol=1e-6)
     configs = [cfg.replace(seed=s) for s in range(4)]
-    batched = simulate_batch(configs)
+    batched = simulate_batch(configs, "vmap")
     alone = [simulate(c) for c in configs]
     steps = [r.certificate.steps for r in alone]
     assert len(set(steps)) > 1, steps
@@ -68,9 +69,9 @@ def test_a_diverging_element_leaves_the_others_alone():
 def test_best_of_seeds_batched_equals_looped_and_compiles_once():
     cfg = LBFGS_CFG  # the shapes of the first test: its compiled programs serve here too
     r_b, losses_b = best_of_seeds(cfg, range(5))
-    size = run_stacked._cache_size()
+    size = _run_stacked._cache_size()
     r_b2, _ = best_of_seeds(cfg, range(10, 15))  # new seeds, same shapes: no new program
-    assert run_stacked._cache_size() == size
+    assert _run_stacked._cache_size() == size
     assert r_b2.converged
     r_l, losses_l = best_of_seeds(cfg, range(5), batched=False)
     # same tolerance as the per-seed comparison above: certified losses to 1e-10 relative
@@ -78,3 +79,13 @@ def test_best_of_seeds_batched_equals_looped_and_compiles_once():
     assert r_b.config.seed == r_l.config.seed or np.isclose(
         r_b.measures["loss"], r_l.measures["loss"], rtol=1e-10
     )
+
+
+def test_auto_mode_and_bad_mode():
+    from gapsim.simulate import prepare
+
+    static, _ = prepare(LBFGS_CFG)
+    assert resolve_mode(static) == "map"  # L-BFGS on the CPU backend (module docstring)
+    assert resolve_mode(prepare(LBFGS_CFG.replace(solver="gd"))[0]) == "vmap"
+    with pytest.raises(ValueError, match="mode"):
+        resolve_mode(static, "pmap")

@@ -78,3 +78,19 @@ def test_two_processes_equal_one_process(tmp_path):
     ((_, err),) = _wait(_sweep(multi, "--host-devices", "2"))
     assert "reused 4 of 8" in err
     assert _rows(multi) == _rows(single)
+
+
+def test_distributed_needs_a_results_folder(capsys):
+    import jax
+
+    from gapsim.cli import main
+
+    jax.devices()  # the backend is up: the sweep command keeps this process's devices
+    assert main(["sweep", "--distributed", "--no-store", "--grid", "seed=0:2"]) == 2
+    assert "distributed" in capsys.readouterr().err
+
+
+def test_barrier_is_a_no_op_in_one_process():
+    from gapsim.sweep import process_barrier
+
+    process_barrier("alone", timeout_s=0.001)  # returns at once: one process

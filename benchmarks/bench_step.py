@@ -304,6 +304,7 @@ def main() -> None:
     p.add_argument("--sizes", default="256x16,1024x64,4096x64")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median, spread)")
     p.add_argument("--sweep-rounds", type=int, default=2, help="interleaved sweep rounds")
+    p.add_argument("--sweep-seeds", type=int, default=64, help="sweep seeds (x 4 temperatures)")
     a = p.parse_args()
     steps = {256: (200, 1200), 1024: (20, 120), 4096: (3, 13)}
     torch_steps = {256: (20, 220), 1024: (5, 25), 4096: (1, 4)}

@@ -270,7 +270,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     gradient norm but ``converged`` is False.
     """
     n = int(out.n_records)
-    hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
+    hist = {k: np.asarray(v)[:n] for k, v in out.history.items()}  # host slice: no compile per n
     _check_finite(cfg, out, hist)
     p = out.params
     args64, p64 = _to_float64(args, p)
@@ -291,7 +291,9 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
 
 
 @x64
-def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
+def best_of_seeds(
+    cfg: Config, seeds: Sequence[int], *, batched: bool = True
+) -> tuple[Result, np.ndarray]:
     """Multi-start: run ``cfg`` from each seed and keep the lowest-loss certified minimum.
 
     These landscapes have distinct stationary points (on the circle, for instance, a start whose
@@ -302,11 +304,24 @@ def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray
     result's measures also count the seeds by kind: ``seeds_minimum``, ``seeds_saddle``,
     ``seeds_not_stationary`` (and ``seeds_other``: second order off, stochastic).
 
+    With ``batched`` (default) the seeds run as one vmapped, compiled program, each with its
+    own stopping rule (:func:`gapsim.batch.simulate_batch`; equal to one-by-one runs to
+    rounding); ``batched=False`` runs them one by one.
+
     Returns:
         ``(best, losses)``: the best :class:`~gapsim.result.Result` and every run's final loss
         (NaN for runs that are not certified minima), in the order of ``seeds``.
     """
-    runs = [simulate(cfg.replace(seed=int(s))) for s in seeds]
+    configs = [cfg.replace(seed=int(s)) for s in seeds]
+    if batched:
+        from gapsim.batch import simulate_batch
+
+        runs = simulate_batch(configs)
+        for r in runs:
+            if isinstance(r, DivergenceError):
+                raise r
+    else:
+        runs = [simulate(c) for c in configs]
     losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
     key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
     best = runs[int(np.nanargmin(key))]

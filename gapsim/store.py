@@ -135,9 +135,9 @@ def entry_dir(out: Path, i: int, n: int) -> Path:
 
 
 def _open(
-    out: Path, configs: Sequence[Config], meta: dict[str, Any], overwrite: bool
+    out: Path, configs: Sequence[Config], meta: dict[str, Any], overwrite: bool, clean: bool = True
 ) -> dict[int, Result | DivergenceError]:
-    """Check or write the manifest; clear stale staging folders; load the finished entries."""
+    """Check or write the manifest; clear stale staging folders (if ``clean``); load entries."""
     path = out / MANIFEST
     plan = _plan(configs, meta["chunk"])
     if path.exists():
@@ -164,7 +164,7 @@ def _open(
         manifest = {"kind": "sweep", "gapsim_version": __version__, **meta, "configs": entries}
         manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         _atomic_write_text(path, json.dumps(manifest, indent=1))
-    for stale in (out / ENTRIES).glob(f"{_STAGING}*"):
+    for stale in (out / ENTRIES).glob(f"{_STAGING}*") if clean else ():
         shutil.rmtree(stale, ignore_errors=True)
     n = len(configs)
     return {i: load_entry(entry_dir(out, i, n)) for i in range(n) if entry_dir(out, i, n).exists()}
@@ -186,6 +186,13 @@ def run_sweep(
     Each chunk's configs are written to ``out/configs/NNNN/`` as soon as the chunk finishes;
     the table ``out/sweep.{jsonl,csv}`` at the end (columns: ``axes``).
 
+    With several processes (:func:`gapsim.sweep.init_distributed`; ``out`` on a file system
+    they share), process 0 opens the folder (manifest, stale staging folders, ``overwrite``)
+    and the others then load what is finished; each process writes the configs its own devices
+    ran, chunk by chunk, so a process that dies loses only its unfinished chunk and a rerun
+    resumes; after a barrier every process reads the others' configs from the folder and
+    process 0 writes the table.
+
     Args:
         configs: the configurations (:func:`gapsim.sweep.grid`).
         out: the sweep folder (:func:`sweep_dir` gives the default).
@@ -205,26 +212,33 @@ def run_sweep(
     """
     import jax
 
-    from gapsim.sweep import sweep, table_rows, write_table
+    from gapsim.sweep import process_barrier, sweep, table_rows, write_table
 
     out = Path(out)
     axes = json.loads(json.dumps({k: list(vs) for k, vs in (axes or {}).items()}))
     ndev = len(devices or jax.devices())
     meta = {"base": dict(base or {}), "axes": axes, "chunk": chunk, "devices": ndev}
-    done = _open(out, configs, meta, overwrite)
-    computed = 0
+    primary = jax.process_index() == 0
+    done = _open(out, configs, meta, overwrite) if primary else {}
+    process_barrier("store-open")
+    if not primary:
+        done = _open(out, configs, meta, overwrite=False, clean=False)
+    process_barrier("store-loaded")
 
     def save_chunk(idx: list[int], results: list[Result | DivergenceError]) -> None:
-        nonlocal computed
-        computed += len(idx)
         for i, r in zip(idx, results, strict=True):
             folder = entry_dir(out, i, len(configs))
             if not folder.exists():  # a finished config of a re-run chunk: the same bits
                 write_entry(folder, configs[i], r)
 
     results = sweep(configs, chunk, devices, progress=progress, done=done, on_chunk=save_chunk)
-    write_table(table_rows(configs, results, list(axes)), out)
-    return results, len(configs) - computed
+    reused = sum(i in done and r is done[i] for i, r in enumerate(results))
+    process_barrier("store-finished")
+    n = len(configs)
+    results = [load_entry(entry_dir(out, i, n)) if r is None else r for i, r in enumerate(results)]
+    if primary:
+        write_table(table_rows(configs, results, list(axes)), out)
+    return results, reused
 
 
 def load_sweep(out: str | os.PathLike) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:

@@ -1,4 +1,4 @@
-r"""Sweeps: a grid of configurations run as one vmapped, compiled, sharded program.
+r"""Sweeps: a grid of configurations run as one batched, compiled, sharded program.
 
 A sweep is the outer product of a few config fields (``seed x tau x phi x ...``) over a base
 :class:`~gapsim.config.Config`. :func:`sweep` runs any list of configurations the way a single
@@ -14,8 +14,9 @@ run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
    repeating the last config;
 3. the chunk's ``Args`` are stacked leaf by leaf (``jax.tree.map``), placed with a
    :class:`jax.sharding.NamedSharding` that splits the config axis over all devices, and run by
-   ``jax.jit(shard_map(vmap(execute)))``: each device runs its share of the configs with no
-   communication, and its ``while_loop`` stops when its own configs are done;
+   ``jax.jit(shard_map(vmap(execute)))`` (:func:`gapsim.batch.batched`; ``lax.map`` for L-BFGS on
+   a CPU): each device runs its
+   share of the configs with no communication, each config with its own stopping rule;
 4. :func:`~gapsim.simulate.finish` certifies every config on the host, as for a single run.
 
 Results equal one-by-one runs to rounding: the batched program performs the same operations per
@@ -48,15 +49,26 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from gapsim.batch import batched, finish_or_error, group_key, stack
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
 from gapsim.precision import x64
 from gapsim.progress import bar
 from gapsim.result import Result, _atomic_write_text
-from gapsim.simulate import finish, prepare
-from gapsim.solvers import Args, SolverOutput, Static, execute
+from gapsim.simulate import prepare
+from gapsim.solvers import Args, SolverOutput, Static
 
-__all__ = ["grid", "sweep", "table_rows", "write_table", "csv_text", "SWEEP_BYTES", "AXIS"]
+__all__ = [
+    "grid",
+    "sweep",
+    "table_rows",
+    "write_table",
+    "csv_text",
+    "init_distributed",
+    "process_barrier",
+    "SWEEP_BYTES",
+    "AXIS",
+]
 
 AXIS = "config"
 """Name of the mesh axis the configurations are sharded over."""
@@ -90,35 +102,45 @@ def grid(base: Config | Mapping[str, Any], axes: Mapping[str, Iterable[Any]]) ->
     ]
 
 
-def _group_key(static: Static, args: Args) -> tuple:
-    leaves, treedef = jax.tree.flatten(args)
-    return static, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a)))) for a in leaves)
-
-
 def _nbytes_per_config(args: Args, static: Static) -> int:
     """A rough working set of one config: a few (N, N) or (block, N) slabs."""
     from gapsim.blocks import block_rows
 
-    x = jax.tree.leaves(args)[0]
-    n = int(x.shape[0])
+    x = args.z0  # (M, N, d)
+    n = int(x.shape[-2])
     rows = block_rows(n, x.dtype) if static.block_size == 0 else min(static.block_size, n)
     return 8 * n * (rows or n) * np.dtype(x.dtype).itemsize
 
 
 @partial(jax.jit, static_argnames=("static", "mesh"))
 def _run_batch(args: Args, static: Static, mesh: Mesh) -> SolverOutput:
-    run = jax.vmap(partial(execute, static))
     spec = P(AXIS)
+    run = batched(static)  # vmap, or lax.map for L-BFGS on a CPU
     return jax.shard_map(run, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False)(args)
 
 
-def _run_chunk(static: Static, batch: list[Args], mesh: Mesh, size: int) -> list[Any]:
-    """Run ``batch`` (padded to ``size`` configs) and split the output per config."""
-    padded = batch + [batch[-1]] * (size - len(batch))
-    stacked = jax.tree.map(lambda *a: np.stack([np.asarray(v) for v in a]), *padded)
-    stacked = jax.device_put(stacked, NamedSharding(mesh, P(AXIS)))
-    out = jax.device_get(_run_batch(stacked, static, mesh))
-    return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(len(batch))]
+def _run_chunk(static: Static, batch: list[Args], mesh: Mesh, size: int) -> dict[int, Any]:
+    """Run ``batch`` (padded to ``size`` configs); the outputs this process holds, by position.
+
+    The stacked ``Args`` become global arrays sharded over the mesh (every process builds the
+    same stack and places only its own devices' rows), and each process reads back only the
+    rows of its own devices: with one process, all of them.
+    """
+    padded = stack(batch + [batch[-1]] * (size - len(batch)))
+    sharding = NamedSharding(mesh, P(AXIS))
+    stacked = jax.tree.map(
+        lambda a: jax.make_array_from_callback(a.shape, sharding, lambda i, a=a: a[i]), padded
+    )
+    leaves, treedef = jax.tree.flatten(_run_batch(stacked, static, mesh))
+    rows: list[dict[int, np.ndarray]] = []
+    for leaf in leaves:
+        held = {}
+        for shard in leaf.addressable_shards:
+            data, start = np.asarray(shard.data), shard.index[0].start or 0
+            held.update({start + j: data[j] for j in range(data.shape[0])})
+        rows.append(held)
+    mine = sorted(i for i in rows[0] if i < len(batch))
+    return {i: treedef.unflatten([r[i] for r in rows]) for i in mine}
 
 
 @x64
@@ -152,7 +174,10 @@ def sweep(
 
     Returns:
         One :class:`~gapsim.result.Result` per config, or the
-        :class:`~gapsim.errors.DivergenceError` of a config that diverged.
+        :class:`~gapsim.errors.DivergenceError` of a config that diverged. With several
+        processes (:func:`init_distributed`), each process certifies only the configs its own
+        devices ran and holds ``None`` for the others (:func:`gapsim.store.run_sweep` gathers
+        them through the store).
     """
     devices = list(devices or jax.devices())
     mesh = Mesh(np.array(devices), (AXIS,))
@@ -161,7 +186,7 @@ def sweep(
     prepared = [prepare(cfg) for cfg in configs]
     groups: dict[tuple, list[int]] = {}
     for i, (static, args) in enumerate(prepared):
-        groups.setdefault(_group_key(static, args), []).append(i)
+        groups.setdefault(group_key(static, args), []).append(i)
     results: list[Any] = [None] * len(configs)
     with bar(len(configs), "sweep", progress, unit="config") as pbar:
         for key, idx in groups.items():
@@ -177,19 +202,14 @@ def sweep(
                         results[i] = done[i]
                 else:
                     outs = _run_chunk(static, [prepared[i][1] for i in part], mesh, size)
-                    for i, out in zip(part, outs, strict=True):
-                        results[i] = _finish(configs[i], static, prepared[i][1], out)
+                    mine = [part[j] for j in outs]
+                    for j, out in outs.items():
+                        i = part[j]
+                        results[i] = finish_or_error(configs[i], static, prepared[i][1], out)
                     if on_chunk is not None:
-                        on_chunk(part, [results[i] for i in part])
+                        on_chunk(mine, [results[i] for i in mine])
                 pbar.update(len(part))
     return results
-
-
-def _finish(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
-    try:
-        return finish(cfg, static, args, out)
-    except DivergenceError as e:
-        return e
 
 
 def table_rows(
@@ -233,6 +253,44 @@ def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows:
         w.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r.items()})
     return buf.getvalue()
+
+
+def init_distributed(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+) -> tuple[int, int]:
+    """Join JAX's multi-process runtime (:func:`jax.distributed.initialize`) for a sweep.
+
+    Must run before the first JAX computation. Given no arguments, JAX reads them from the
+    cluster environment it detects (SLURM, Open MPI, Kubernetes, cloud TPU); otherwise pass
+    the coordinator's ``host:port`` (process 0 serves there), the process count and this
+    process's id. Afterwards ``jax.devices()`` lists every device of every process, so
+    :func:`sweep` shards each chunk over all of them; each process runs and certifies the
+    configs on its own devices and :func:`gapsim.store.run_sweep` writes them into the shared
+    results folder.
+
+    Returns:
+        ``(process_index, process_count)``.
+    """
+    jax.distributed.initialize(
+        coordinator_address=coordinator, num_processes=num_processes, process_id=process_id
+    )
+    return jax.process_index(), jax.process_count()
+
+
+def process_barrier(name: str, timeout_s: float = 24 * 3600) -> None:
+    """Wait until every process of the multi-process runtime reaches ``name`` (no-op alone).
+
+    Uses the coordination service's barrier (no device computation: a CPU backend has no
+    cross-process collectives by default). A process that died makes the others fail here
+    after ``timeout_s`` or when the coordination service notices it; what they stored stays.
+    """
+    if jax.process_count() == 1:
+        return
+    from jax._src import distributed  # the client of jax.distributed.initialize
+
+    distributed.global_state.client.wait_at_barrier(f"gapsim-{name}", int(timeout_s * 1000))
 
 
 def _jsonable(v: Any) -> Any:

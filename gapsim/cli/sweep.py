@@ -59,6 +59,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         help="CPU devices to shard over (default: XLA_FLAGS' host device count, else all cores)",
     )
+    dist = sw.add_argument_group("multi-process (gapsim.sweep.init_distributed)")
+    dist.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join jax.distributed: shard over every device of every process, each process "
+        "writing its configs to the shared --out (flags below, else SLURM etc. as JAX detects)",
+    )
+    dist.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0")
+    dist.add_argument("--num-processes", type=int, help="number of processes")
+    dist.add_argument("--process-id", type=int, help="this process's id, 0..num-processes-1")
     add_store_flags(sw, "the root of the default --out")
     add_config_flags(sw)
 
@@ -126,7 +136,12 @@ def run(ns: argparse.Namespace) -> int:
     from gapsim.progress import interactive
     from gapsim.runs import format_value
     from gapsim.store import run_sweep, sweep_dir
-    from gapsim.sweep import grid, sweep, table_rows
+    from gapsim.sweep import grid, init_distributed, sweep, table_rows
+
+    if ns.distributed:
+        if ns.no_store and not ns.out:
+            raise ConfigError("distributed", "--no-store", "needs a results folder (--out)")
+        init_distributed(ns.coordinator, ns.num_processes, ns.process_id)
 
     axes = parse_grid(ns.grid)
     base = config_fields(ns)
@@ -154,6 +169,8 @@ def run(ns: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     seconds = time.perf_counter() - t0
+    if jax.process_index() != 0:  # process 0 prints; every process stored its configs
+        return 0
     rows = table_rows(configs, results, list(axes))
     if ns.json:
         print_json(rows)

@@ -1,0 +1,151 @@
+r"""Batched runs: many seeds or configurations as one compiled program.
+
+A certified optimum is the best of several certified seeds (:func:`gapsim.best_of_seeds`), and
+every seed is a float64 L-BFGS run of a few hundred small iterations. Run one by one, each run
+pays a dispatch, its own host round trips and small-kernel overheads; run as a batch, one
+compiled program does every seed. Two ways to batch (``mode``), both with **each element's own
+stopping rule** and both equal to one-by-one runs to rounding:
+
+- ``"vmap"``: ``jax.vmap`` of the solver's :func:`jax.lax.while_loop`
+  (:func:`gapsim.solvers.execute`). With a batched predicate the loop runs its body while *any*
+  element's predicate holds and keeps, for every element whose predicate is already false, its
+  old carry (``select(pred, body(c), c)``): element ``b`` stops exactly where it would alone,
+  with its own step count and trajectory (``tests/test_batch.py`` checks it on runs that stop
+  at different steps). The price: the batch runs the slowest element's iterations, and every
+  ``lax.cond`` on a batched predicate becomes a ``select`` that evaluates both branches. optax's
+  zoom line search (inside ``optax.lbfgs``) branches that way on every step, each branch
+  evaluating the objective, so vmapped L-BFGS does about three objective evaluations per
+  iteration where a single run does one. On lanes that run in parallel (a GPU) that is the
+  right trade; on this 2-core CPU it made L-BFGS slower per certified optimum than one-by-one
+  runs (``benchmarks/bench_certify.py``). The dynamics solvers (no line search) vmap well.
+- ``"map"``: :func:`jax.lax.map`, the elements one after the other inside one compiled
+  program: each keeps its scalar predicates (no ``select``), so the arithmetic is exactly that
+  of one-by-one runs, minus the per-run dispatch and host round trips.
+- ``"auto"`` (default): ``"map"`` for L-BFGS on a CPU backend, ``"vmap"`` otherwise.
+
+:func:`simulate_batch` is the one-call form (prepare, run, certify every config, as
+:func:`gapsim.simulate` does for one); :mod:`gapsim.sweep` runs :func:`batched` inside its
+``shard_map`` and uses :func:`group_key`, :func:`stack` and :func:`unstack`.
+
+Example:
+    >>> from gapsim import Config
+    >>> from gapsim.batch import simulate_batch
+    >>> cfg = Config(n_pairs=4, dim=3, tau=0.5)
+    >>> runs = simulate_batch([cfg.replace(seed=s) for s in range(4)])
+    >>> all(r.converged for r in runs)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import numpy as np
+
+from gapsim.config import Config
+from gapsim.errors import DivergenceError
+from gapsim.result import Result
+from gapsim.simulate import finish, prepare
+from gapsim.solvers import Args, SolverOutput, Static, execute
+
+MODES = ("auto", "vmap", "map")
+
+__all__ = [
+    "group_key",
+    "stack",
+    "unstack",
+    "batched",
+    "resolve_mode",
+    "MODES",
+    "run_stacked",
+    "finish_or_error",
+    "simulate_batch",
+]
+
+
+def group_key(static: Static, args: Args) -> tuple:
+    """The batching key: equal ``Static``, pytree structure, shapes and dtypes of ``Args``.
+
+    Runs with equal keys share one compiled batched program.
+    """
+    leaves, treedef = jax.tree.flatten(args)
+    return static, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a)))) for a in leaves)
+
+
+def stack(batch: Sequence[Args]) -> Args:
+    """Stack the ``Args`` of one group leaf by leaf along a new leading (batch) axis."""
+    return jax.tree.map(lambda *a: np.stack([np.asarray(v) for v in a]), *batch)
+
+
+def unstack(out: Any, n: int) -> list[Any]:
+    """The first ``n`` elements of a batched pytree, one pytree each (host arrays)."""
+    out = jax.device_get(out)
+    return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(n)]
+
+
+def resolve_mode(static: Static, mode: str = "auto") -> str:
+    """``"vmap"`` or ``"map"``; ``"auto"`` is ``"map"`` for L-BFGS on a CPU backend."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "map" if static.solver == "lbfgs" and jax.default_backend() == "cpu" else "vmap"
+
+
+def batched(static: Static, mode: str = "auto") -> Callable[[Args], SolverOutput]:
+    """:func:`gapsim.solvers.execute` over stacked ``Args``: ``jax.vmap`` or ``jax.lax.map``.
+
+    See the module docstring for the two modes; both stop every element by its own rule.
+    """
+    run = partial(execute, static)
+    if resolve_mode(static, mode) == "vmap":
+        return jax.vmap(run)
+    return lambda args: jax.lax.map(run, args)
+
+
+@partial(jax.jit, static_argnames=("static", "mode"))
+def _run_stacked(args: Args, static: Static, mode: str) -> SolverOutput:
+    return batched(static, mode)(args)
+
+
+def run_stacked(args: Args, static: Static, mode: str = "auto") -> SolverOutput:
+    """Run a stacked batch on one device (compiled once per static, mode, batch size, shapes)."""
+    return _run_stacked(args, static, resolve_mode(static, mode))
+
+
+def finish_or_error(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
+    """:func:`gapsim.simulate.finish`, returning a run's DivergenceError instead of raising it."""
+    try:
+        return finish(cfg, static, args, out)
+    except DivergenceError as e:
+        return e
+
+
+def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result | DivergenceError]:
+    """:func:`gapsim.simulate` of every config, batched per group of equal :func:`group_key`.
+
+    Each group (e.g. the seeds of one config) is one call of :func:`run_stacked`; every
+    element is then certified on the host by :func:`gapsim.simulate.finish`, as a single run
+    is. Memory grows with the group size (each element holds its own N x N slabs); for
+    thousands of configurations use :func:`gapsim.sweep.sweep`, which chunks and shards.
+    ``mode``: ``"auto"``, ``"vmap"`` or ``"map"`` (module docstring).
+
+    Returns:
+        One :class:`~gapsim.result.Result` per config, in order, or the
+        :class:`~gapsim.errors.DivergenceError` of a config that diverged.
+    """
+    prepared = [prepare(cfg) for cfg in configs]
+    groups: dict[tuple, list[int]] = {}
+    for i, (static, args) in enumerate(prepared):
+        groups.setdefault(group_key(static, args), []).append(i)
+    results: list[Any] = [None] * len(configs)
+    for key, idx in groups.items():
+        static = key[0]
+        stacked = stack([prepared[i][1] for i in idx])
+        outs = unstack(run_stacked(stacked, static, mode), len(idx))
+        for i, out in zip(idx, outs, strict=True):
+            results[i] = finish_or_error(configs[i], static, prepared[i][1], out)
+    return results

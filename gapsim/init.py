@@ -139,7 +139,7 @@ def _cones(key, cfg, cs):
             axes.append(_rotated_axis(k, axes[0], cfg.init_axis_angle, c, d, dt))
     keys = jax.random.split(jax.random.fold_in(k_rest, 0), len(cs))
     return [
-        uniform_in_cap(k, n, a, cfg.init_angle, c.basis)
+        uniform_in_cap(k, n, a, cfg.effective_init_angle, c.basis)
         for k, a, c in zip(keys, axes, cs, strict=False)
     ]
 
@@ -147,7 +147,7 @@ def _cones(key, cfg, cs):
 def _parallel(key, cfg, cs, shift):
     if cfg.modalities != 2 or cfg.dim < 3:
         raise ConfigError("init", cfg.init, "parallel starts need --modalities 2 and --dim >= 3")
-    n, d, a = cfg.n_pairs, cfg.dim, cfg.init_angle
+    n, d, a = cfg.n_pairs, cfg.dim, cfg.effective_init_angle
     theta = jnp.sort(jax.random.uniform(key, (n,), dtype=jnp.float64, maxval=2 * np.pi))
     e = np.eye(d)
 

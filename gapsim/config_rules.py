@@ -1,0 +1,147 @@
+"""Rules a :class:`gapsim.config.Config` obeys beyond each field's own range.
+
+Types (an ``int`` field takes integers only, a ``float`` field finite real numbers), fields that
+only mean something together with another setting (``swap_p`` needs ``swap``), and sizes checked
+up front, so that ``steps=10**12`` or ``n_pairs=10**6, dim=10**3`` fail in milliseconds with a
+message instead of exhausting memory later. Every violation raises
+:class:`gapsim.errors.ConfigError` naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+import typing
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gapsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gapsim.config import Config
+
+__all__ = ["check", "check_types", "check_given", "check_unused", "non_default"]
+
+INIT_ANGLE_DEFAULTS = {"cones": 0.2, "parallel-mismatched": 1.0, "parallel-matched": 1.0}
+"""Default ``init_angle`` per start: Liang et al.'s narrow cones; Yaras et al.'s parallel circles
+at polar angle ~1 rad (at 0.2 both circles sit near the poles and the temperature never rises)."""
+MAX_STEPS = 2**31 - 1
+"""Step counters are int32 on the device."""
+MAX_RECORDS = 2_000_000
+"""Largest trajectory buffer (records = steps / stride + 1); raise ``stride`` for longer runs."""
+MAX_BYTES = 4 * 2**30
+"""Largest memory estimate (:attr:`Config.memory_estimate`) a run may need."""
+MAX_SEED = 2**32 - 1
+"""Seeds beyond 2^32 - 1 alias smaller ones in JAX's 32-bit key derivation."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _kind(cfg: Config, name: str) -> type:
+    """The scalar type of a field: int, float, bool, str, or tuple (of floats)."""
+    hint = _hints(type(cfg))[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    base = args[0]
+    return tuple if typing.get_origin(base) is tuple else base
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def check_types(cfg: Config) -> None:
+    """Coerce NumPy scalars to Python ones; refuse wrong types and non-finite numbers."""
+    for f in dataclasses.fields(cfg):
+        name, value = f.name, getattr(cfg, f.name)
+        if value is None and (f.default is None):
+            continue
+        kind = _kind(cfg, name)
+        if kind is bool:
+            check(isinstance(value, (bool, np.bool_)), name, value, "must be true or false")
+            value = bool(value)
+        elif kind is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            check(ok, name, value, "must be an integer")
+            value = int(value)
+        elif kind is float:
+            check(_is_real(value), name, value, "must be a number")
+            value = float(value)
+            check(math.isfinite(value), name, value, "must be finite")
+        elif kind is str:
+            check(isinstance(value, str), name, value, "must be a string")
+        elif kind is tuple:
+            ok = isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0
+            ok = ok and all(_is_real(v) and math.isfinite(v) for v in value)
+            check(ok, name, value, "must be a non-empty sequence of finite numbers")
+            value = tuple(float(v) for v in value)
+        object.__setattr__(cfg, name, value)
+
+
+# Fields that only mean something together with another setting: name -> (in use?, needs).
+_USED_WITH: dict[str, tuple[Any, str]] = {
+    "swap_p": (lambda c: c.swap != "none", "--swap"),
+    "momentum": (lambda c: c.solver == "sgd", "--solver sgd"),
+    "lr": (lambda c: c.solver != "lbfgs", "--solver gd, sgd or adam"),
+    "tau_param": (lambda c: c.learn_tau, "--learn-tau"),
+    "tau_scale": (
+        lambda c: c.learn_tau and c.tau_param == "scaled",
+        "--learn-tau --tau-param scaled",
+    ),
+    "tau_lr_mult": (lambda c: c.learn_tau, "--learn-tau"),
+    "gamma0": (lambda c: c.gamma_lift, "--gamma-lift"),
+    "gamma_lr_mult": (lambda c: c.gamma_lift, "--gamma-lift"),
+    "class_p": (lambda c: c.classes > 0, "--classes"),
+    "align_lambda": (lambda c: c.align == "shift", "--align shift"),
+    "cone_axis": (lambda c: c.cone_angle is not None, "--cone-angle (a cap)"),
+    "cone_axis_angle": (
+        lambda c: c.cone_angle is not None and c.cone_axis == "fixed",
+        "--cone-axis fixed",
+    ),
+    "init_angle": (
+        lambda c: c.init in INIT_ANGLE_DEFAULTS and c.init_file is None,
+        "--init cones or a parallel start",
+    ),
+    "init_axis_angle": (lambda c: c.init == "cones" and c.init_file is None, "--init cones"),
+    "init": (
+        lambda c: c.init_file is None or c.init == "file",
+        "no --init-file (the file is the start)",
+    ),
+}
+
+
+def non_default(cfg: Config) -> list[str]:
+    """Names of the fields of ``cfg`` that differ from their defaults."""
+    return [f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != f.default]
+
+
+def check_unused(cfg: Config, names: Any) -> None:
+    """Refuse each of ``names`` that is set although the setting it belongs to is off."""
+    for name in names:
+        if name in _USED_WITH:
+            used, needs = _USED_WITH[name]
+            check(used(cfg), name, getattr(cfg, name), f"only used with {needs}")
+
+
+def check_given(cfg: Config, names: Any) -> None:
+    """Refuse explicitly given fields (e.g. CLI flags) that ``cfg`` does not use.
+
+    :class:`Config` itself refuses such fields only at non-default values, where "unset" and
+    "given the default" cannot be told apart; a caller that knows which fields were given
+    (the CLI) calls this with their names.
+
+    Raises:
+        ConfigError: naming the first unused field and the setting it needs.
+    """
+    check_unused(cfg, names)
+
+
+def check(ok: bool, name: str, value: Any, allowed: str) -> None:
+    """Raise :class:`ConfigError` ``(name, value, allowed)`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(name, value, allowed)

@@ -341,6 +341,14 @@ class Config:
                 self.cone_angle,
                 "must lie in (0, pi) radians",
             )
+            eps = 2.2e-16 if self.effective_dtype == "float64" else 1.2e-7
+            _check(
+                self.cone_angle >= math.sqrt(32 * eps),
+                "cone_angle",
+                self.cone_angle,
+                f"must be >= {math.sqrt(32 * eps):.2g} rad in {self.effective_dtype} (cos(alpha) "
+                "is not resolved below; use --dtype float64 for smaller caps)",
+            )
         elif c == "cone":
             _check(False, "cone_angle", None, "required with --constraint cone")
         _check(

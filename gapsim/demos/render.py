@@ -113,7 +113,7 @@ def render(
     fps: int = FPS,
     progress: bool = False,
 ) -> tuple[list[Path], str | None]:
-    """Write every frame of ``movie`` as a GIF at ``path`` (suffix ``.gif`` forced).
+    """Write every frame of ``movie`` as a GIF at ``path`` (``.gif`` appended unless given).
 
     With ``mp4`` (or a ``.mp4`` path) an MP4 with the same stem is written too where
     ``ffmpeg`` is on the PATH (matplotlib's FFMpegWriter); without it, the GIF only.
@@ -128,11 +128,16 @@ def render(
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
     path = Path(path)
-    writers: dict[Path, Any] = {path.with_suffix(".gif"): PillowWriter(fps=fps)}
+    stem = path.with_suffix("") if path.suffix.lower() in (".gif", ".mp4") else path
+
+    def named(ext: str) -> Path:  # appended, so "tau0.1" gives "tau0.1.gif", not "tau0.gif"
+        return stem.with_name(stem.name + ext)
+
+    writers: dict[Path, Any] = {named(".gif"): PillowWriter(fps=fps)}
     note = None
     if mp4 or path.suffix.lower() == ".mp4":
         if shutil.which("ffmpeg"):
-            writers[path.with_suffix(".mp4")] = FFMpegWriter(fps=fps)
+            writers[named(".mp4")] = FFMpegWriter(fps=fps)
         else:
             note = "no MP4 written: ffmpeg is not on the PATH (the GIF has the same frames)"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,13 @@
 """``gapsim report DIR``: tabulate a results folder (a run, a sweep, or a root holding many).
 
-Every run folder and every config of every sweep folder (:mod:`gapsim.store`) found under
-``DIR`` becomes a row: its path, its status (``done``, ``diverged``, or ``pending`` for a sweep
-config not finished yet), the config fields that differ between the rows (``config.steps`` for
-the step budget, beside the measured ``steps``), then :data:`COLUMNS`. ``--json`` prints the
-rows as one JSON list, ``--csv PATH`` writes them, ``--sort FIELD`` orders them (missing values
-last). A folder with nothing to report is an error (exit status 2).
+Every run folder, every config of every sweep folder (:mod:`gapsim.store`) and every
+``Result.save`` pair (``run --out PATH``: ``PATH.json`` + ``PATH.npz``) found under ``DIR``
+becomes a row: its path, its status (``done``, ``diverged``, ``pending`` for a sweep config not
+finished yet, or ``unreadable`` with the reason in ``error``), the config fields that differ
+between the rows (``config.steps`` for the step budget, beside the measured ``steps``), then
+:data:`COLUMNS`. ``--json`` prints the rows as one JSON list, ``--csv PATH`` writes them with
+every metric, ``--sort FIELD`` orders them by any metric (missing values last). A folder with
+nothing to report is an error (exit status 2).
 
 Example:
     >>> rows = collect("results")  # doctest: +SKIP
@@ -54,20 +56,41 @@ def _walk(folder: Path, root: Path, found: list[dict[str, Any]]) -> None:
     from gapsim.store import MANIFEST, entry_dir, load_sweep, read_metrics
 
     rel = folder.relative_to(root).as_posix() if folder != root else folder.name
-    if (folder / MANIFEST).exists():
-        manifest, metrics = load_sweep(folder)
-        n = len(manifest["configs"])
-        for c in manifest["configs"]:
-            i = c["index"]
-            name = f"{rel}/{entry_dir(folder, i, n).relative_to(folder).as_posix()}"
-            found.append(_row(name, c["config"], metrics.get(i)))
-    elif (folder / "metrics.json").exists() and (folder / "config.json").exists():
-        config = json.loads((folder / "config.json").read_text())["config"]
-        found.append(_row(rel, config, read_metrics(folder)))
-    else:
-        for child in sorted(folder.iterdir()):
-            if child.is_dir() and not child.name.startswith("."):
-                _walk(child, root, found)
+    try:
+        if (folder / MANIFEST).exists():
+            manifest, metrics = load_sweep(folder)
+            n = len(manifest["configs"])
+            for c in manifest["configs"]:
+                i = c["index"]
+                name = f"{rel}/{entry_dir(folder, i, n).relative_to(folder).as_posix()}"
+                found.append(_row(name, c["config"], metrics.get(i)))
+            return
+        if (folder / "metrics.json").exists() and (folder / "config.json").exists():
+            config = json.loads((folder / "config.json").read_text())["config"]
+            found.append(_row(rel, config, read_metrics(folder)))
+            return
+    except (OSError, ValueError, KeyError, TypeError) as e:  # a corrupt file: one row says so
+        found.append(_unreadable(rel, e))
+        return
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and not child.name.startswith("."):
+            _walk(child, root, found)
+        elif child.suffix == ".json" and child.with_suffix(".npz").exists():
+            _saved_result(child, root, found)
+
+
+def _saved_result(path: Path, root: Path, found: list[dict[str, Any]]) -> None:
+    """A ``Result.save`` pair (``--out PATH``): its JSON holds config, measures, certificate."""
+    name = path.relative_to(root).as_posix()[: -len(".json")]
+    try:
+        meta = json.loads(path.read_text())
+        if not {"config", "measures", "certificate"} <= set(meta):
+            return  # some other JSON beside an npz: not ours
+        cert = meta["certificate"]
+        metrics = {**meta["measures"], "converged": cert["converged"], "steps": cert["steps"]}
+        found.append(_row(name, meta["config"], {"diverged": False, **metrics}))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        found.append(_unreadable(name, e))
 
 
 def _row(name: str, config: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
@@ -78,8 +101,18 @@ def _row(name: str, config: dict[str, Any], metrics: dict[str, Any] | None) -> d
     return {"entry": name, "status": status, "config": config, "metrics": metrics or {}}
 
 
-def tabulate(entries: list[dict[str, Any]], sort: str | None = None) -> list[dict[str, Any]]:
+def _unreadable(name: str, e: Exception) -> dict[str, Any]:
+    reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return {"entry": name, "status": "unreadable", "config": {}, "metrics": {}, "error": reason}
+
+
+def tabulate(
+    entries: list[dict[str, Any]], sort: str | None = None, full: bool = False
+) -> list[dict[str, Any]]:
     """Flat rows: entry, status, the config fields that differ between entries, :data:`COLUMNS`.
+
+    With ``full``, every metric any entry has (not only :data:`COLUMNS`); ``sort`` may name
+    any of those either way. Unreadable entries add an ``error`` column.
 
     Raises:
         ConfigError: ``sort`` is not a column.
@@ -90,12 +123,16 @@ def tabulate(entries: list[dict[str, Any]], sort: str | None = None) -> list[dic
         for k in keys
         if len({json.dumps(e["config"].get(k), sort_keys=True) for e in entries}) > 1
     ]
+    extra = [k for e in entries for k in e["metrics"] if k not in differ and k != "diverged"]
+    every = list(dict.fromkeys([*COLUMNS, *extra]))  # a config column wins over a metric
+    errors = any("error" in e for e in entries)
     rows = [
         {
             "entry": e["entry"],
             "status": e["status"],
             **{(f"config.{k}" if k in COLUMNS else k): e["config"].get(k) for k in differ},
-            **{k: e["metrics"].get(k) for k in COLUMNS},
+            **{k: e["metrics"].get(k) for k in every},
+            **({"error": e.get("error")} if errors else {}),
         }
         for e in entries
     ]
@@ -110,6 +147,9 @@ def tabulate(entries: list[dict[str, Any]], sort: str | None = None) -> list[dic
         except TypeError:  # mixed types in one column: compare their text
             present.sort(key=lambda r: str(r[sort]))
         rows = present + missing
+    if not full:
+        hidden = set(every) - set(COLUMNS)
+        rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
     return rows
 
 
@@ -144,15 +184,17 @@ def run_report_command(ns: argparse.Namespace) -> int:
     from gapsim.result import _atomic_write_text
     from gapsim.sweep import csv_text
 
-    rows = tabulate(collect(ns.dir), ns.sort)
-    if ns.csv:
+    entries = collect(ns.dir)
+    rows = tabulate(entries, ns.sort)
+    if ns.csv:  # every metric, not only the displayed columns
         Path(ns.csv).parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(Path(ns.csv), csv_text(rows))
+        _atomic_write_text(Path(ns.csv), csv_text(tabulate(entries, ns.sort, full=True)))
     if ns.json:
         print(json.dumps(rows))
         return 0
     print(format_table(rows))
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "diverged", "pending")}
+    states = ("done", "diverged", "pending", "unreadable")
+    counts = {s: sum(r["status"] == s for r in rows) for s in states}
     print(f"{len(rows)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if ns.csv:
         print(f"csv: {ns.csv}")

@@ -164,3 +164,28 @@ def test_init_conflicts_are_refused():
     with pytest.raises(ConfigError) as e:
         Config(init="cones", init_file="z.npy")
     assert e.value.field == "init"
+
+
+# --- report reads every layout, and survives corrupt files ----------------------------------
+
+
+def test_report_reads_saved_results_and_flags_corrupt_folders(tmp_path):
+    from gapsim.report import collect, tabulate
+
+    _result(1).save(tmp_path / "out" / "tau0.1")  # what `run --out` and Result.save write
+    _fake_run(tmp_path, "run-a", 0.2, 2.5)
+    bad = tmp_path / "run-bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{truncated")
+    (bad / "metrics.json").write_text("{}")
+    sweep = tmp_path / "sweep-x"
+    sweep.mkdir()
+    (sweep / "manifest.json").write_text("[]")
+    rows = tabulate(collect(tmp_path), sort="loss", full=True)
+    by = {r["entry"]: r for r in rows}
+    assert by["out/tau0.1"]["status"] == "done"
+    assert by["out/tau0.1"]["loss"] == 1.0
+    assert by["run-a"]["loss"] == 2.5
+    assert by["run-bad"]["status"] == "unreadable"
+    assert "JSONDecodeError" in by["run-bad"]["error"]
+    assert by["sweep-x"]["status"] == "unreadable"

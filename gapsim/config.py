@@ -50,11 +50,14 @@ class Config:
     tau: float = _f(0.1, "temperature tau > 0 (beta = 1/tau)")
     constraint: str = _f("none", "constraint set for both modalities", choices=CONSTRAINTS)
     cone_angle: float | None = _f(
-        None, "cap half-angle alpha in (0, pi); required for 'cone', optional inside a 'subspace'"
+        None,
+        "cap half-angle alpha in (0, pi) (radians, or 30deg); required for 'cone', optional "
+        "inside a 'subspace'",
     )
     cone_axis: str = _f(
         "free",
-        "cap axis: 'free' = each modality's own mean direction; 'fixed'",
+        "cap axis: 'free' = each modality's own current mean direction; 'fixed' = e1 for X "
+        "and cos(a) e1 + sin(a) e2 for Y, a = --cone-axis-angle",
         choices=("free", "fixed"),
     )
     cone_axis_angle: float = _f(
@@ -62,12 +65,20 @@ class Config:
     )
     subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
     phi: float | None = _f(
-        None, "dihedral angle in [0, pi/2]: principal angles (0, ..., 0, phi); k=d-1: hyperplanes"
+        None,
+        "dihedral angle in [0, pi/2] (radians, or 30deg, 0.25pi): principal angles "
+        "(0, ..., 0, phi); k=d-1: hyperplanes",
     )
     thetas: tuple[float, ...] | None = _f(
-        None, "all k principal angles in [0, pi/2] (instead of --phi), e.g. 0.3,0.5"
+        None,
+        "all k principal angles in [0, pi/2] (instead of --phi; radians, or 30deg, 0.25pi), "
+        "e.g. 0.3,0.5",
     )
-    init: str = _f("uniform", "starting configuration (see gapsim.init.INITS)")
+    init: str = _f(
+        "uniform",
+        "start: uniform, cones (Liang et al.), parallel-mismatched or parallel-matched (Yaras "
+        "et al.), or a name registered with gapsim.init.register_init; --init-file implies 'file'",
+    )
     init_angle: float | None = _f(
         None,
         "'cones' start: half-angle of each modality's cone; parallel starts: polar angle of the "

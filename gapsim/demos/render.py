@@ -34,6 +34,11 @@ class MovieFigure(NamedTuple):
     title: Any
 
 
+PROJECTOR_DPI = 150
+"""Default GIF resolution: 1200 x 600 px for the 8 x 4 in figure, so 9 pt text is ~19 px tall
+(at 80 dpi it was ~10 px, unreadable on a projector)."""
+
+
 def movie_figure(
     movie: Movie, *, width: float = 8.0, height: float = 4.0, bottom: float = 0.0
 ) -> MovieFigure:
@@ -95,7 +100,7 @@ def draw_frame(mf: MovieFigure, movie: Movie, k: int) -> None:
         planes=movie.planes,
         cap_angle=movie.cap_angle,
     )
-    mf.sphere.legend(loc="upper left", fontsize=7)
+    mf.sphere.legend(loc="upper left", fontsize=8)
     for axis in (mf.sphere.xaxis, mf.sphere.yaxis, mf.sphere.zaxis):
         axis.set_ticklabels([])
     mf.cursor.set_xdata([_cursor_at(movie, k)] * 2)
@@ -107,7 +112,7 @@ def render(
     path: str | Path,
     *,
     mp4: bool = False,
-    dpi: int = 80,
+    dpi: int = PROJECTOR_DPI,
     width: float = 8.0,
     height: float = 4.0,
     fps: int = FPS,

@@ -1,88 +1,91 @@
 """gapsim: the modality gap of contrastive learning, simulated over free points on the sphere.
 
-gapsim switches on JAX's 64-bit mode at import (``jax_enable_x64``): certified optima are
-computed in float64. Every array gapsim creates carries an explicit dtype, so float32 runs stay
-float32.
+The public names below are imported lazily (PEP 562): ``import gapsim`` is cheap, and a name
+such as ``gapsim.simulate`` imports its module (and JAX) on first use. The command line
+(:mod:`gapsim.cli`) relies on this for a fast ``gapsim --help``.
+
+For now, importing gapsim still asks for JAX's 64-bit mode for the whole process (certified
+optima are computed in float64): ``JAX_ENABLE_X64=1`` before JAX is imported, or
+``jax_enable_x64`` when it already is. Every array gapsim creates carries an explicit dtype, so
+float32 runs stay float32.
 """
 
-import jax
+from __future__ import annotations
 
-jax.config.update("jax_enable_x64", True)
+import importlib
+import os
+import sys
+import types
+from typing import Any
 
-from gapsim._version import __version__  # noqa: E402
-from gapsim.alignment import (  # noqa: E402
-    AlignResult,
-    GapShiftCurve,
-    data_basis,
-    gap_shift,
-    gap_shift_curve,
-    hyperplane_rotation,
-    inject_gap,
-    mean_removal,
-    ssp,
-    ssp_from_bases,
-)
-from gapsim.config import Config  # noqa: E402
-from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
-from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
-from gapsim.groups import cluster_scores, group_measures, knn_accuracy  # noqa: E402
-from gapsim.init import INITS, initial_points, register_init, uniform_in_cap  # noqa: E402
-from gapsim.loss import infonce, infonce_value_and_grad  # noqa: E402
-from gapsim.measures import measures, subspace_measures  # noqa: E402
-from gapsim.result import Certificate, Result  # noqa: E402
-from gapsim.simulate import best_of_seeds, simulate  # noqa: E402
-from gapsim.solvers import run_dynamics, run_lbfgs, stationarity  # noqa: E402
-from gapsim.subspaces import (  # noqa: E402
-    hyperplane_pair,
-    orthonormalize,
-    principal_angles,
-    principal_vectors,
-    subspace_pair,
-)
-from gapsim.theory import large_n_limit, simplex_loss  # noqa: E402
+from gapsim._version import __version__
 
-__all__ = [
-    "__version__",
-    "AlignResult",
-    "GapShiftCurve",
-    "cluster_scores",
-    "data_basis",
-    "gap_shift",
-    "gap_shift_curve",
-    "group_measures",
-    "hyperplane_rotation",
-    "inject_gap",
-    "knn_accuracy",
-    "mean_removal",
-    "ssp",
-    "ssp_from_bases",
-    "Certificate",
-    "Config",
-    "ConfigError",
-    "Constraint",
-    "DivergenceError",
-    "INITS",
-    "best_of_seeds",
-    "Result",
-    "hyperplane_pair",
-    "infonce",
-    "infonce_value_and_grad",
-    "initial_points",
-    "large_n_limit",
-    "make_constraints",
-    "measures",
-    "orthonormalize",
-    "principal_angles",
-    "principal_vectors",
-    "project",
-    "register_init",
-    "run_dynamics",
-    "run_lbfgs",
-    "simplex_loss",
-    "simulate",
-    "stationarity",
-    "subspace_measures",
-    "subspace_pair",
-    "tangent",
-    "uniform_in_cap",
-]
+if "jax" in sys.modules:
+    sys.modules["jax"].config.update("jax_enable_x64", True)
+else:
+    os.environ["JAX_ENABLE_X64"] = "1"
+
+_EXPORTS = {
+    "gapsim.alignment": (
+        "AlignResult",
+        "GapShiftCurve",
+        "data_basis",
+        "gap_shift",
+        "gap_shift_curve",
+        "hyperplane_rotation",
+        "inject_gap",
+        "mean_removal",
+        "ssp",
+        "ssp_from_bases",
+    ),
+    "gapsim.config": ("Config",),
+    "gapsim.errors": ("ConfigError", "DivergenceError"),
+    "gapsim.geometry": ("Constraint", "make_constraints", "project", "tangent"),
+    "gapsim.groups": ("cluster_scores", "group_measures", "knn_accuracy"),
+    "gapsim.init": ("INITS", "initial_points", "register_init", "uniform_in_cap"),
+    "gapsim.loss": ("infonce", "infonce_value_and_grad"),
+    "gapsim.measures": ("measures", "subspace_measures"),
+    "gapsim.result": ("Certificate", "Result"),
+    "gapsim.simulate": ("best_of_seeds", "simulate"),
+    "gapsim.solvers": ("run_dynamics", "run_lbfgs", "stationarity"),
+    "gapsim.subspaces": (
+        "hyperplane_pair",
+        "orthonormalize",
+        "principal_angles",
+        "principal_vectors",
+        "subspace_pair",
+    ),
+    "gapsim.theory": ("large_n_limit", "simplex_loss"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["__version__", *sorted(_WHERE)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gapsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
+
+class _Package(types.ModuleType):
+    """The gapsim package: a public name wins over the submodule of the same name.
+
+    Importing ``gapsim.simulate`` (the module) sets the package attribute ``simulate`` to the
+    module; the public name ``gapsim.simulate`` is the function, as with eager imports.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _WHERE.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

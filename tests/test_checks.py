@@ -157,7 +157,7 @@ def test_check_cli_json_and_report(capsys, tmp_path):
 
 
 def test_check_cli_no_match_is_an_error(capsys):
-    assert main(["check", "--only", "no.such.check"]) == 1
+    assert main(["check", "--only", "no.such.check"]) == 2
     assert "no check matches" in capsys.readouterr().err
 
 

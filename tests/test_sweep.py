@@ -16,7 +16,8 @@ import pytest
 
 import gapsim
 from gapsim import Config, ConfigError
-from gapsim.cli import _parse_grid, build_parser, main
+from gapsim.cli import build_parser, main
+from gapsim.cli.sweep import parse_grid as _parse_grid
 from gapsim.sweep import grid
 
 # The child checks every config of a mixed sweep (4 groups: gd/float32, adam/float32 with a
@@ -123,7 +124,7 @@ def test_cli_sweep_writes_table_and_matches_simulate(capsys, tmp_path):
     argv = ["sweep", "--grid", "seed=0:2", "--grid", "tau=0.2,0.4", "--n-pairs", "4"]
     argv += ["--solver", "gd", "--steps", "30", "--out", str(tmp_path), "--json"]
     assert main(argv) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = json.loads(capsys.readouterr().out)  # one JSON document
     assert [(r["seed"], r["tau"]) for r in rows] == [(0, 0.2), (0, 0.4), (1, 0.2), (1, 0.4)]
     table = [json.loads(line) for line in (tmp_path / "sweep.jsonl").read_text().splitlines()]
     assert table == rows

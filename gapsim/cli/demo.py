@@ -2,7 +2,8 @@
 
 Headless by default (Agg backend): writes a GIF (and an MP4 where ``ffmpeg`` exists) and prints
 where, with the final gap. ``--interactive`` opens a window with sliders instead (needs a GUI
-backend). Bad input is a :class:`gapsim.errors.ConfigError`: one line, exit status 2.
+backend). Bad input is a :class:`gapsim.errors.ConfigError`: one line, exit status 2. The
+registry is :data:`gapsim.demos.DEMOS` (``--list``).
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ import argparse
 import math
 import time
 
+from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag
 from gapsim.errors import ConfigError
 
-__all__ = ["add_demo_parser", "run_demo_command"]
+__all__ = ["NAME", "HELP", "add_parser", "run"]
+
+NAME = "demo"
+HELP = "render an animated demo of the gap on S^2 (GIF), or explore it with sliders"
 
 MAX_FRAMES = 1000
 GUI_BACKENDS = ("QtAgg", "TkAgg", "GTK4Agg", "GTK3Agg", "MacOSX", "WXAgg")
 
 
-def add_demo_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the ``demo`` subcommand on the ``gapsim`` subparsers."""
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``gapsim demo`` on the ``gapsim`` subparsers."""
     p = sub.add_parser(
-        "demo",
-        help="render an animated demo of the gap on S^2 (GIF), or explore it with sliders",
+        NAME,
+        help=HELP,
         description="Animate paired points on S^2 under InfoNCE: " + _names() + ".",
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="the demo (see --list)")
-    p.add_argument("--list", action="store_true", help="list the demos and exit")
+    add_list_flag(p, "demos")
     p.add_argument("--out", metavar="FILE", help="output GIF [figures/demos/NAME.gif]")
     p.add_argument("--frames", type=int, metavar="N", help="number of frames [48]")
     p.add_argument("--interactive", action="store_true", help="open a window with sliders")
@@ -36,7 +41,7 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tau", type=float, help="temperature (start value for 'yaras')")
     p.add_argument("--steps", type=int, help="optimisation steps (demo default)")
     p.add_argument("--dpi", type=int, default=80, help="resolution of the frames [80]")
-    p.add_argument("--quiet", action="store_true", help="print nothing (no progress bars either)")
+    add_quiet_flag(p)
 
 
 def _names() -> str:
@@ -45,13 +50,13 @@ def _names() -> str:
     return ", ".join(DEMOS)
 
 
-def run_demo_command(ns: argparse.Namespace) -> int:
+def run(ns: argparse.Namespace) -> int:
     """Run ``gapsim demo``; returns the exit status (ConfigError propagates: exit 2)."""
     from gapsim.demos.scenes import DEMOS
 
     if ns.list:
         print("\n".join(f"{d.name:<12} {d.summary}" for d in DEMOS.values()))
-        return 0
+        return EXIT_OK
     if ns.name not in DEMOS:
         raise ConfigError("demo", ns.name, f"must be one of {_names()}")
     if ns.frames is not None and not 2 <= ns.frames <= MAX_FRAMES:
@@ -75,24 +80,23 @@ def run_demo_command(ns: argparse.Namespace) -> int:
     movie = demo.build({**params, "progress": show_bars})
     out = ns.out or f"figures/demos/{ns.name}.gif"
     paths, note = render(movie, out, mp4=True, dpi=ns.dpi, progress=show_bars)
-    if not ns.quiet:
-        f = movie.final
-        angle = f["centroid_angle_deg"]
-        angle_s = "undefined (a mean ~ 0)" if math.isnan(angle) else f"{angle:.1f} deg"
-        print(f"gapsim demo {ns.name}: {movie.n_frames} frames in {time.perf_counter() - t0:.1f} s")
-        for path in paths:
-            print(f"  wrote {path}")
-        if note:
-            print(f"  {note}")
-        print(
-            f"  final gap ||mean x - mean y|| = {f['gap']:.4g}, centroid angle = {angle_s}, "
-            f"tau = {f['tau']:.4g}, "
-            f"mean x_i.y_i = {f['paired_cosine_mean']:.4f}"
-        )
-        for k, v in f.items():
-            if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
-                print(f"  {k} = {v:.4g}")
-    return 0
+    f = movie.final
+    angle = f["centroid_angle_deg"]
+    angle_s = "undefined (a mean ~ 0)" if math.isnan(angle) else f"{angle:.1f} deg"
+    print(f"gapsim demo {ns.name}: {movie.n_frames} frames in {time.perf_counter() - t0:.1f} s")
+    for path in paths:
+        print(f"  wrote {path}")
+    if note:
+        print(f"  {note}")
+    print(
+        f"  final gap ||mean x - mean y|| = {f['gap']:.4g}, centroid angle = {angle_s}, "
+        f"tau = {f['tau']:.4g}, "
+        f"mean x_i.y_i = {f['paired_cosine_mean']:.4f}"
+    )
+    for k, v in f.items():
+        if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
+            print(f"  {k} = {v:.4g}")
+    return EXIT_OK
 
 
 def _gui_backend() -> None:

@@ -1,22 +1,24 @@
-"""``gapsim report DIR``: tabulate a results folder (a run, a sweep, or a root holding many).
+"""The runs under a folder as rows: what ``gapsim report DIR`` tabulates (the library part).
 
 Every run folder, every config of every sweep folder (:mod:`gapsim.store`) and every
-``Result.save`` pair (``run --out PATH``: ``PATH.json`` + ``PATH.npz``) found under ``DIR``
-becomes a row: its path, its status (``done``, ``diverged``, ``pending`` for a sweep config not
-finished yet, or ``unreadable`` with the reason in ``error``), the config fields that differ
-between the rows (``config.steps`` for the step budget, beside the measured ``steps``), then
-:data:`COLUMNS`. ``--json`` prints the rows as one JSON list, ``--csv PATH`` writes them with
-every metric, ``--sort FIELD`` orders them by any metric (missing values last). A folder with
-nothing to report is an error (exit status 2).
+``Result.save`` pair (``run --out PATH``: ``PATH.json`` + ``PATH.npz``) found under a folder
+becomes an entry (:func:`collect`): its path, its status (``done``, ``diverged``, ``pending`` for
+a sweep config not finished yet, or ``unreadable`` with the reason in ``error``: a corrupt
+file never stops the report), its config and its metrics. :func:`tabulate` flattens the entries
+into rows: the config fields that differ between the entries (``config.steps`` for the step
+budget, beside the measured ``steps``), then :data:`COLUMNS` (``full=True``: every metric).
+:func:`format_table` prints rows as fixed-width text, a missing value as :data:`MISSING`
+(the one spelling every ``gapsim`` command uses). The command itself is :mod:`gapsim.cli.report`.
 
 Example:
     >>> rows = collect("results")  # doctest: +SKIP
     >>> print(format_table(tabulate(rows, sort="loss")))  # doctest: +SKIP
+    >>> format_value(0.123456789), format_value(None), format_value([1.0, True])
+    ('0.123457', '-', '[1, True]')
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 from gapsim.errors import ConfigError
 
-__all__ = ["COLUMNS", "collect", "tabulate", "format_table", "add_report_parser"]
+__all__ = ["COLUMNS", "MISSING", "collect", "tabulate", "format_value", "format_table"]
 
 COLUMNS = (
     "loss",
@@ -35,6 +37,9 @@ COLUMNS = (
     "steps",
 )
 """The measures shown for every entry (from its ``metrics.json``)."""
+
+MISSING = "-"
+"""How a missing value (``None``, NaN in JSON) prints in every text table and summary."""
 
 
 def collect(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -153,49 +158,23 @@ def tabulate(
     return rows
 
 
+def format_value(v: Any) -> str:
+    """One cell of text: floats to 6 significant digits, lists bracketed, ``None`` as ``-``."""
+    if v is None:
+        return MISSING
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    return str(v)
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Fixed-width text table of :func:`tabulate`'s rows (``-`` for a missing value)."""
-    from gapsim.cli import _fmt
-
     columns = list(rows[0])
-    cells = [[("-" if r[c] is None else _fmt(r[c])) for c in columns] for r in rows]
+    cells = [[format_value(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(columns)]
     lines = [" ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     for row in cells:
         lines.append(" ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
-
-
-def add_report_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the ``report`` subcommand on the ``gapsim`` subparsers."""
-    p = sub.add_parser(
-        "report",
-        help="tabulate a results folder (a run, a sweep, or a root with many)",
-        description=__doc__.split("\n\n")[1].replace("``", ""),
-    )
-    p.add_argument("dir", metavar="DIR", help="a run folder, a sweep folder, or a root of them")
-    p.add_argument("--json", action="store_true", help="print the rows as one JSON list")
-    p.add_argument("--csv", metavar="PATH", help="also write the rows to PATH as CSV")
-    p.add_argument("--sort", metavar="FIELD", help="order by this column (missing values last)")
-
-
-def run_report_command(ns: argparse.Namespace) -> int:
-    """Collect, tabulate and print (or write) the rows; 0 on success."""
-    from gapsim.result import _atomic_write_text
-    from gapsim.sweep import csv_text
-
-    entries = collect(ns.dir)
-    rows = tabulate(entries, ns.sort)
-    if ns.csv:  # every metric, not only the displayed columns
-        Path(ns.csv).parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(Path(ns.csv), csv_text(tabulate(entries, ns.sort, full=True)))
-    if ns.json:
-        print(json.dumps(rows))
-        return 0
-    print(format_table(rows))
-    states = ("done", "diverged", "pending", "unreadable")
-    counts = {s: sum(r["status"] == s for r in rows) for s in states}
-    print(f"{len(rows)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
-    if ns.csv:
-        print(f"csv: {ns.csv}")
-    return 0

@@ -1,0 +1,94 @@
+"""The configuration flags of ``gapsim run`` and ``gapsim sweep``: one per Config field.
+
+Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``; the help
+text is the field's ``help`` metadata), so the CLI and the API cannot drift apart. Angles are
+radians; ``30deg``, ``pi`` and ``0.25pi`` are accepted too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+from gapsim.config import Config
+
+__all__ = [
+    "ANGLE_FIELDS",
+    "angle",
+    "listof",
+    "field_type",
+    "add_config_flags",
+    "config_fields",
+    "config_from_args",
+]
+
+ANGLE_FIELDS = {"cone_angle", "cone_axis_angle", "phi", "thetas", "init_angle", "init_axis_angle"}
+
+
+def angle(text: str) -> float:
+    """An angle in radians from ``0.3``, ``30deg``, ``pi`` or ``0.25pi``.
+
+    Example:
+        >>> round(angle("90deg"), 6), round(angle("0.5pi"), 6), angle("0.3")
+        (1.570796, 1.570796, 0.3)
+    """
+    t = text.strip().lower()
+    if t.endswith("deg"):
+        return math.radians(float(t[:-3]))
+    if t == "pi" or t.endswith("pi"):  # e.g. "pi", "0.25pi"
+        return float(t[:-2] or 1) * math.pi
+    return float(t)
+
+
+def listof(scalar: Any) -> Any:
+    """A converter of ``"a,b,c"`` to a tuple of ``scalar`` values (argparse ``type=``)."""
+
+    def conv(text: str) -> tuple:
+        return tuple(scalar(v) for v in text.split(",") if v.strip())
+
+    conv.__name__ = "comma-separated list"
+    return conv
+
+
+def field_type(f: dataclasses.Field) -> tuple[Any, bool]:
+    """(scalar converter, is_tuple) for a Config field's annotation."""
+    hint = typing.get_type_hints(Config)[f.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) else hint
+    is_tuple = typing.get_origin(base) is tuple
+    scalar = typing.get_args(base)[0] if is_tuple else base
+    if f.name in ANGLE_FIELDS:
+        scalar = angle
+    return scalar, is_tuple
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """Add one flag per :class:`Config` field to ``p``, defaults and choices from the field."""
+    g = p.add_argument_group("configuration (every Config field)")
+    for f in dataclasses.fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        help_ = f.metadata["help"] + (f" [default: {f.default}]" if f.default is not None else "")
+        scalar, is_tuple = field_type(f)
+        if scalar is bool:
+            g.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_
+            )
+            continue
+        conv = listof(scalar) if is_tuple else scalar
+        choices = f.metadata.get("choices")
+        kw = {"choices": choices} if choices else {"metavar": f.name.upper()}
+        g.add_argument(flag, type=conv, default=f.default, help=help_, **kw)
+
+
+def config_fields(ns: argparse.Namespace) -> dict[str, Any]:
+    """The Config field values parsed into ``ns`` (a dict, not validated yet)."""
+    return {f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}
+
+
+def config_from_args(ns: argparse.Namespace) -> Config:
+    """The validated :class:`Config` of the flags in ``ns`` (raises ConfigError: exit 2)."""
+    return Config(**config_fields(ns))

@@ -1,0 +1,131 @@
+"""``gapsim run``: optimise symmetric InfoNCE over free points once, print and store the result.
+
+One flag per Config field (:mod:`gapsim.cli._config`). The result goes to the results store
+(``--store DIR``, :mod:`gapsim.store`) unless ``--no-store``; ``--out PATH`` also saves it as
+``PATH.json`` + ``PATH.npz`` (:meth:`gapsim.result.Result.save`). Exit status 3 when the run
+diverged (:class:`gapsim.errors.DivergenceError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gapsim.cli._common import add_json_flag, add_quiet_flag, print_json
+
+__all__ = ["NAME", "HELP", "add_parser", "add_store_flags", "run", "describe"]
+
+NAME = "run"
+HELP = "optimise InfoNCE over free points once and report"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``gapsim run`` on the ``gapsim`` subparsers."""
+    from gapsim.cli._config import add_config_flags
+
+    p = sub.add_parser(
+        NAME, help=HELP, description="Optimise symmetric InfoNCE over free points on the sphere."
+    )
+    add_json_flag(p, "the summary")
+    p.add_argument("--out", metavar="PATH", help="also save the result as PATH.json + PATH.npz")
+    add_store_flags(p, "the run folder DIR/run-<UTC time>-<config hash>/")
+    add_config_flags(p)
+
+
+def add_store_flags(p: argparse.ArgumentParser, what: str) -> None:
+    """``--store DIR``, ``--no-store`` and ``--quiet`` (shared by ``run`` and ``sweep``)."""
+    p.add_argument(
+        "--store", default="results", metavar="DIR", help=f"results store: {what} [results]"
+    )
+    p.add_argument(
+        "--no-store",
+        action="store_true",
+        help="write nothing to the results store (a sweep still writes an explicit --out)",
+    )
+    add_quiet_flag(p)
+
+
+def describe(cfg: Any) -> str:
+    """One line naming a :class:`~gapsim.config.Config`: sizes, constraint, mechanisms."""
+    from gapsim.runs import format_value
+
+    c = cfg.constraint
+    if c == "cone":
+        c += f"(alpha={cfg.cone_angle:.4g}, axis={cfg.cone_axis})"
+    elif c == "subspace":
+        c += f"(k={cfg.k}, angles={format_value(list(cfg.principal_angles))}"
+        c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"
+    mech = [f"M={cfg.modalities}"] if cfg.modalities > 2 else []
+    if cfg.learn_tau:
+        mech.append(f"learn-tau({cfg.tau_param}, lr x{cfg.tau_lr_mult:g})")
+    if cfg.tau_schedule != "none":
+        mech.append(f"tau-schedule={cfg.tau_schedule}")
+    if cfg.gamma_lift:
+        mech.append(f"gamma-lift(gamma0={cfg.gamma0:g})")
+    if cfg.swap != "none":
+        mech.append(f"swap={cfg.swap}(p={cfg.swap_p:g})")
+    if cfg.noisy_fraction > 0:
+        mech.append(f"noisy={cfg.noisy_fraction:g}")
+    if cfg.classes:
+        mech.append(f"classes={cfg.classes}(p={cfg.class_p:g})")
+    mech += [f"{k}={getattr(cfg, k):g}" for k in ("atp", "cu") if getattr(cfg, k) > 0]
+    return (
+        f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
+        f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}"
+        + (" | " + " ".join(mech) if mech else "")
+    )
+
+
+_NOT_SHOWN = {
+    "grad_norm",
+    "converged",
+    "steps",
+    "gtol",
+    "criterion",
+    "solver",
+    "tau",
+    "n_pairs",
+    "dim",
+    "centroid_angle_raw",
+    "centroid_angle_ill_conditioned",
+}
+
+
+def _print_summary(result: Any) -> None:
+    from gapsim import __version__
+    from gapsim.runs import format_value
+
+    s = result.summary()
+    print(f"gapsim {__version__} | {describe(result.config)}")
+    print(f"  {result.certificate}")
+    for k, v in s.items():
+        if k in _NOT_SHOWN:
+            continue
+        if k == "centroid_angle" and v is None:
+            v = (
+                f"undefined: a mean is near 0 (norms {s['mean_norm_x']:.2g}, "
+                f"{s['mean_norm_y']:.2g}; raw value {s['centroid_angle_raw']:.4g} rad)"
+            )
+        print(f"  {k:<30} {format_value(v)}")
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Simulate the configuration of the flags; print (or ``--json``) and store the result."""
+    from gapsim.cli._config import config_from_args
+    from gapsim.progress import interactive
+    from gapsim.simulate import simulate
+    from gapsim.store import save_run
+
+    result = simulate(config_from_args(ns), progress=interactive(ns.quiet))
+    if ns.out:
+        result.save(ns.out)
+    folder = None if ns.no_store else save_run(result, ns.store)
+    if ns.json:
+        print_json(result.summary())
+    else:
+        _print_summary(result)
+        if ns.out:
+            print(f"  saved to {ns.out}.json / .npz")
+        if folder:
+            print(f"  stored in {folder}/")
+    return 0

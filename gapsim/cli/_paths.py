@@ -1,6 +1,6 @@
-"""Output paths checked before any work starts: a bad ``--out`` fails in milliseconds, not after
-the simulation (issue 16).
+"""Output paths checked before any work starts (issue 16).
 
+A bad ``--out`` fails in milliseconds, not after the simulation.
 A folder must be creatable and writable (it is created now, and a probe file is written and
 removed); a file must not be a folder and its folder must pass the same test. Each failure is a
 :class:`gapsim.errors.ConfigError` naming the flag: one line, exit status 2.

@@ -19,11 +19,12 @@ __all__ = ["NAME", "HELP", "DESCRIPTION", "add_parser", "run"]
 NAME = "report"
 HELP = "tabulate a results folder (a run, a sweep, or a root with many)"
 DESCRIPTION = (
-    "Tabulate a results folder. Every run folder and every config of every sweep folder found "
+    "Tabulate a results folder. Every run folder, every config of every sweep folder "
     "and every saved result (run --out PATH: PATH.json + PATH.npz) under DIR becomes a row: its "
     "path, its status (done, diverged, pending for a sweep config not finished yet, or "
-    "unreadable with the reason in an error column), the config fields that differ between the rows (config.steps "
-    f"for the step budget, beside the measured steps), then the measures {', '.join(COLUMNS)}. "
+    "unreadable with the reason in an error column), the config fields that differ between "
+    "the rows (config.steps for the step budget, beside the measured steps), then the "
+    f"measures {', '.join(COLUMNS)}. "
     f"A missing value prints as '{MISSING}'. A folder with nothing to report is an error "
     "(exit status 2)."
 )

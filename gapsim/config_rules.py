@@ -110,7 +110,7 @@ _USED_WITH: dict[str, tuple[Any, str]] = {
     "init_axis_angle": (lambda c: c.init == "cones" and c.init_file is None, "--init cones"),
     "init": (
         lambda c: c.init_file is None or c.init == "file",
-        "no --init-file (the file is the start)",
+        "not used beside --init-file (the file is the start)",
     ),
 }
 
@@ -125,7 +125,8 @@ def check_unused(cfg: Config, names: Any) -> None:
     for name in names:
         if name in _USED_WITH:
             used, needs = _USED_WITH[name]
-            check(used(cfg), name, getattr(cfg, name), f"only used with {needs}")
+            msg = needs if needs.startswith("not ") else f"only used with {needs}"
+            check(used(cfg), name, getattr(cfg, name), msg)
 
 
 def check_given(cfg: Config, names: Any) -> None:

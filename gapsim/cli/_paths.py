@@ -48,6 +48,9 @@ def check_output_file(path: str | os.PathLike, flag: str) -> Path:
     p = Path(path)
     if p.is_dir():
         raise ConfigError(flag, str(path), "is a folder; give a file path")
+    for q in p.parents:
+        if q.exists() and not q.is_dir():
+            raise ConfigError(flag, str(path), f"lies under the file {q}; give a folder")
     check_output_dir(p.parent, flag)
     if p.exists() and not os.access(p, os.W_OK):
         raise ConfigError(flag, str(path), "exists and is not writable")

@@ -15,11 +15,11 @@ from typing import Any
 
 from gapsim.config_rules import (
     INIT_ANGLE_DEFAULTS,
-    MAX_BYTES,
-    MAX_RECORDS,
     MAX_SEED,
     MAX_STEPS,
     check_given,
+    check_parametrization,
+    check_sizes,
     check_types,
     check_unused,
     non_default,
@@ -202,9 +202,9 @@ class Config:
         _check(
             0 <= self.seed <= MAX_SEED, "seed", self.seed, f"must be an integer in 0..{MAX_SEED}"
         )
-        self._check_parametrization()
+        check_parametrization(self)
         check_unused(self, non_default(self))
-        self._check_sizes()
+        check_sizes(self)
         if self.solver == "lbfgs":
             _check(
                 self.constraint != "cone" and self.cone_angle is None,
@@ -212,46 +212,6 @@ class Config:
                 "lbfgs",
                 "a cap has no smooth parametrisation: use --solver gd, sgd or adam",
             )
-
-    def _check_parametrization(self) -> None:
-        dynamics = self.solver != "lbfgs"
-        if self.parametrization == "raw":
-            _check(dynamics, "parametrization", "raw", "needs --solver gd, sgd or adam")
-            _check(
-                self.cone_angle is None,
-                "parametrization",
-                "raw",
-                "a cap has no smooth parametrisation: use 'projected' with --cone-angle",
-            )
-            _check(not self.gamma_lift, "parametrization", "raw", "not combined with --gamma-lift")
-        if self.modality_lrs is not None:
-            lrs = self.modality_lrs
-            _check(dynamics, "modality_lrs", lrs, "needs --solver gd, sgd or adam")
-            _check(
-                len(lrs) == self.modalities,
-                "modality_lrs",
-                lrs,
-                f"must give one step size per modality ({self.modalities})",
-            )
-            _check(all(v > 0 for v in lrs), "modality_lrs", lrs, "each step size must be > 0")
-
-    def _check_sizes(self) -> None:
-        records = self.n_records
-        _check(
-            records <= MAX_RECORDS,
-            "steps",
-            self.steps,
-            f"with stride {self.stride} gives {records:.3g} trajectory records (at most "
-            f"{MAX_RECORDS:,}); raise --stride",
-        )
-        need = self.memory_estimate
-        _check(
-            need <= MAX_BYTES,
-            "n_pairs",
-            self.n_pairs,
-            f"with dim={self.dim}, modalities={self.modalities} needs about "
-            f"{need / 2**30:.3g} GiB (at most {MAX_BYTES / 2**30:g} GiB); use fewer points",
-        )
 
     def _check_mechanisms(self) -> None:
         m, n = self.modalities, self.n_pairs

@@ -23,7 +23,15 @@ from gapsim.errors import ConfigError
 if TYPE_CHECKING:
     from gapsim.config import Config
 
-__all__ = ["check", "check_types", "check_given", "check_unused", "non_default"]
+__all__ = [
+    "check",
+    "check_types",
+    "check_given",
+    "check_unused",
+    "check_parametrization",
+    "check_sizes",
+    "non_default",
+]
 
 INIT_ANGLE_DEFAULTS = {"cones": 0.2, "parallel-mismatched": 1.0, "parallel-matched": 1.0}
 """Default ``init_angle`` per start: Liang et al.'s narrow cones; Yaras et al.'s parallel circles
@@ -140,6 +148,50 @@ def check_given(cfg: Config, names: Any) -> None:
         ConfigError: naming the first unused field and the setting it needs.
     """
     check_unused(cfg, names)
+
+
+def check_parametrization(cfg: Config) -> None:
+    """Raw parametrisation and per-modality step sizes: dynamics only, smooth sets only."""
+    dynamics = cfg.solver != "lbfgs"
+    if cfg.parametrization == "raw":
+        check(dynamics, "parametrization", "raw", "needs --solver gd, sgd or adam")
+        check(
+            cfg.cone_angle is None,
+            "parametrization",
+            "raw",
+            "a cap has no smooth parametrisation: use 'projected' with --cone-angle",
+        )
+        check(not cfg.gamma_lift, "parametrization", "raw", "not combined with --gamma-lift")
+    if cfg.modality_lrs is not None:
+        lrs = cfg.modality_lrs
+        check(dynamics, "modality_lrs", lrs, "needs --solver gd, sgd or adam")
+        check(
+            len(lrs) == cfg.modalities,
+            "modality_lrs",
+            lrs,
+            f"must give one step size per modality ({cfg.modalities})",
+        )
+        check(all(v > 0 for v in lrs), "modality_lrs", lrs, "each step size must be > 0")
+
+
+def check_sizes(cfg: Config) -> None:
+    """Trajectory buffer and memory estimate within :data:`MAX_RECORDS`, :data:`MAX_BYTES`."""
+    records = cfg.n_records
+    check(
+        records <= MAX_RECORDS,
+        "steps",
+        cfg.steps,
+        f"with stride {cfg.stride} gives {records:.3g} trajectory records (at most "
+        f"{MAX_RECORDS:,}); raise --stride",
+    )
+    need = cfg.memory_estimate
+    check(
+        need <= MAX_BYTES,
+        "n_pairs",
+        cfg.n_pairs,
+        f"with dim={cfg.dim}, modalities={cfg.modalities} needs about "
+        f"{need / 2**30:.3g} GiB (at most {MAX_BYTES / 2**30:g} GiB); use fewer points",
+    )
 
 
 def check(ok: bool, name: str, value: Any, allowed: str) -> None:

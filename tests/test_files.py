@@ -170,7 +170,7 @@ def test_init_conflicts_are_refused():
 
 
 def test_report_reads_saved_results_and_flags_corrupt_folders(tmp_path):
-    from gapsim.report import collect, tabulate
+    from gapsim.runs import collect, tabulate
 
     _result(1).save(tmp_path / "out" / "tau0.1")  # what `run --out` and Result.save write
     _fake_run(tmp_path, "run-a", 0.2, 2.5)

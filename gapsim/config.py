@@ -400,16 +400,21 @@ class Config:
 
     @property
     def memory_estimate(self) -> int:
-        """Rough peak bytes of a run (float64 counted, the worst case).
+        """Rough peak bytes of a run, in the working dtype.
 
-        Points and their optimiser copies, the N x block logits of each modality pair, and the
-        trajectory buffer.
+        The points and their gradient and optimiser copies (8 x M N d), a few ``(block, N)``
+        slabs of logits per modality pair (dense N x N up to N = 4096, else
+        :data:`gapsim.blocks.SLAB_BYTES` each or ``block_size`` rows), and the trajectory
+        buffer (32 numbers per record).
         """
         m, n, d = self.modalities, self.n_pairs, self.dim
-        block = n if self.block_size == 0 and n <= 4096 else (self.block_size or 1024)
-        block = min(block, n)
+        size = 4 if self.effective_dtype == "float32" else 8
+        if self.block_size == 0:
+            slab = n * n * size if n <= 4096 else 64 * 2**20
+        else:
+            slab = min(self.block_size, n) * n * size
         pairs = m * (m - 1) // 2
-        return 8 * (8 * m * n * d + 4 * pairs * n * block + 32 * self.n_records)
+        return size * (8 * m * n * d + 32 * self.n_records) + 4 * pairs * slab
 
     @property
     def principal_angles(self) -> tuple[float, ...]:

@@ -185,12 +185,21 @@ def check_sizes(cfg: Config) -> None:
         f"{MAX_RECORDS:,}); raise --stride",
     )
     need = cfg.memory_estimate
+    if need <= MAX_BYTES:
+        return
+    m, n, d = cfg.modalities, cfg.n_pairs, cfg.dim
+    # blame the size that dominates: the points (n or d) or the pairs' logits (n or m)
+    points = 8 * m * n * d * (4 if cfg.effective_dtype == "float32" else 8)
+    if need - points > points and m > 2:
+        name = "modalities"
+    else:
+        name = "dim" if d > n else "n_pairs"
     check(
-        need <= MAX_BYTES,
-        "n_pairs",
-        cfg.n_pairs,
-        f"with dim={cfg.dim}, modalities={cfg.modalities} needs about "
-        f"{need / 2**30:.3g} GiB (at most {MAX_BYTES / 2**30:g} GiB); use fewer points",
+        False,
+        name,
+        getattr(cfg, name),
+        f"a run with n_pairs={n}, dim={d}, modalities={m} needs about {need / 2**30:.3g} GiB "
+        f"(at most {MAX_BYTES / 2**30:g} GiB); make it smaller",
     )
 
 

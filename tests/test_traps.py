@@ -110,3 +110,58 @@ def test_zero_steps_evaluates_loss_gradient_and_measures_of_the_start():
     np.testing.assert_allclose(r.measures["centroid_distance"], gap, atol=1e-12)
     np.testing.assert_allclose(r.certificate.grad_norm, np.sqrt(np.sum(gx**2 + gy**2)), rtol=1e-10)
     assert {"alignment", "uniformity", "margin", "r1_xy"} <= set(r.measures)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "yaras", "--frames", "2", "--dpi", "0"],  # was: IndexError, exit 1
+        ["demo", "closing", "--out", "/proc/gapsim-demo.gif"],
+        ["demo", "cone", "--phi", "30deg"],  # a scene flag of another demo
+        ["sweep", "--chunk", "0"],
+        ["sweep", "--host-devices", "0"],
+        ["run", "--init", "file", "--no-store"],  # was: TypeError, exit 1
+        ["run", "--tau-schedule", "custom", "--no-store"],  # API only
+        ["run", "--no-store", "--out", "{tmp}/afile/r"],
+        ["run", "--store", "{tmp}/afile"],
+        ["sweep", "--out", "{tmp}/afile"],
+        ["report", "{tmp}", "--csv", "{tmp}"],
+    ],
+)
+def test_cli_refusals_are_one_line_before_any_work(argv, tmp_path, ran, capsys):
+    (tmp_path / "afile").write_text("")
+    _fake_runs(tmp_path)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("gapsim: error: ")
+    assert err.count("\n") == 1
+    assert not ran
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def _fake_runs(root):
+    from test_files import _fake_run
+
+    (root / "runs").mkdir()
+    _fake_run(root / "runs", "run-a", 0.1, 1.5)
+
+
+def test_report_survives_corrupt_files_and_csv_has_every_metric(tmp_path, capsys):
+    import csv
+
+    _fake_runs(tmp_path)
+    bad = tmp_path / "runs" / "run-bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{")
+    (bad / "metrics.json").write_text("{")
+    assert main(["report", str(tmp_path), "--csv", str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "2 entries: 1 done, 1 unreadable" in out
+    with (tmp_path / "t.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {"entry", "status", "loss", "error"} <= set(rows[0])

@@ -8,63 +8,52 @@ row reductions finish inside their block, column reductions are accumulated in t
 only a ``(block, N)`` slab is alive at a time. ``N = 65,536`` points in ``d = 64`` then need
 a few slabs of 64 MiB instead of 16 GiB matrices.
 
-The block size is chosen at trace time by :func:`block_rows`: ``0`` (the default) means
-automatic, a positive number forces that many rows per block (a number ``>= N`` means dense).
-:class:`gapsim.config.Config` carries it as ``block_size``; the solvers apply it with
-:func:`use_block_size` while they are traced, and ``block_size`` is part of their compile-time
-``Static``, so a changed setting compiles a new program rather than reusing a stale one.
+The block size is an explicit argument, never hidden state: :func:`block_rows` turns the
+setting ``block_size`` into rows per block (``0``, the default, means automatic; a positive
+number forces that many rows per block; a number ``>= N`` means dense). Every function that
+evaluates an :math:`N\times N` quantity (:func:`gapsim.loss.infonce`,
+:func:`gapsim.measures.measures`, :func:`gapsim.objective.objective`, ...) takes it as a
+``block_size`` keyword. :class:`gapsim.config.Config` carries it as ``block_size`` and the
+solvers pass ``Static.block_size`` down; being part of the compile-time ``Static``, a changed
+setting compiles a new program rather than reusing a stale one.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["DENSE_MAX_N", "SLAB_BYTES", "block_rows", "use_block_size", "scan_rows"]
+__all__ = ["DENSE_MAX_N", "SLAB_BYTES", "block_rows", "scan_rows"]
 
 DENSE_MAX_N = 4096
 """Largest N evaluated densely by default (an N x N float32 matrix of 64 MiB)."""
 SLAB_BYTES = 64 * 2**20
 """Automatic block size: rows such that one ``(block, N)`` slab takes at most this many bytes."""
 
-_BLOCK_SIZE = [0]  # the setting in force while tracing (0 = automatic)
 
-
-@contextlib.contextmanager
-def use_block_size(block_size: int) -> Iterator[None]:
-    r"""Within the ``with`` body, trace :math:`N\times N` quantities with this block size.
+def block_rows(n: int, dtype: Any, block_size: int = 0) -> int | None:
+    """Rows per block for ``n`` points of ``dtype``, or ``None`` for the dense evaluation.
 
     Args:
-        block_size: rows per block; ``0`` restores the automatic choice, ``>= N`` is dense.
-
-    The setting is read when a function is traced, not when a compiled function runs: give it
-    to a jitted function as a static argument (as the solvers do via ``Static.block_size``).
-
-    Example:
-        >>> with use_block_size(64):
-        ...     block_rows(1000, jnp.float32)
-        64
-    """
-    old = _BLOCK_SIZE[0]
-    _BLOCK_SIZE[0] = int(block_size)
-    try:
-        yield
-    finally:
-        _BLOCK_SIZE[0] = old
-
-
-def block_rows(n: int, dtype: Any) -> int | None:
-    """Rows per block for ``n`` points of ``dtype``, or ``None`` for the dense evaluation.
+        n: number of rows (points).
+        dtype: their dtype (sets the bytes per slab).
+        block_size: the setting: ``0`` automatic, ``k > 0`` blocks of ``k`` rows (dense when
+            ``k >= n``).
 
     Automatic (block size 0): dense up to :data:`DENSE_MAX_N`, else the largest multiple of 8
     rows whose ``(block, n)`` slab fits in :data:`SLAB_BYTES`.
+
+    Example:
+        >>> block_rows(1000, jnp.float32, 64), block_rows(50, jnp.float32, 64)
+        (64, None)
+        >>> block_rows(1000, jnp.float32) is None  # automatic: dense up to DENSE_MAX_N
+        True
     """
-    size = _BLOCK_SIZE[0]
+    size = int(block_size)
     if size <= 0:
         if n <= DENSE_MAX_N:
             return None

@@ -32,7 +32,7 @@ __all__ = ["Config", "SOLVERS", "CONSTRAINTS", "PARAMETRIZATIONS", "check_given"
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 SWAPS = ("none", "hard", "row", "soft")
 ALIGNS = ("none", "shift", "ssp", "rotation", "mean_removal")
-CONSTRAINTS = ("none", "cone", "subspace")
+CONSTRAINTS = ("none", "cone", "subspace", "concentration")
 DTYPES = ("float32", "float64")
 PARAMETRIZATIONS = ("projected", "raw")
 
@@ -55,13 +55,19 @@ class Config:
         "inside a 'subspace'",
     )
     cone_axis: str = _f(
-        "free",
-        "cap axis: 'free' = each modality's own current mean direction; 'fixed' = e1 for X "
-        "and cos(a) e1 + sin(a) e2 for Y, a = --cone-axis-angle",
-        choices=("free", "fixed"),
+        "learned",
+        "cap axis: 'learned' = a parameter on the sphere per modality (exact projection onto "
+        "'X fits in some cap'); 'fixed' = e1 for X and cos(a) e1 + sin(a) e2 for Y, "
+        "a = --cone-axis-angle. ('free' was removed: not a projection.)",
+        choices=("learned", "fixed", "free"),
     )
     cone_axis_angle: float = _f(
         0.0, "with a fixed axis: angle between the modalities' axes (X: e1, Y: cos e1 + sin e2)"
+    )
+    kappa: float | None = _f(
+        None,
+        "vMF concentration kappa > 0 for --constraint concentration: each modality's mean has "
+        "norm rho = A_d(kappa) = I_{d/2}(kappa)/I_{d/2-1}(kappa), its direction is free",
     )
     subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
     phi: float | None = _f(
@@ -98,6 +104,11 @@ class Config:
         None, "converged when the Riemannian gradient norm <= gtol (default 1e-9 f64, 1e-5 f32)"
     )
     early_stop: bool = _f(True, "stop as soon as the gradient criterion is met")
+    second_order: bool = _f(
+        True,
+        "second-order certificate of a first-order stationary end point (minimum or saddle; "
+        "off for huge runs)",
+    )
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
     # --- mechanisms (THEORY 2.3-5; see gapsim.objective and gapsim.temperature) ---------------
@@ -218,16 +229,17 @@ class Config:
         _check(m >= 2, "modalities", m, "must be an integer >= 2")
         if m > 2:
             _check(
-                self.constraint == "none" or self.cone_axis == "free",
+                self.constraint in ("none", "concentration") or self.cone_axis == "learned",
                 "modalities",
                 m,
-                "more than 2 modalities need --constraint none, or cone with a free axis",
+                "more than 2 modalities need --constraint none, concentration, or cone with a "
+                "learned axis",
             )
             _check(
                 self.constraint != "subspace",
                 "modalities",
                 m,
-                "more than 2 modalities need --constraint none or cone",
+                "more than 2 modalities need --constraint none, cone or concentration",
             )
             _check(self.swap == "none", "swap", self.swap, "swapping needs --modalities 2")
         for name in ("tau_scale",):
@@ -299,9 +311,25 @@ class Config:
 
     def _check_constraint(self) -> None:
         c, d = self.constraint, self.dim
+        _check(
+            self.cone_axis != "free",
+            "cone_axis",
+            "free",
+            "was removed (its mean-direction iteration is not a projection: points merged); "
+            "use 'learned', the exact learnable-axis cap",
+        )
+        if c == "concentration":
+            _check(
+                self.kappa is not None and math.isfinite(self.kappa) and self.kappa > 0,
+                "kappa",
+                self.kappa,
+                "required with --constraint concentration, must be > 0",
+            )
+        else:
+            _check(self.kappa is None, "kappa", self.kappa, "needs --constraint concentration")
         if self.cone_angle is not None:
             _check(
-                c != "none",
+                c in ("cone", "subspace"),
                 "cone_angle",
                 self.cone_angle,
                 "only used with --constraint cone or subspace",

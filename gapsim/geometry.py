@@ -15,11 +15,13 @@ For a fixed axis :math:`c \in U` this composition is the exact nearest point of
 :math:`x\cdot P_U z` over the cap, which is the rim point on the great circle through the
 direction of :math:`P_U z` and :math:`c`.
 
-With a *free axis* (Yi et al.'s fixed-concentration cone) :math:`c` is the modality's own mean
-direction :math:`\bar x/\|\bar x\|`, which moves with the points; the projection is then the
-fixed point of "cap-project around the current mean direction", iterated until every point is
-within the cap of the mean of the result (to ``10 * eps`` of the dtype). Points already in such a
-configuration are returned unchanged, so the projection is idempotent.
+With a *learnable axis* (``axis=None``; Yi et al.'s free centre) the set is
+:math:`S_\alpha = \{X: \exists c,\ x_i\cdot c\ge\cos\alpha\}` and :func:`project` is its exact
+nearest-point map: the axis minimising the summed squared distances of the rows to the cap,
+then the fixed-axis projection around it (:func:`gapsim.cone_sets.fit_axis`). With a *fixed
+concentration* (``rho`` set) the set is :math:`\{X: \|\bar x\| = \rho\}` on the product of
+spheres, projected by :func:`gapsim.cone_sets.concentration_project`. The module docstring of
+:mod:`gapsim.cone_sets` states the math of both.
 
 Zero-vector policy (never NaN): an all-zero row, or a row whose projection onto :math:`U` is
 at rounding level (largest entry at most ``8 eps`` times the row's largest entry), maps to the
@@ -27,10 +29,10 @@ set's reference point: the fixed cap axis if there is one, else the first basis 
 :math:`U` (:math:`e_1` without a subspace). Tiny non-zero rows are normalised, not replaced
 (rows are scaled by their largest entry first, so nothing underflows). A point at or within
 rounding of :math:`-c` outside a cap is rotated towards the basis vector least aligned with
-:math:`c`. A free axis whose mean is zero falls back to the reference point likewise.
-Gradients through these branches are finite (double ``where``), except through the free-axis
-fixed-point iteration (a ``lax.while_loop``), which supports forward-mode only; the solvers
-never differentiate through a projection.
+:math:`c`. A learnable axis or a concentration whose mean is zero starts from the reference
+point likewise. Gradients through these branches are finite (double ``where``); those of the
+learnable-axis projection hold the fitted axis fixed, and the concentration
+projection both modes (implicit derivative), so L-BFGS can run over it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim._types import Array, Basis, Points, Scalar, Vector
+from gapsim.cone_sets import concentration_normal, concentration_project, fit_axis
 from gapsim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -56,9 +59,10 @@ __all__ = [
     "tangent",
     "safe_normalize",
     "reject",
+    "cap_axis",
+    "cap_residuals",
+    "concentration_residuals",
 ]
-
-FREE_AXIS_MAX_ITERS = 200
 
 
 class Constraint(NamedTuple):
@@ -69,9 +73,11 @@ class Constraint(NamedTuple):
 
     Attributes:
         basis: ``(d, k)`` orthonormal basis of U, or ``None`` for the whole space.
-        axis: ``(d,)`` unit cap axis in U (fixed axis), or ``None`` (free axis when ``cap_cos``
-            is set: the modality's own mean direction).
+        axis: ``(d,)`` unit cap axis in U (fixed axis), or ``None`` (a learnable axis when
+            ``cap_cos`` is set: :math:`X` must fit in *some* cap of half-angle alpha).
         cap_cos: :math:`\cos\alpha` of the cap half-angle :math:`\alpha \in (0,\pi)`, or ``None``.
+        rho: fixed mean norm :math:`\|\bar x\| = \rho \in (0, 1)` (fixed concentration), or
+            ``None``.
 
     Example:
         >>> c = Constraint.make(3, cap_angle=0.5)
@@ -81,6 +87,7 @@ class Constraint(NamedTuple):
     basis: Basis | None = None
     axis: Vector | None = None
     cap_cos: Scalar | None = None
+    rho: Scalar | None = None
 
     @classmethod
     def make(
@@ -88,8 +95,9 @@ class Constraint(NamedTuple):
         d: int,
         basis: np.ndarray | None = None,
         cap_angle: float | None = None,
-        axis: np.ndarray | str | None = "free",
+        axis: np.ndarray | str | None = "learned",
         dtype: str = "float64",
+        rho: float | None = None,
     ) -> Constraint:
         """Validated constructor.
 
@@ -97,9 +105,11 @@ class Constraint(NamedTuple):
             d: ambient dimension (>= 2).
             basis: ``(d, k)`` array spanning U (orthonormalised here) or ``None``.
             cap_angle: cap half-angle in radians, in ``(0, pi)``, or ``None`` for no cap.
-            axis: ``"free"`` (own mean direction) or a ``(d,)`` vector (projected onto U and
-                normalised; must not be orthogonal to U).
+            axis: ``"learned"`` (learnable axis) or a ``(d,)`` vector (projected onto U and
+                normalised; must not be orthogonal to U). ``"free"`` (the former mean-direction
+                iteration, not a projection) is refused.
             dtype: array dtype of the stored arrays.
+            rho: fixed mean norm in ``(0, 1)`` (no cap, no subspace), or ``None``.
 
         Raises:
             ConfigError: on any out-of-range input.
@@ -111,14 +121,27 @@ class Constraint(NamedTuple):
             q = orthonormalize(basis, "basis")
             if q.shape[0] != d:
                 raise ConfigError("basis", f"array of shape {q.shape}", f"must have d={d} rows")
-        c = cos = None
+        c = cos = r = None
+        if isinstance(axis, str) and axis == "free":
+            raise ConfigError(
+                "cone_axis",
+                "free",
+                "was removed (its mean-direction iteration is not a projection and merged "
+                "points); use 'learned', the exact learnable-axis cap",
+            )
+        if rho is not None:
+            if not 0 < rho < 1:
+                raise ConfigError("rho", rho, "must lie in (0, 1)")
+            if cap_angle is not None or q is not None:
+                raise ConfigError("rho", rho, "a fixed concentration goes with no cap, no subspace")
+            r = jnp.asarray(rho, dtype=dtype)
         if cap_angle is not None:
             if not 0 < cap_angle < np.pi:
                 raise ConfigError("cone_angle", cap_angle, "must lie in (0, pi) radians")
             if q is not None and q.shape[1] < 2:
                 raise ConfigError("subspace_dim", q.shape[1], "a cap inside a subspace needs >= 2")
             cos = jnp.asarray(np.cos(cap_angle), dtype=dtype)
-            if not (isinstance(axis, str) and axis == "free"):
+            if not (isinstance(axis, str) and axis == "learned"):
                 a = np.asarray(axis, dtype=np.float64).reshape(-1)
                 if a.shape != (d,):
                     raise ConfigError("axis", f"array of shape {a.shape}", f"must be ({d},)")
@@ -127,7 +150,7 @@ class Constraint(NamedTuple):
                 if np.linalg.norm(a) < 1e-12:
                     raise ConfigError("axis", "vector", "must not be zero or orthogonal to U")
                 c = jnp.asarray(a / np.linalg.norm(a), dtype=dtype)
-        return cls(None if q is None else jnp.asarray(q, dtype=dtype), c, cos)
+        return cls(None if q is None else jnp.asarray(q, dtype=dtype), c, cos, r)
 
     @property
     def has_cap(self) -> bool:
@@ -136,7 +159,7 @@ class Constraint(NamedTuple):
 
     @property
     def smooth(self) -> bool:
-        """Whether the set is a smooth manifold with parametrisation ``normalize(Q w)``."""
+        """Whether the set is a smooth manifold (parametrised by ``project(normalize(Q w))``)."""
         return self.cap_cos is None
 
 
@@ -193,24 +216,6 @@ def _cap(c: Constraint, x: Points, axis: Array) -> Points:
     return jnp.where((xc >= c.cap_cos)[:, None], x, rim)
 
 
-def _free_cap(c: Constraint, x: Points, ref: Vector) -> Points:
-    tol = 10 * jnp.finfo(x.dtype).eps
-
-    def violation(y):
-        axis = safe_normalize(jnp.mean(y, axis=0, keepdims=True), ref)[0]
-        return jnp.max(c.cap_cos - y @ axis), axis
-
-    def cond(s):
-        y, i = s
-        return (violation(y)[0] > tol) & (i < FREE_AXIS_MAX_ITERS)
-
-    def body(s):
-        y, i = s
-        return _cap(c, y, violation(y)[1]), i + 1
-
-    return jax.lax.while_loop(cond, body, (x, 0))[0]
-
-
 def project(c: Constraint, z: Points) -> Points:
     r"""Project each row of ``z`` onto the constraint set (see the module docstring).
 
@@ -226,29 +231,42 @@ def project(c: Constraint, z: Points) -> Points:
         x = safe_normalize(z, ref)
     else:  # a row orthogonal to U up to rounding goes to the reference point
         x = safe_normalize(_subspace(c, z), ref, scale=jnp.max(jnp.abs(z), axis=1, keepdims=True))
+    if c.rho is not None:
+        return concentration_project(x, c.rho, ref)
     if c.cap_cos is None:
         return x
+    return _cap(c, x, cap_axis(c, x))
+
+
+def cap_axis(c: Constraint, x: Points) -> Vector:
+    r"""The cap's axis for unit rows ``x``.
+
+    The fixed axis, or the learnable axis of the nearest point of :math:`S_\alpha`
+    (:func:`gapsim.cone_sets.fit_axis`, started at the mean direction).
+    """
     if c.axis is not None:
-        return _cap(c, x, c.axis)
-    return _free_cap(c, x, ref)
+        return c.axis
+    ref = _reference(c, x.shape[1], x.dtype)
+    # derivatives hold the fitted axis fixed (exact where no point moves; the solvers never
+    # differentiate through a cap), so they stay finite at degenerate rows
+    x = jax.lax.stop_gradient(x)
+    return fit_axis(x, c.cap_cos, safe_normalize(jnp.mean(x, axis=0, keepdims=True), ref)[0])
 
 
 def feasible(c: Constraint, z: Points, tol: float | None = None) -> Array:
     r"""Per-row mask: is the row on the set, to ``tol`` (default ``8 * eps`` of the dtype)?
 
-    Checks :math:`|\|z\| - 1|`, the distance to U and the cap (around the fixed axis, or the
-    mean direction of all rows for a free axis).
+    Checks :math:`|\|z\| - 1|`, the distance to U, the cap (around the fixed axis, or the
+    learnable axis :func:`cap_axis`) and a fixed concentration :math:`|\|\bar z\| - \rho|`
+    (the same for every row).
     """
     tol = 8 * float(jnp.finfo(z.dtype).eps) if tol is None else tol
     ok = jnp.abs(jnp.linalg.norm(z, axis=1) - 1) <= tol
     ok &= jnp.linalg.norm(z - _subspace(c, z), axis=1) <= tol
     if c.cap_cos is not None:
-        axis = c.axis
-        if axis is None:
-            axis = safe_normalize(
-                jnp.mean(z, axis=0, keepdims=True), _reference(c, *z.shape[1:], z.dtype)
-            )[0]
-        ok &= z @ axis >= c.cap_cos - tol
+        ok &= z @ cap_axis(c, z) >= c.cap_cos - tol
+    if c.rho is not None:
+        ok &= jnp.abs(jnp.linalg.norm(jnp.mean(z, axis=0)) - c.rho) <= tol
     return ok
 
 
@@ -258,10 +276,46 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     Applied to a Euclidean gradient this gives the Riemannian gradient on the smooth set.
 
     :math:`v \mapsto P_U v - (x\cdot P_U v)\,x`, row by row. (A cap, when active, is handled by
-    the projection after a step, not here.)
+    the projection after a step, not here.) With a fixed concentration, also minus the
+    component along the normal :math:`n_i = P_{x_i}\hat m` of :math:`\{\|\bar x\| = \rho\}`
+    (:func:`gapsim.cone_sets.concentration_normal`): the tangent space of that manifold.
     """
     pv = _subspace(c, v)
-    return pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
+    t = pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
+    if c.rho is None:
+        return t
+    n = concentration_normal(x)
+    nn = jnp.sum(n * n)
+    return t - jnp.sum(t * n) / jnp.where(nn > 0, nn, 1.0) * n
+
+
+def cap_residuals(c: Constraint, x: Points, axis: Vector) -> tuple[Array, Array]:
+    r"""Residuals of the learnable-axis cap on :math:`(X, c)` jointly (for KKT certificates).
+
+    Returns:
+        ``(eq, ineq)``: ``eq`` = :math:`(\|x_i\|^2 - 1)_i`, :math:`\|c\|^2 - 1`, and with a
+        subspace :math:`Q_\perp`-residuals :math:`x_i - QQ^\top x_i`, :math:`c - QQ^\top c`
+        (flattened); ``ineq`` = :math:`(\cos\alpha - x_i\cdot c)_i`, feasible where
+        :math:`\le 0`. A fixed-axis cap is the same with ``axis = c.axis``.
+    """
+    eq = [jnp.sum(x * x, axis=1) - 1, (axis @ axis - 1)[None]]
+    if c.basis is not None:
+        eq += [(x - _subspace(c, x)).ravel(), axis - _subspace(c, axis[None])[0]]
+    return jnp.concatenate(eq), c.cap_cos - x @ axis
+
+
+def concentration_residuals(
+    c: Constraint, x: Points, axis: Vector | None = None
+) -> tuple[Array, Array]:
+    r"""Residuals of the fixed concentration (``axis`` unused: the centre is free).
+
+    Returns:
+        ``(eq, ineq)``: ``eq`` = :math:`(\|x_i\|^2 - 1)_i` and :math:`\|\bar x\|^2 - \rho^2`;
+        ``ineq`` empty.
+    """
+    m = jnp.mean(x, axis=0)
+    eq = jnp.concatenate([jnp.sum(x * x, axis=1) - 1, (m @ m - c.rho**2)[None]])
+    return eq, jnp.zeros((0,), x.dtype)
 
 
 def make_constraints(cfg: Config) -> list[Constraint]:
@@ -270,20 +324,26 @@ def make_constraints(cfg: Config) -> list[Constraint]:
     ``subspace`` (M = 2): U, V from :func:`gapsim.subspaces.subspace_pair` with the configured
     principal angles (canonical frame), optionally with caps inside them; ``cone``: caps on the
     sphere. Fixed cap axes (M = 2): :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2`
-    for Y (``a = cone_axis_angle``), each projected onto its subspace.
+    for Y (``a = cone_axis_angle``), each projected onto its subspace. ``concentration``:
+    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.cone_sets.mean_resultant_length`).
     """
+    from gapsim.cone_sets import mean_resultant_length
     from gapsim.subspaces import subspace_pair
 
     d, dt, m = cfg.dim, cfg.effective_dtype, cfg.modalities
     bases = [None] * m
     if cfg.constraint == "subspace":
         bases = list(subspace_pair(d, cfg.principal_angles))
-    axes = ["free"] * m
+    axes = ["learned"] * m
     if cfg.cone_axis == "fixed":
         a = cfg.cone_axis_angle
         axes = [np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]]
+    rho = None
+    if cfg.constraint == "concentration":
+        rho = mean_resultant_length(cfg.kappa, d)
     return [
-        Constraint.make(d, q, cfg.cone_angle, ax, dt) for q, ax in zip(bases, axes, strict=True)
+        Constraint.make(d, q, cfg.cone_angle, ax, dt, rho)
+        for q, ax in zip(bases, axes, strict=True)
     ]
 
 

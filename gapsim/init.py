@@ -10,7 +10,8 @@ Built in:
 
 - ``uniform``: uniform on :math:`S^{d-1}\cap U` (or, with a cap, uniform inside the cap: the
   polar angle is drawn from its density :math:`\propto\sin^{k-2}\theta` on :math:`[0,\alpha]`);
-  with a free-axis cap the axis is a uniform random direction.
+  with a learnable-axis cap the axis is a uniform random direction; with a fixed concentration,
+  uniform points projected onto the set {||mean|| = rho}.
 - ``cones``: the "cone effect" start (Liang et al. 2022): each modality uniform in its own narrow
   cap of half-angle ``init_angle`` around a random axis (or axes ``init_axis_angle`` apart).
 - ``parallel-mismatched`` / ``parallel-matched`` (Yaras et al. 2025, M = 2, d >= 3): x on the

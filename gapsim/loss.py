@@ -33,8 +33,8 @@ The diagonal is kept out of the sums: with :math:`o_i = \sum_{j\ne i}E_{ij}` and
 precision even when the loss is :math:`10^{-30}`) and :math:`G_{ii} = -\frac{1}{2N}
 (o_i/r_i + o'_i/c_i)` with :math:`r_i = o_i + e_i` (no cancellation in :math:`p_{ii} - 1`).
 
-Above :data:`gapsim.blocks.DENSE_MAX_N` points (or with
-:func:`gapsim.blocks.use_block_size`) the same kernel runs over row blocks in
+Above :data:`gapsim.blocks.DENSE_MAX_N` points (or with a ``block_size`` argument, see
+:func:`gapsim.blocks.block_rows`) the same kernel runs over row blocks in
 :math:`O(N\cdot\mathrm{block})` memory: one pass for the row and column sums, one to form
 :math:`G'` block by block (four matrix products per step instead of three).
 
@@ -296,8 +296,8 @@ def _kernel(x: Points, y: Points, beta: Scalar, need: _Need, block: int | None):
 
 @partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _infonce(x: Points, y: Points, beta: Scalar, block: int | None) -> Scalar:
-    # ``block`` is an explicit static argument (not read from the setting in here), so that
-    # JAX's cache of traced custom rules cannot hand back a trace made with another setting
+    # ``block`` is an explicit static argument, so that JAX's cache of traced custom rules
+    # cannot hand back a trace made with another setting
     return _kernel(x, y, beta, (False, False, False), block)[0]
 
 
@@ -324,7 +324,7 @@ def _cast(x, y, beta) -> tuple[Points, Points, Scalar]:
     return jnp.asarray(x, dt), jnp.asarray(y, dt), jnp.asarray(beta, dt)
 
 
-def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
+def infonce(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) -> Scalar:
     r"""Symmetric InfoNCE :math:`L(X, Y; \beta)`, averaged over both directions.
 
     Differentiable in all three arguments through the fused closed-form rule (module docstring).
@@ -333,6 +333,8 @@ def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
         x: ``(n, d)`` first modality (unit rows on the sphere, though any rows work).
         y: ``(n, d)`` second modality; row i is the positive partner of ``x[i]``.
         beta: inverse temperature :math:`1/\tau`.
+        block_size: rows per block of the :math:`N\times N` logits (``0`` automatic; see
+            :func:`gapsim.blocks.block_rows`). A trace-time setting: static under ``jit``.
 
     Returns:
         The scalar loss, in the promoted dtype of the inputs (a Python float ``beta`` does not
@@ -344,11 +346,11 @@ def infonce(x: Points, y: Points, beta: Scalar | float) -> Scalar:
         9.07...e-05
     """
     x, y, beta = _cast(x, y, beta)
-    return _infonce_jit(x, y, beta, block_rows(x.shape[0], x.dtype))
+    return _infonce_jit(x, y, beta, block_rows(x.shape[0], x.dtype, block_size))
 
 
 def infonce_value_and_grad(
-    x: Points, y: Points, beta: Scalar | float
+    x: Points, y: Points, beta: Scalar | float, block_size: int = 0
 ) -> tuple[Scalar, InfoNCEGrad]:
     r"""Value and closed-form gradient of :func:`infonce` from the same fused kernel.
 
@@ -361,6 +363,6 @@ def infonce_value_and_grad(
         (3, 3)
     """
     x, y, beta = _cast(x, y, beta)
-    block = block_rows(x.shape[0], x.dtype)
+    block = block_rows(x.shape[0], x.dtype, block_size)
     value, gx, gy, gb = _kernel_jit(x, y, beta, (True, True, True), block)
     return value, InfoNCEGrad(gx, gy, gb)

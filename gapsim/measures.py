@@ -18,7 +18,7 @@ With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
 
 :func:`measures` is pure JAX (it runs inside the compiled solver loops);
 :func:`subspace_measures` runs on the host after a subspace-constrained run. Above
-:data:`gapsim.blocks.DENSE_MAX_N` points (or with :func:`gapsim.blocks.use_block_size`) the
+:data:`gapsim.blocks.DENSE_MAX_N` points (or with a ``block_size`` argument) the
 pairwise measures (loss, uniformity, R@1, margin) run over row blocks in
 :math:`O(N\cdot\mathrm{block})` memory: row reductions inside each block, column maxima and
 arg-maxima accumulated across blocks (earlier rows win ties, as with ``argmax``).
@@ -83,11 +83,14 @@ def centroid_angle(mx: jax.Array, my: jax.Array) -> Scalar:
     return 2 * jnp.arctan2(jnp.linalg.norm(a - b), jnp.linalg.norm(a + b))
 
 
-def uniformity(z: Points, t: float = 2.0) -> Scalar:
-    r"""Wang & Isola's :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j}\exp(-t\|z_i-z_j\|^2)`."""
+def uniformity(z: Points, t: float = 2.0, block_size: int = 0) -> Scalar:
+    r"""Wang & Isola's :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j}\exp(-t\|z_i-z_j\|^2)`.
+
+    ``block_size``: rows per block (``0`` automatic; :func:`gapsim.blocks.block_rows`).
+    """
     n = z.shape[0]
     sq = jnp.sum(z * z, axis=1)
-    block = block_rows(n, z.dtype)
+    block = block_rows(n, z.dtype, block_size)
     if block is None:
         d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0.0)
         logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, -t * d2)
@@ -157,10 +160,11 @@ def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
     return _Pairwise(diag, hit_xy, arg == cols, diag - jnp.maximum(rmax, cmax))
 
 
-def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
+def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) -> dict[str, Scalar]:
     """Every scalar measure of :data:`MEASURE_KEYS` for one configuration (jit-friendly).
 
-    ``centroid_angle`` here is the raw value; see :data:`MIN_MEAN_NORM`.
+    ``centroid_angle`` here is the raw value; see :data:`MIN_MEAN_NORM`. ``block_size``: rows
+    per block of the pairwise quantities (``0`` automatic; :func:`gapsim.blocks.block_rows`).
 
     Example:
         >>> x = jnp.eye(3)
@@ -169,12 +173,12 @@ def measures(x: Points, y: Points, beta: Scalar | float) -> dict[str, Scalar]:
     """
     n = x.shape[0]
     mx, my = jnp.mean(x, axis=0), jnp.mean(y, axis=0)
-    block = block_rows(n, x.dtype)
+    block = block_rows(n, x.dtype, block_size)
     p = _pairwise_dense(x, y) if block is None else _pairwise_blocked(x, y, block)
-    ux, uy = uniformity(x), uniformity(y)
+    ux, uy = uniformity(x, block_size=block_size), uniformity(y, block_size=block_size)
     dtype = x.dtype
     return {
-        "loss": infonce(x, y, beta),
+        "loss": infonce(x, y, beta, block_size),
         "centroid_distance": jnp.linalg.norm(mx - my),
         "centroid_angle": centroid_angle(mx, my),
         "mean_norm_x": jnp.linalg.norm(mx),

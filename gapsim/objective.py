@@ -121,10 +121,15 @@ def lift(x: jax.Array, y: jax.Array, gamma: jax.Array) -> tuple[jax.Array, jax.A
     return jnp.concatenate([c * x, col], 1), jnp.concatenate([c * y, -col], 1)
 
 
-def clip_loss(z: jax.Array, beta: jax.Array, gamma: jax.Array) -> jax.Array:
-    r"""Mean over modality pairs of InfoNCE at :math:`\beta(1-\gamma_p^2)`."""
+def clip_loss(z: jax.Array, beta: jax.Array, gamma: jax.Array, block_size: int = 0) -> jax.Array:
+    r"""Mean over modality pairs of InfoNCE at :math:`\beta(1-\gamma_p^2)`.
+
+    ``block_size``: rows per block of the logits (:func:`gapsim.blocks.block_rows`).
+    """
     ps = pairs(z.shape[0])
-    losses = [infonce(z[a], z[b], beta * (1 - gamma[p] ** 2)) for p, (a, b) in enumerate(ps)]
+    losses = [
+        infonce(z[a], z[b], beta * (1 - gamma[p] ** 2), block_size) for p, (a, b) in enumerate(ps)
+    ]
     return sum(losses) / len(ps)
 
 
@@ -185,16 +190,26 @@ def perturb(mech: Mechanisms, ma: MechArgs, z: jax.Array, t) -> jax.Array:
 
 
 def objective(
-    mech: Mechanisms, ma: MechArgs, params: dict, beta: jax.Array, t, stochastic: bool = True
+    mech: Mechanisms,
+    ma: MechArgs,
+    params: dict,
+    beta: jax.Array,
+    t,
+    stochastic: bool = True,
+    block_size: int = 0,
 ) -> jax.Array:
-    """The total loss (module docstring); ``stochastic=False`` gives its noise-free version."""
+    r"""The total loss (module docstring); ``stochastic=False`` gives its noise-free version.
+
+    ``block_size``: rows per block of the :math:`N\times N` quantities (``0`` automatic;
+    :func:`gapsim.blocks.block_rows`), given by the solvers from ``Static.block_size``.
+    """
     z = perturb(mech, ma, params["z"], t) if stochastic else params["z"]
-    loss = clip_loss(z, beta, params["gamma"])
+    loss = clip_loss(z, beta, params["gamma"], block_size)
     if mech.atp:
         loss = loss + ma.atp * jnp.mean(jnp.sum((z[1:] - z[:1]) ** 2, axis=-1))
     if mech.cu:
         mu = safe_normalize(jnp.mean(z, axis=0), z[0])
-        loss = loss + ma.cu * uniformity(mu)
+        loss = loss + ma.cu * uniformity(mu, block_size=block_size)
     return loss
 
 

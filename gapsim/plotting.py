@@ -70,8 +70,8 @@ def sphere_panel(
         y0: optional start of Y.
         title: panel title.
         planes: optional list of ``(3, 2)`` orthonormal bases whose great circles are drawn.
-        cap_angle: optional half-angle of each modality's cap around its own mean direction;
-            the rims are drawn (free-axis caps, :mod:`gapsim.geometry`).
+        cap_angle: optional half-angle of each modality's cap; the rims are drawn around
+            each modality's learnable axis (:func:`gapsim.geometry.cap_axis`).
     """
     u, v = np.mgrid[0 : 2 * np.pi : 40j, 0 : np.pi : 20j]
     ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
@@ -80,8 +80,11 @@ def sphere_panel(
         circ = np.outer(np.cos(t), q[:, 0]) + np.outer(np.sin(t), q[:, 1])
         ax.plot(*circ.T, color=COLORS[c], lw=0.8, alpha=0.6)
     if cap_angle is not None:
+        from gapsim.geometry import Constraint, cap_axis
+
+        cap = Constraint.make(3, cap_angle=cap_angle)
         for z, c in ((x, "x"), (y, "y")):
-            rim = _cap_rim(np.asarray(z).mean(axis=0), cap_angle, t)
+            rim = _cap_rim(np.asarray(cap_axis(cap, np.asarray(z, np.float64))), cap_angle, t)
             ax.plot(*rim.T, color=COLORS[c], lw=0.8)
     if x0 is not None:
         ax.scatter(*np.asarray(x0).T, color=COLORS["x"], s=6, alpha=0.3, marker="^")

@@ -41,15 +41,30 @@ SUMMARY_KEYS = (
 
 @dataclass(frozen=True)
 class Certificate:
-    """Whether a run reached a stationary point, and how that was decided.
+    """Whether a run reached a local minimum, and how that was decided.
+
+    First order: the stationarity measure ``grad_norm`` (``criterion``) and the KKT residual
+    ``kkt_residual`` of :func:`gapsim.certificate.kkt_certificate` (equal on smooth sets).
+    Second order (``Config.second_order``, deterministic objectives): the smallest eigenvalue
+    ``lambda_min`` of the Hessian of the Lagrangian on the critical subspace, with the
+    ``n_symmetries`` zero modes of joint rotations deflated, against ``hess_tol``.
 
     Attributes:
-        converged: ``grad_norm <= gtol``.
+        converged: ``kind == "minimum"`` (or, with the second order off, first-order stationary).
         grad_norm: the stationarity measure at the final points, evaluated in float64.
         gtol: the tolerance.
         criterion: ``riemannian_grad_norm`` (smooth sets) or ``gradient_mapping_norm`` (caps).
         steps: steps (or L-BFGS iterations) taken.
         solver: the solver used.
+        kind: ``minimum``, ``saddle``, ``not stationary``, ``stationary`` (second order off)
+            or ``stochastic`` (no deterministic stationary point; never converged).
+        kkt_residual: first-order KKT residual (NaN when not computed).
+        lambda_min: smallest curvature without symmetries (NaN when not computed).
+        hess_tol: tolerance on ``lambda_min`` (precision of the computed eigenvalue).
+        n_symmetries: rotation zero modes deflated.
+        position_error: ``kkt_residual / lambda_min``, how far the points are pinned
+            (inf when not positive definite or not computed).
+        method: ``dense`` or ``lanczos`` eigensolver, ``none``.
     """
 
     converged: bool
@@ -58,14 +73,43 @@ class Certificate:
     criterion: str
     steps: int
     solver: str
+    kind: str = "stationary"
+    kkt_residual: float = math.nan
+    lambda_min: float = math.nan
+    hess_tol: float = math.nan
+    n_symmetries: int = 0
+    position_error: float = math.inf
+    method: str = "none"
 
     def __str__(self) -> str:
         word = "converged" if self.converged else "NOT converged"
-        return (
+        text = (
             f"{word}: {self.criterion} = {self.grad_norm:.3e} "
-            f"({'<=' if self.converged else '>'} gtol {self.gtol:.1e}) after {self.steps} "
-            f"{self.solver} steps"
+            f"({'<=' if self.grad_norm <= self.gtol else '>'} gtol {self.gtol:.1e}) after "
+            f"{self.steps} {self.solver} steps"
         )
+        if math.isfinite(self.lambda_min):
+            text += (
+                f"; {self.kind}: lambda_min = {self.lambda_min:.3e} (hess_tol "
+                f"{self.hess_tol:.1e}, {self.n_symmetries} symmetries deflated, {self.method}), "
+                f"position error {self.position_error:.1e}"
+            )
+        else:
+            text += f"; {self.kind}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN/inf become None; :meth:`from_dict` restores them)."""
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Certificate:
+        """Inverse of :meth:`to_dict`; files without the second-order fields load too."""
+        d = dict(d)
+        for k in ("kkt_residual", "lambda_min", "hess_tol"):
+            d[k] = math.nan if d.get(k, math.nan) is None else d.get(k, math.nan)
+        d["position_error"] = math.inf if d.get("position_error") is None else d["position_error"]
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -136,6 +180,9 @@ class Result:
                 "gtol": cert.gtol,
                 "criterion": cert.criterion,
                 "solver": cert.solver,
+                "kind": cert.kind,
+                "lambda_min": cert.lambda_min,
+                "position_error": cert.position_error,
                 "tau": self.config.tau,
                 "n_pairs": self.config.n_pairs,
                 "dim": self.config.dim,
@@ -164,7 +211,7 @@ class Result:
         meta = {
             "gapsim_version": self.version,
             "config": self.config.to_dict(),
-            "certificate": asdict(self.certificate),
+            "certificate": self.certificate.to_dict(),
             "measures": {k: jsonable(v) for k, v in self.measures.items()},
             "arrays": sorted(arrays),
             "arrays_sha256": token,
@@ -196,7 +243,7 @@ class Result:
                 history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
                 arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
                 measures=measures,
-                certificate=Certificate(**meta["certificate"]),
+                certificate=Certificate.from_dict(meta["certificate"]),
                 version=meta["gapsim_version"],
             )
         except ConfigError:

@@ -10,6 +10,7 @@ step and the likely cause.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim.certificate import centroid_angle_precision, kkt_certificate
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
 from gapsim.geometry import Constraint, make_constraints, project, stack
@@ -230,14 +232,62 @@ def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:
 _project_all = jax.jit(jax.vmap(project))
 
 
+def _certificate(
+    cfg: Config, static: Static, args64: Args, p64: dict, t: int, gn: float, steps: int
+) -> Certificate:
+    r"""First-order measure plus the KKT certificate (:mod:`gapsim.certificate`).
+
+    A cap counts as active within the rounding of a dot product of unit vectors in the
+    *working* precision, :math:`(d + 2)\epsilon` (Higham's :math:`\gamma_d` plus the rounding
+    of the points themselves): a float32 run's rim points are on the rim only to that.
+    """
+    gtol = cfg.effective_gtol
+    criterion = "gradient_mapping_norm" if args64.constraints.has_cap else "riemannian_grad_norm"
+    head = (gn <= gtol, gn, gtol, criterion, steps, cfg.solver)
+    if static.mech.stochastic:
+        return Certificate(False, *head[1:], kind="stochastic")
+    if not cfg.second_order or (gn > gtol and not args64.constraints.has_cap):
+        # nothing to compile: on smooth sets the KKT residual *is* the Riemannian gradient norm
+        kind = "stationary" if gn <= gtol else "not stationary"
+        return Certificate(*head, kind=kind, kkt_residual=gn if cfg.second_order else math.nan)
+    active_tol = (cfg.dim + 2) * float(np.finfo(cfg.effective_dtype).eps)
+    so = kkt_certificate(static, args64, p64, t, gtol, active_tol=active_tol)
+    return Certificate(
+        so.kind == "minimum",
+        *head[1:],
+        kind=so.kind,
+        kkt_residual=so.residual,
+        lambda_min=so.lambda_min,
+        hess_tol=so.hess_tol,
+        n_symmetries=so.n_symmetries,
+        position_error=so.position_error,
+        method=so.method,
+    )
+
+
+def _angle_precision(m: dict[str, Any], position_error: float, n: int) -> dict[str, Any]:
+    """``centroid_angle_precision`` and the angle set to NaN when undefined at that precision."""
+    prec = centroid_angle_precision((m["mean_norm_x"], m["mean_norm_y"]), position_error, n)
+    out: dict[str, Any] = {"centroid_angle_precision": prec}
+    if not math.isfinite(position_error):
+        return out  # no second-order estimate: the mean-norm flag of measures stands alone
+    if not math.isfinite(prec):
+        out.update({"centroid_angle": math.nan, "centroid_angle_ill_conditioned": True})
+    return out
+
+
 def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.result.Result`.
 
     Raises :class:`~gapsim.errors.DivergenceError` on NaN/inf. Re-projects the final points in
     float64 and evaluates there the stationarity measure of the noise-free objective (at the
-    temperature of the last step) and the final measures. Runs with stochastic mechanisms
-    (swapping, re-drawn partners) have no deterministic stationary point: their certificate
-    still reports that number but ``converged`` is False.
+    temperature of the last step) and the final measures, then the KKT certificate
+    (:func:`gapsim.certificate.kkt_certificate`): ``converged`` means a certified local minimum
+    (first order and no negative curvature beyond ``hess_tol``; with ``second_order=False``,
+    first order only). The centroid angle is NaN when the position error makes it undefined
+    (``centroid_angle_precision``). Runs with stochastic mechanisms (swapping, re-drawn
+    partners) have no deterministic stationary point: their certificate still reports the
+    gradient norm but ``converged`` is False.
     """
     n = int(out.n_records)
     hist = {k: np.asarray(v[:n]) for k, v in out.history.items()}
@@ -247,12 +297,11 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     t = max(int(out.steps) - 1, 0)
     c = jax.device_get(certify(args64, p64, jnp.asarray(t), static))
     gn, beta = float(c["grad_norm"]), float(c["beta"])
-    criterion = "gradient_mapping_norm" if args64.constraints.has_cap else "riemannian_grad_norm"
-    ok = gn <= cfg.effective_gtol and not static.mech.stochastic
-    cert = Certificate(ok, gn, cfg.effective_gtol, criterion, int(out.steps), cfg.solver)
+    cert = _certificate(cfg, static, args64, p64, t, gn, int(out.steps))
     z = np.asarray(p64["z"])
     cs = [jax.tree.map(lambda a, m=m: a[m], args64.constraints) for m in range(cfg.modalities)]
     m, arrays = final_measures(c["measures"], z, cs)
+    m.update(_angle_precision(m, cert.position_error, cfg.n_pairs))
     m.update({"objective": float(c["objective"]), "tau_final": 1 / beta})
     bases = [None if cs[i].basis is None else np.asarray(cs[i].basis) for i in (0, 1)]
     m.update(posthoc_measures(cfg, z[0], z[1], *bases, 1 / beta))
@@ -266,18 +315,28 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
 
 
 def best_of_seeds(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
-    """Multi-start: run ``cfg`` from each seed and keep the lowest certified loss.
+    """Multi-start: run ``cfg`` from each seed and keep the lowest-loss certified minimum.
 
     These landscapes have distinct stationary points (on the circle, for instance, a start whose
     cyclic order of x differs from that of y can end at a local minimum where two pairs
-    coincide), so a claim about *the* optimum is checked on the best of several starts. Runs
-    that did not converge are used only if none did.
+    coincide; collapsed and great-circle configurations are saddles), so a claim about *the*
+    optimum is checked on the best of several starts, among certified minima only
+    (``Result.converged``). Runs that are not minima are used only if none is. The best
+    result's measures also count the seeds by kind: ``seeds_minimum``, ``seeds_saddle``,
+    ``seeds_not_stationary`` (and ``seeds_other``: second order off, stochastic).
 
     Returns:
         ``(best, losses)``: the best :class:`~gapsim.result.Result` and every run's final loss
-        (NaN for runs that did not converge), in the order of ``seeds``, to report the spread.
+        (NaN for runs that are not certified minima), in the order of ``seeds``.
     """
     runs = [simulate(cfg.replace(seed=int(s))) for s in seeds]
     losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
     key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
-    return runs[int(np.nanargmin(key))], losses
+    best = runs[int(np.nanargmin(key))]
+    kinds = [r.certificate.kind for r in runs]
+    for kind in ("minimum", "saddle", "not stationary"):
+        best.measures[f"seeds_{kind.replace(' ', '_')}"] = kinds.count(kind)
+    best.measures["seeds_other"] = len(kinds) - sum(
+        best.measures[f"seeds_{k}"] for k in ("minimum", "saddle", "not_stationary")
+    )
+    return best, losses

@@ -27,7 +27,7 @@ call; a second call with the same :class:`Static` and shapes does not recompile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial, wraps
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -35,7 +35,6 @@ import jax.numpy as jnp
 import optax
 
 from gapsim._types import Scalar
-from gapsim.blocks import use_block_size
 from gapsim.geometry import Constraint, project, tangent
 from gapsim.measures import MEASURE_KEYS, measures
 from gapsim.objective import Mechanisms, MechArgs, beta_at, lift, objective
@@ -163,7 +162,8 @@ def stationarity(static: Static, args: Args, params: dict, t) -> Scalar:
     mech = static.mech
 
     def f(p):
-        return objective(mech, args.mech, p, _beta(static, args, p, t), t, stochastic=False)
+        beta = _beta(static, args, p, t)
+        return objective(mech, args.mech, p, beta, t, False, static.block_size)
 
     g = jax.grad(f)(params)
     c, z = args.constraints, params["z"]
@@ -255,24 +255,12 @@ def _certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str
     return {
         "grad_norm": stationarity(static, args, params, t),
         "beta": beta,
-        "objective": objective(static.mech, args.mech, params, beta, t, stochastic=False),
-        "measures": measures(*_pair(static, params), beta),
+        "objective": objective(static.mech, args.mech, params, beta, t, False, static.block_size),
+        "measures": measures(*_pair(static, params), beta, static.block_size),
     }
 
 
-def _traced_with_block_size(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Trace ``fn(args, ..., static)`` under ``use_block_size(static.block_size)``."""
-
-    @wraps(fn)
-    def traced(*a: Any, **kw: Any) -> Any:
-        static = next(v for v in (*a, *kw.values()) if isinstance(v, Static))
-        with use_block_size(static.block_size):
-            return fn(*a, **kw)
-
-    return traced
-
-
-certify = jax.jit(_traced_with_block_size(_certify), static_argnames=("static",))
+certify = jax.jit(_certify, static_argnames=("static",))
 
 
 def execute(static: Static, args: Args, progress: bool = False) -> SolverOutput:
@@ -291,7 +279,6 @@ def _params0(args: Args) -> dict[str, jax.Array]:
 
 
 @partial(jax.jit, static_argnames=("static", "progress"))
-@_traced_with_block_size
 def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOutput:
     r"""Gradient dynamics with ``gd``, ``sgd`` or ``adam``, projected or raw.
 
@@ -304,7 +291,7 @@ def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOu
     modality m is scaled by ``args.z_lr_mult[m]``. Recorded points are :math:`\Pi(w)`; in raw
     mode the final ``params`` also hold ``"w"``.
     """
-    mech, c = static.mech, args.constraints
+    mech, c, bs = static.mech, args.constraints, static.block_size
     raw = static.parametrization == "raw"
     if static.solver == "adam":
         opt = optax.adam(args.lr)
@@ -325,7 +312,7 @@ def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOu
 
         def f(p):
             q = points(p)
-            return objective(mech, args.mech, q, _beta(static, args, q, t), t)
+            return objective(mech, args.mech, q, _beta(static, args, q, t), t, True, bs)
 
         g = jax.grad(f)(p)
         if not raw:
@@ -349,7 +336,6 @@ def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOu
 
 
 @partial(jax.jit, static_argnames=("static", "memory", "progress"))
-@_traced_with_block_size
 def run_lbfgs(args: Args, static: Static, memory: int = 20, progress: bool = False) -> SolverOutput:
     r"""L-BFGS over :math:`w` with :math:`z_i = Q w_i / \|w_i\|` (smooth constraint sets only).
 
@@ -367,7 +353,8 @@ def run_lbfgs(args: Args, static: Static, memory: int = 20, progress: bool = Fal
         return {**p0, "z": _project(c, z)}  # normalize(Q w) = project(Q w), as Q w lies in U
 
     def f(w):
-        return objective(mech, args.mech, params_of((w, None)), args.beta, 0, stochastic=False)
+        z = params_of((w, None))
+        return objective(mech, args.mech, z, args.beta, 0, False, static.block_size)
 
     opt = optax.lbfgs(memory_size=memory)
     value_and_grad = optax.value_and_grad_from_state(f)

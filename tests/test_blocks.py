@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import gapsim
 import gapsim.loss as loss_mod
-from gapsim.blocks import DENSE_MAX_N, block_rows, use_block_size
+from gapsim.blocks import DENSE_MAX_N, block_rows
 from gapsim.measures import measures
 from gapsim.simulate import prepare
 
@@ -35,8 +35,9 @@ def _points(seed, n, d, dtype, aligned=0.0):
 
 @partial(jax.jit, static_argnames="block")
 def _vg(x, y, beta, block):
-    with use_block_size(block):
-        return jax.value_and_grad(gapsim.infonce, argnums=(0, 1, 2))(x, y, beta)
+    return jax.value_and_grad(partial(gapsim.infonce, block_size=block), argnums=(0, 1, 2))(
+        x, y, beta
+    )
 
 
 def _measures_and_stationarity(x, y, beta, block):
@@ -54,10 +55,17 @@ def test_block_rows_choice():
     rows = block_rows(65536, jnp.float32)
     assert rows % 8 == 0
     assert rows * 65536 * 4 <= gapsim.blocks.SLAB_BYTES
-    with use_block_size(100):
-        assert block_rows(1000, jnp.float64) == 100
-        assert block_rows(50, jnp.float64) is None  # a block >= N is dense
-    assert block_rows(1000, jnp.float64) is None  # the setting is restored on exit
+    assert block_rows(1000, jnp.float64, 100) == 100
+    assert block_rows(50, jnp.float64, 100) is None  # a block >= N is dense
+    assert block_rows(1000, jnp.float64) is None  # no hidden setting: the default is automatic
+
+
+def test_no_module_global_block_size():
+    import gapsim.blocks
+    import gapsim.solvers
+
+    assert not [k for k in vars(gapsim.blocks) if "BLOCK_SIZE" in k or "use_block" in k]
+    assert not hasattr(gapsim.solvers, "_traced_with_block_size")
 
 
 # Dense and blocked perform the same operations on the same numbers except the order of the
@@ -162,14 +170,14 @@ def test_blocked_program_has_no_n_by_n_array():
     n, d, block = 96, 4, 8
     x, y = _points(0, n, d, jnp.float32)
     b = jnp.float32(10.0)
-    # fresh lambdas: make_jaxpr caches traces per function, and the block size is a trace-time
-    # setting (jitted callers pass it statically, as the solvers do)
-    with use_block_size(block):
-        programs = [
-            jax.make_jaxpr(jax.grad(lambda *a: gapsim.infonce(*a), argnums=(0, 1, 2)))(x, y, b),
-            jax.make_jaxpr(lambda *a: gapsim.infonce(*a))(x, y, b),
-            jax.make_jaxpr(lambda *a: measures(*a))(x, y, b),
-        ]
+    # the block size is an explicit argument (jitted callers pass it statically, as the solvers
+    # do from Static.block_size)
+    loss = partial(gapsim.infonce, block_size=block)
+    programs = [
+        jax.make_jaxpr(jax.grad(loss, argnums=(0, 1, 2)))(x, y, b),
+        jax.make_jaxpr(loss)(x, y, b),
+        jax.make_jaxpr(partial(measures, block_size=block))(x, y, b),
+    ]
     for p in programs:
         assert _largest_intermediate(p.jaxpr) <= block * n  # one (block, N) slab at most
     dense = jax.make_jaxpr(lambda *a: gapsim.infonce(*a))(x, y, b)

@@ -25,9 +25,13 @@ from gapsim.objective import reduced_rates
 REQUIRED_IDS = """yi.unconstrained.simplex yi.unconstrained.large_n_limit yi.cone.gap_zero
 yi.subspace.gap_vs_phi yi.subspace.gap_vs_theta1 yi.subspace.pair_structure
 yi.subspace.theta1_bound yi.ssp.perfect_alignment yi.rotation.perfect_alignment yaras.invariant
-yaras.initial_rate yaras.sign_rule yaras.learnable_tau_slow_closure yaras.fixed_tau_exponential
-yaras.schedule_rate yaras.swapping_monotone liang.shift_minimum grassucci.rankings_invariant
+yaras.initial_rate yaras.sign_rule yaras.sign_rule_parallel_circles
+yaras.learnable_tau_slow_closure yaras.fixed_tau_exponential yaras.fixed_tau_toy_rate
+yaras.schedule_rate yaras.schedule_rate_toy yaras.swapping_hard_vs_row
+yaras.swapping_row_effect_free_points liang.shift_minimum_at_stationary_temperature
+liang.toy_swapped_pair liang.shift_minimum_free_points_fixed_tau
 grassucci.clustering_vs_retrieval wang_isola.large_n_decomposition""".split()
+FAST_ID = "liang.toy_swapped_pair"  # a few seconds: the CLI and report tests run it
 
 taus = st.floats(0.1, 1.0)
 seeds = st.integers(0, 2**16)
@@ -139,21 +143,29 @@ def test_invariant_is_conserved_by_the_reduced_flow(n, d, beta, gamma, seed):
 
 
 def test_fast_checks_agree():
-    for cid in ("yi.subspace.theta1_bound", "grassucci.rankings_invariant"):
+    select()
+    for cid in ("yi.subspace.theta1_bound", FAST_ID):
         r = run_check(REGISTRY[cid], quick=True)
         assert r.verdict == AGREES, (cid, r.measured)
 
 
 def test_check_cli_json_and_report(capsys, tmp_path):
     report = tmp_path / "checks.md"
-    argv = ["check", "--quick", "--only", "grassucci.rankings*", "--json", "--report", str(report)]
+    argv = ["check", "--quick", "--only", FAST_ID, "--json", "--report", str(report)]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in out] == ["grassucci.rankings_invariant"]
+    assert [r["id"] for r in out] == [FAST_ID]
     for key in ("id", "verdict", "predicted", "measured", "tolerance", "why_tolerance"):
         assert key in out[0]
+    for key in ("quantity", "unit", "regime", "decides", "figures"):
+        assert key in out[0]
     assert out[0]["verdict"] in (AGREES, DISAGREES, INCONCLUSIVE)
-    assert "grassucci.rankings_invariant" in report.read_text()
+    text = report.read_text()
+    assert FAST_ID in text
+    assert "checks.json" in text
+    # every number goes to the JSON beside the report, complete and valid
+    details = json.loads((tmp_path / "checks.json").read_text())
+    assert details[FAST_ID]["details"]["rows"]
 
 
 def test_check_cli_no_match_is_an_error(capsys):
@@ -169,28 +181,81 @@ def test_every_check_runs_quick(cid):
     assert r.verdict in (AGREES, DISAGREES, INCONCLUSIVE), r.details.get("traceback")
 
 
-def test_report_figure_links_point_at_committed_figures_of_registered_checks():
+def test_declared_figure_links_point_at_committed_figures():
     from pathlib import Path
 
-    from gapsim.checks.base import select
-    from gapsim.checks.report import FIGURES, _figure_links
+    from gapsim.checks.report import figure_links
 
     root = Path(__file__).resolve().parents[1] / "figures"
-    ids = {c.id for c in select(None)}
-    for check_id, names in FIGURES.items():
-        assert check_id in ids
-        for n in names:
-            assert (root / n).is_file(), n
-    assert _figure_links("liang.shift_minimum", "../figures").startswith(
-        "[liang_shift.png](../figures/liang_shift.png)"
+    for c in select(None):
+        for n in c.figures:
+            assert (root / n).is_file(), (c.id, n)
+    r = run_check(REGISTRY[FAST_ID], quick=True)
+    assert figure_links(r, "../figures").startswith("[liang_shift.png](../figures/liang_shift.png)")
+    assert figure_links(r._replace(figures=()), "../figures") == "none"
+
+
+def test_registry_takes_the_older_dict_form_and_a_typed_verdict():
+    from gapsim.checks.base import Regime, Verdict, as_verdict, register
+
+    old = {"verdict": AGREES, "predicted": 0, "measured": 0, "tolerance": 1, "why_tolerance": ""}
+    assert as_verdict(old).quantity == ""
+    assert as_verdict(old).regime == Regime()
+    typed = Verdict(INCONCLUSIVE, "q", "rad", 0, None, 1, "w", Regime(n=4, d=3), "more seeds")
+    assert as_verdict(typed) is typed
+    fn = register("test.only.dict", "Test 2026", "a claim", figures=("x.png",))(lambda q: old)
+    try:
+        r = fn(True)
+        assert (r.verdict, r.figures, r.paper) == (AGREES, ("x.png",), "Test 2026")
+        assert REGISTRY["test.only.dict"].section == 99
+    finally:
+        del REGISTRY["test.only.dict"]
+    assert Regime(n=[4, 8], d=3, tau=0.1, solver="gd", certified=False).text() == (
+        "N={4, 8}, d=3, tau=0.1, gd, not certified"
     )
-    assert _figure_links("no.such.check", "../figures") == "none"
+
+
+def test_worst_verdict_orders_verdicts():
+    from gapsim.checks.base import CheckResult, worst_verdict
+
+    def res(v):
+        return CheckResult("a", "p", "c", v, 0, 0, 0, "", {}, 0.0)
+
+    assert worst_verdict([]) is None
+    assert worst_verdict([res(AGREES), res(INCONCLUSIVE)]) == INCONCLUSIVE
+    assert worst_verdict([res(DISAGREES), res(INCONCLUSIVE), res(AGREES)]) == DISAGREES
+    assert worst_verdict([res("error"), res(DISAGREES)]) == "error"
+
+
+def test_registry_modules_do_not_import_the_registry_users():
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "gapsim" / "checks" / "base.py"
+    imported = {
+        n.module
+        for n in ast.walk(ast.parse(src.read_text()))
+        if isinstance(n, ast.ImportFrom) and n.module
+    }
+    assert not any(m.startswith("gapsim.checks.") for m in imported), imported
+
+
+def test_sign_rule_wilson_interval():
+    from gapsim.checks.yaras import wilson
+
+    lo, hi = wilson(200, 200)
+    assert hi == 1.0
+    assert 0.98 < lo < 0.99
+    lo, hi = wilson(0, 50)
+    assert lo == 0.0
+    assert hi < 0.08
+    assert wilson(0, 0) == (0.0, 1.0)
 
 
 def test_gap_zero_twin_detects_constant_logit_shift():
     # X on the rim of a cap of half-angle a around e3, Y on the rim of the antipodal cap with the
     # same azimuths: X Y^T = X X^T - 2 cos(a)^2, one constant, so Y := X has the same loss.
-    from gapsim.checks.yi import _gap_zero_twin
+    from gapsim.checks.yi_cone import gap_zero_twin as _gap_zero_twin
     from gapsim.loss import infonce
 
     a, n, tau = 1.0, 7, 0.1

@@ -165,6 +165,7 @@ IN_USE = {  # a setting in which each float field is used, so its own range chec
     "atp": {},
     "cu": {},
     "align_lambda": {"align": "shift"},
+    "kappa": {**GD, "constraint": "concentration"},
 }
 
 

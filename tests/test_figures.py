@@ -20,8 +20,8 @@ EXPECTED = {
     "yaras_fig2": ("t", "delta", "tau", "t_all_matched", "snapshots"),
     "yaras_fig4a": ("curves",),
     "yaras_initial_rate": ("rows", "gamma0"),
-    "yaras_tables": ("fixed", "learned", "schedule", "swap_hard", "swap_other"),
-    "liang_shift": ("lambdas", "curves", "gap_trained"),
+    "yaras_tables": ("fixed", "learned", "schedule", "swap_hard", "swap_other", "paper"),
+    "liang_shift": ("lambdas", "curves", "gap_trained", "toy"),
     "grassucci_fig1": ("sweep", "compare"),
 }
 SLOW = {"yi_fig1", "gap_vs_angle", "yaras_tables", "grassucci_fig1"}

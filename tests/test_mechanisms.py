@@ -152,7 +152,7 @@ def test_swap_p_zero_is_the_identity_and_swapping_acts():
         assert not on.converged  # a stochastic objective has no certified stationary point
 
 
-@pytest.mark.slow  # 30 s; the check yaras.swapping_monotone measures the same in `gapsim check`
+@pytest.mark.slow  # 30 s; see also the check yaras.swapping_hard_vs_row (gd)
 def test_hard_swap_keeps_the_gap_smaller():
     # Yaras et al. Table 5 direction (at free-point scale): swapping every step closes the gap
     base = Config(

@@ -1,9 +1,9 @@
 """Theorem checks: one named check per claim of THEORY.md sections 2-6 (``gapsim check``).
 
-Modules: :mod:`~gapsim.checks.base` (registry, :class:`CheckResult`, verdicts), one module per
-paper (:mod:`~gapsim.checks.yi`, :mod:`~gapsim.checks.yaras`, :mod:`~gapsim.checks.liang`,
-:mod:`~gapsim.checks.grassucci`, :mod:`~gapsim.checks.wang_isola`) and
-:mod:`~gapsim.checks.report` (verdict table, markdown report, JSON).
+Modules: :mod:`~gapsim.checks.base` (registry, :class:`Verdict`, :class:`CheckResult`), the
+check modules of each paper (every other module of this package, found by name on the first
+:func:`select`: ``yi*``, ``yaras*``, ``liang``, ``grassucci``, ``wang_isola``) and
+:mod:`~gapsim.checks.report` (verdict table, markdown report with a JSON file beside it).
 """
 
 from gapsim.checks.base import (
@@ -12,12 +12,17 @@ from gapsim.checks.base import (
     ERROR,
     INCONCLUSIVE,
     REGISTRY,
+    VERDICTS,
     Check,
     CheckResult,
+    Paper,
+    Regime,
+    Verdict,
     run_check,
     select,
+    worst_verdict,
 )
-from gapsim.checks.report import markdown_report, run_checks, verdict_table
+from gapsim.checks.report import markdown_report, run_checks, verdict_table, write_report
 
 __all__ = [
     "AGREES",
@@ -25,11 +30,17 @@ __all__ = [
     "ERROR",
     "INCONCLUSIVE",
     "REGISTRY",
+    "VERDICTS",
     "Check",
     "CheckResult",
+    "Paper",
+    "Regime",
+    "Verdict",
     "run_check",
     "select",
+    "worst_verdict",
     "run_checks",
     "verdict_table",
     "markdown_report",
+    "write_report",
 ]

@@ -1,27 +1,33 @@
 r"""The check registry: one named, falsifiable check per claim of THEORY.md sections 2-6.
 
-A check is a function ``fn(quick: bool) -> CheckResult`` registered with :func:`register`. It
-states the paper and claim, the prediction (a closed form where one exists), runs the
-simulation that measures it, and returns a verdict:
+A check is a function ``fn(quick: bool) -> Verdict`` registered with :func:`register`, which
+also declares the paper, the claim and the figures that show the same claim. The check states
+the prediction (a closed form where one exists), runs the simulation that measures it and
+returns a :class:`Verdict`:
 
 - ``agrees``: the measured value is within the tolerance of the prediction;
 - ``disagrees``: it is not (a result, not an error);
 - ``inconclusive``: the measurement cannot decide (runs not converged where the claim is about
-  an optimum, an ill-conditioned measure such as a centroid angle of near-zero means, or too
-  few seeds).
+  an optimum, an ill-conditioned measure, too few draws); ``Verdict.decides`` says what would.
 
-Tolerances are fixed from first principles in each check (the ``why_tolerance`` text), never
-tuned on the outcome. Runs are memoised per process (:func:`run_cached`), so checks that share
-a configuration share the simulation, and the quick tier reuses shapes to limit compilation.
+Tolerances are derived from the measured quantity in each check (``why_tolerance``: a
+certificate, an O(1/N) fit, a Monte Carlo standard error, a discretisation order), never tuned on
+the outcome. Runs are memoised per process (:func:`run_cached`, :func:`best_cached`).
+
+The registry does not import its users: check modules are found by name in this package
+(:func:`load_checks`, every module that is not infrastructure) and imported lazily on the first
+:func:`select`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
+import importlib
+import pkgutil
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -29,40 +35,157 @@ import numpy as np
 
 from gapsim.config import Config
 from gapsim.result import Result, jsonable
-from gapsim.simulate import simulate
+from gapsim.simulate import best_of_seeds, simulate
 
 __all__ = [
     "AGREES",
     "DISAGREES",
     "INCONCLUSIVE",
     "ERROR",
+    "VERDICTS",
+    "Paper",
+    "Regime",
+    "Verdict",
     "Check",
     "CheckResult",
     "REGISTRY",
     "register",
     "select",
+    "load_checks",
     "run_check",
     "run_cached",
+    "best_cached",
+    "clear_caches",
     "verdict_within",
+    "worst_verdict",
 ]
 
 AGREES, DISAGREES, INCONCLUSIVE, ERROR = "agrees", "disagrees", "inconclusive", "error"
+VERDICTS = (AGREES, INCONCLUSIVE, DISAGREES, ERROR)
+"""The verdicts from best to worst (the order :func:`worst_verdict` uses)."""
+
+_INFRA = frozenset({"base", "report", "cli"})
+"""Modules of this package that hold no checks."""
+
+
+class Paper(NamedTuple):
+    """A paper: short citation and its section of THEORY.md (the table's order)."""
+
+    name: str
+    section: int
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Regime(NamedTuple):
+    """Where a claim was measured: N, d, tau (numbers, lists or ranges), solver, certified.
+
+    ``certified`` is True when the claim is about an optimum and every run used carries the
+    first- and second-order certificate, False for dynamics or uncertified runs, None where no
+    run is involved (closed forms, Monte Carlo at fixed points).
+    """
+
+    n: Any = None
+    d: Any = None
+    tau: Any = None
+    solver: str = ""
+    certified: bool | None = None
+    note: str = ""
+
+    def text(self) -> str:
+        """One line: ``N=..., d=..., tau=..., solver, certified``."""
+        parts = [f"{k}={_fmt(v)}" for k, v in (("N", self.n), ("d", self.d), ("tau", self.tau))]
+        parts = [p for p in parts if not p.endswith("=")]
+        if self.solver:
+            parts.append(self.solver)
+        if self.certified is not None:
+            parts.append("certified" if self.certified else "not certified")
+        if self.note:
+            parts.append(self.note)
+        return ", ".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(_fmt(x) for x in v) + "}"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+class Verdict(NamedTuple):
+    """What a check returns: the verdict and everything a reader needs to judge it.
+
+    Attributes:
+        verdict: ``agrees``, ``disagrees`` or ``inconclusive``.
+        quantity: the measured quantity in words (e.g. ``fraction of draws with g < 0``).
+        unit: its unit (``rad``, ``1/time``, ``nats``, ``fraction``, ``1`` if dimensionless).
+        predicted: the prediction (number, or a short text for a qualitative claim).
+        measured: the measured value (same type as ``predicted``).
+        tolerance: the allowed difference (number or text).
+        why_tolerance: how the tolerance is derived from the quantity.
+        regime: where it was measured (:class:`Regime`).
+        decides: for ``inconclusive``, what measurement would decide it.
+        details: every number behind the verdict.
+    """
+
+    verdict: str
+    quantity: str
+    unit: str
+    predicted: Any
+    measured: Any
+    tolerance: Any
+    why_tolerance: str
+    regime: Regime = Regime()
+    decides: str = ""
+    details: Mapping[str, Any] = {}
+
+
+def as_verdict(out: Verdict | Mapping[str, Any]) -> Verdict:
+    """Adapter: a :class:`Verdict`, or the older dict form (``verdict``, ``predicted``, ...).
+
+    A dict may carry ``quantity``, ``unit``, ``regime`` (a :class:`Regime` or a dict of its
+    fields) and ``decides``; missing ones are left blank.
+    """
+    if isinstance(out, Verdict):
+        return out
+    reg = out.get("regime", Regime())
+    return Verdict(
+        verdict=out["verdict"],
+        quantity=out.get("quantity", ""),
+        unit=out.get("unit", ""),
+        predicted=out["predicted"],
+        measured=out["measured"],
+        tolerance=out["tolerance"],
+        why_tolerance=out["why_tolerance"],
+        regime=reg if isinstance(reg, Regime) else Regime(**reg),
+        decides=out.get("decides", ""),
+        details=out.get("details", {}),
+    )
 
 
 class CheckResult(NamedTuple):
-    """The outcome of one check.
+    """The outcome of one check: its registration plus the :class:`Verdict` fields.
 
     Attributes:
         id: the check's id (``paper.topic.claim``).
         paper: the paper (short citation).
         claim: the claim tested, in one sentence.
         verdict: ``agrees``, ``disagrees``, ``inconclusive`` (or ``error`` if it raised).
-        predicted: the prediction (number, or a short text for a qualitative claim).
-        measured: the measured value (same type as ``predicted``).
+        predicted: the prediction.
+        measured: the measured value.
         tolerance: the tolerance (number or text).
-        why_tolerance: why this tolerance (fixed before looking at the outcome).
+        why_tolerance: how the tolerance is derived.
         details: every number behind the verdict (sweeps, seeds, spreads).
         runtime_s: wall time of the check.
+        quantity: the measured quantity in words.
+        unit: its unit.
+        regime: the regime as one line of text (:meth:`Regime.text`).
+        decides: for ``inconclusive``, what would decide it.
+        figures: figure files (under ``figures/``) that show the same claim.
     """
 
     id: str
@@ -73,8 +196,13 @@ class CheckResult(NamedTuple):
     measured: Any
     tolerance: Any
     why_tolerance: str
-    details: dict
+    details: Mapping[str, Any]
     runtime_s: float
+    quantity: str = ""
+    unit: str = ""
+    regime: str = ""
+    decides: str = ""
+    figures: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NumPy values become Python values, NaN becomes None)."""
@@ -83,54 +211,87 @@ class CheckResult(NamedTuple):
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: id, paper, claim, whether it is slow, and its function."""
+    """A registered check: id, paper, claim, slow or not, its function and its figures."""
 
     id: str
     paper: str
     claim: str
     fn: Callable[[bool], CheckResult]
     slow: bool = False
+    figures: tuple[str, ...] = ()
+    section: int = 99
 
 
 REGISTRY: dict[str, Check] = {}
 
+_SECTION = {"yi": 2, "yaras": 3, "liang": 4, "grassucci": 5, "wang_isola": 6}
+"""Fallback order for checks registered with a plain-string paper (older check modules)."""
 
-def register(id: str, paper: str, claim: str, slow: bool = False) -> Callable:  # noqa: A002
-    """Decorator: register ``fn(quick) -> dict`` as check ``id``.
 
-    The function returns a dict with ``verdict``, ``predicted``, ``measured``, ``tolerance``,
-    ``why_tolerance`` and ``details``; the wrapper adds id, paper, claim and the runtime.
+def register(
+    id: str,  # noqa: A002
+    paper: Paper | str,
+    claim: str,
+    slow: bool = False,
+    figures: Sequence[str] = (),
+) -> Callable:
+    """Decorator: register ``fn(quick) -> Verdict`` (or the older dict) as check ``id``.
+
+    ``figures``: files under the repository's ``figures/`` that show the same claim. The
+    wrapper adds id, paper, claim, figures and the runtime.
     """
+    section = paper.section if isinstance(paper, Paper) else _SECTION.get(id.split(".")[0], 99)
 
-    def deco(fn: Callable[[bool], dict]) -> Callable[[bool], CheckResult]:
+    def deco(fn: Callable[[bool], Verdict | dict]) -> Callable[[bool], CheckResult]:
         @functools.wraps(fn)
         def wrapped(quick: bool) -> CheckResult:
             t0 = time.perf_counter()
-            out = fn(quick)
+            v = as_verdict(fn(quick))
             return CheckResult(
                 id=id,
-                paper=paper,
+                paper=str(paper),
                 claim=claim,
-                verdict=out["verdict"],
-                predicted=out["predicted"],
-                measured=out["measured"],
-                tolerance=out["tolerance"],
-                why_tolerance=out["why_tolerance"],
-                details=out.get("details", {}),
+                verdict=v.verdict,
+                predicted=v.predicted,
+                measured=v.measured,
+                tolerance=v.tolerance,
+                why_tolerance=v.why_tolerance,
+                details=dict(v.details),
                 runtime_s=time.perf_counter() - t0,
+                quantity=v.quantity,
+                unit=v.unit,
+                regime=v.regime.text(),
+                decides=v.decides,
+                figures=tuple(figures),
             )
 
-        REGISTRY[id] = Check(id, paper, claim, wrapped, slow)
+        REGISTRY[id] = Check(id, str(paper), claim, wrapped, slow, tuple(figures), section)
         return wrapped
 
     return deco
 
 
+def load_checks() -> list[str]:
+    """Import every check module of this package by name (once); return their names."""
+    import gapsim.checks as pkg
+
+    names = [
+        m.name
+        for m in pkgutil.iter_modules(pkg.__path__)
+        if m.name not in _INFRA and not m.name.startswith("_")
+    ]
+    for name in names:
+        importlib.import_module(f"gapsim.checks.{name}")
+    return names
+
+
 def select(pattern: str | None = None) -> list[Check]:
-    """Registered checks whose id matches ``pattern`` (a glob, or a substring), in order."""
-    _load_all()
-    order = {p: i for i, p in enumerate(("yi", "yaras", "liang", "grassucci", "wang_isola"))}
-    checks = sorted(REGISTRY.values(), key=lambda c: order.get(c.id.split(".")[0], 99))
+    """Registered checks whose id matches ``pattern`` (a glob, or a substring), in order.
+
+    The order is the paper's section of THEORY.md, then the order of registration.
+    """
+    load_checks()
+    checks = sorted(REGISTRY.values(), key=lambda c: c.section)
     if not pattern:
         return checks
     glob = any(c in pattern for c in "*?[")
@@ -154,6 +315,7 @@ def run_check(check: Check, quick: bool) -> CheckResult:
             "",
             {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
             time.perf_counter() - t0,
+            figures=check.figures,
         )
 
 
@@ -163,12 +325,20 @@ def run_cached(cfg: Config) -> Result:
     return simulate(cfg)
 
 
-def best_cached(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray, list[Result]]:
-    """Like :func:`gapsim.best_of_seeds` over memoised runs; also returns every run."""
-    runs = [run_cached(cfg.replace(seed=int(s))) for s in seeds]
-    losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
-    key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
-    return runs[int(np.nanargmin(key))], losses, runs
+@functools.lru_cache(maxsize=128)
+def _best(cfg: Config, seeds: tuple[int, ...]) -> tuple[Result, np.ndarray]:
+    return best_of_seeds(cfg, seeds)
+
+
+def best_cached(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
+    """:func:`gapsim.best_of_seeds` memoised on the config and the seeds."""
+    return _best(cfg, tuple(int(s) for s in seeds))
+
+
+def clear_caches() -> None:
+    """Forget every memoised run (tests that plant a fault in the engine call this)."""
+    run_cached.cache_clear()
+    _best.cache_clear()
 
 
 def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
@@ -178,5 +348,11 @@ def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
     return AGREES if abs(err) <= tol else DISAGREES
 
 
-def _load_all() -> None:
-    from gapsim.checks import grassucci, liang, wang_isola, yaras, yi  # noqa: F401
+def worst_verdict(results: Sequence[CheckResult]) -> str | None:
+    """The worst verdict among ``results`` (order of :data:`VERDICTS`); None when empty.
+
+    ``gapsim check --fail-on V`` fails when ``VERDICTS.index(worst) >= VERDICTS.index(V)``.
+    """
+    if not results:
+        return None
+    return max((r.verdict for r in results), key=VERDICTS.index)

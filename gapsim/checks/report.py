@@ -1,4 +1,10 @@
-"""Run checks and render the verdict table (terminal), the markdown report and JSON."""
+"""Run checks and render the verdict table (terminal), the markdown report and JSON.
+
+Each row names the measured quantity and its unit, the regime (N, d, tau, solver, certified),
+the prediction, the measurement, the verdict and, for ``inconclusive``, what would decide it.
+The markdown report never truncates: every number behind the verdicts goes to a JSON file
+beside it (:func:`write_report`), which the report links.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +15,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gapsim.checks.base import CheckResult, run_check, select
+from gapsim.checks.base import CheckResult, run_check, select, worst_verdict
 
-__all__ = ["run_checks", "verdict_table", "markdown_report", "to_json", "FIGURES"]
-
-FIGURES: dict[str, tuple[str, ...]] = {
-    "yi.cone.gap_zero": ("yi_fig1.png", "demos/cone.gif"),
-    "yi.subspace.gap_vs_phi": ("gap_vs_angle.png", "demos/hyperplanes.gif"),
-    "yi.subspace.gap_vs_theta1": ("gap_vs_angle.png",),
-    "yi.subspace.pair_structure": ("yi_pair_structure.png",),
-    "yi.ssp.perfect_alignment": ("yi_pair_structure.png",),
-    "yi.rotation.perfect_alignment": ("yi_pair_structure.png",),
-    "yi.unconstrained.simplex": ("yi_fig1.png", "demos/closing.gif"),
-    "yaras.initial_rate": ("yaras_initial_rate.png",),
-    "yaras.sign_rule": ("yaras_fig2.png", "demos/yaras.gif"),
-    "yaras.learnable_tau_slow_closure": ("yaras_fig4a.png",),
-    "yaras.fixed_tau_exponential": ("yaras_tables.png",),
-    "yaras.schedule_rate": ("yaras_tables.png",),
-    "yaras.swapping_monotone": ("yaras_tables.png",),
-    "liang.shift_minimum": ("liang_shift.png", "demos/shift.gif"),
-    "grassucci.rankings_invariant": ("grassucci_fig1.png",),
-    "grassucci.clustering_vs_retrieval": ("grassucci_fig1.png",),
-}
-"""Check id -> the figures (under the repository's ``figures/``) that show the same claim."""
+__all__ = [
+    "run_checks",
+    "verdict_table",
+    "markdown_report",
+    "to_json",
+    "write_report",
+    "figure_links",
+    "worst_verdict",
+]
 
 
-def _figure_links(check_id: str, figures_dir: str) -> str:
-    names = FIGURES.get(check_id, ())
-    return ", ".join(f"[{n}]({figures_dir}/{n})" for n in names) or "none"
+def figure_links(result: CheckResult, figures_dir: str) -> str:
+    """Markdown links to the figures the check declared at registration ("none" if none)."""
+    return ", ".join(f"[{n}]({figures_dir}/{n})" for n in result.figures) or "none"
 
 
 def run_checks(
@@ -66,15 +60,30 @@ def _short(v: Any, width: int = 38) -> str:
     return s if len(s) <= width else s[: width - 3] + "..."
 
 
+def _quantity(r: CheckResult) -> str:
+    return f"{r.quantity} [{r.unit}]" if r.unit else r.quantity
+
+
 def verdict_table(results: list[CheckResult]) -> str:
-    """A fixed-width table: id, verdict, predicted, measured, tolerance, seconds."""
-    head = f"{'check':<36} {'verdict':<12} {'predicted':<30} {'measured':<38} {'tol':<9} {'s':>5}"
+    """A fixed-width table: id, verdict, quantity [unit], predicted, measured, tol, seconds.
+
+    Below each row, indented: the regime and, for ``inconclusive``, what would decide it.
+    """
+    head = (
+        f"{'check':<40} {'verdict':<12} {'quantity [unit]':<34} {'predicted':<22} "
+        f"{'measured':<30} {'tol':<9} {'s':>6}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r.id:<36} {r.verdict:<12} {_short(r.predicted, 30):<30} "
-            f"{_short(r.measured):<38} {_short(r.tolerance, 9):<9} {r.runtime_s:>5.1f}"
+            f"{r.id:<40} {r.verdict:<12} {_short(_quantity(r), 34):<34} "
+            f"{_short(r.predicted, 22):<22} {_short(r.measured, 30):<30} "
+            f"{_short(r.tolerance, 9):<9} {r.runtime_s:>6.1f}"
         )
+        if r.regime:
+            lines.append(f"    regime: {r.regime}")
+        if r.verdict == "inconclusive" and r.decides:
+            lines.append(f"    decided by: {r.decides}")
     counts = {
         v: sum(r.verdict == v for r in results)
         for v in ("agrees", "disagrees", "inconclusive", "error")
@@ -87,30 +96,41 @@ def _md(v: Any) -> str:
     return json.dumps(v, default=str) if not isinstance(v, str) else v
 
 
-def markdown_report(
-    results: list[CheckResult], quick: bool, wall_s: float, figures_dir: str = "../figures"
-) -> str:
-    """The markdown report: summary table, then each check with every number behind it.
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|")
 
-    ``figures_dir``: the figures folder as a link relative to the report (the default suits a
-    report in ``reports/``).
+
+def markdown_report(
+    results: list[CheckResult],
+    quick: bool,
+    wall_s: float,
+    figures_dir: str = "../figures",
+    details_link: str | None = None,
+) -> str:
+    """The markdown report: the verdict table, then each check's claim, tolerance and links.
+
+    ``figures_dir``: the figures folder as a link relative to the report. ``details_link``: the
+    JSON file with every number behind the verdicts (see :func:`write_report`), linked from
+    each check; when None the details are not mentioned.
     """
     tier = "quick" if quick else "full"
     out = [
         f"# gapsim check: {tier} tier",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} in {wall_s:.1f} s. "
-        "Verdicts: agrees / disagrees / inconclusive (not converged, ill-conditioned measure, "
-        "too few seeds); tolerances fixed from first principles in each check.",
+        "Verdicts: agrees / disagrees / inconclusive (the measurement cannot decide; the row "
+        "says what would). Each tolerance is derived from the measured quantity (its "
+        "`why` below).",
         "",
-        "| check | paper | verdict | predicted | measured | tolerance | s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| check | verdict | quantity [unit] | regime | predicted | measured | tolerance | s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         d = r.to_dict()
         out.append(
-            f"| `{r.id}` | {r.paper} | **{r.verdict}** | {_short(d['predicted'], 60)} | "
-            f"{_short(d['measured'], 80)} | {_short(d['tolerance'], 20)} | {r.runtime_s:.1f} |"
+            f"| `{r.id}` | **{r.verdict}** | {_cell(_quantity(r))} | {_cell(r.regime)} | "
+            f"{_cell(_short(d['predicted'], 60))} | {_cell(_short(d['measured'], 80))} | "
+            f"{_cell(_short(d['tolerance'], 20))} | {r.runtime_s:.1f} |"
         )
     for r in results:
         d = r.to_dict()
@@ -120,19 +140,17 @@ def markdown_report(
             "",
             f"- paper: {r.paper}",
             f"- claim: {r.claim}",
+            f"- quantity: {_quantity(r) or 'n/a'}",
+            f"- regime: {r.regime or 'n/a'}",
             f"- predicted: `{_md(d['predicted'])}`",
             f"- measured: `{_md(d['measured'])}`",
             f"- tolerance: `{_md(d['tolerance'])}`; why: {r.why_tolerance}",
-            f"- figures: {_figure_links(r.id, figures_dir)}",
-            "",
-            "<details><summary>details</summary>",
-            "",
-            "```json",
-            json.dumps(d["details"], indent=1, default=str)[:20000],
-            "```",
-            "",
-            "</details>",
         ]
+        if r.verdict == "inconclusive":
+            out.append(f"- decided by: {r.decides or 'not stated'}")
+        out.append(f"- figures: {figure_links(r, figures_dir)}")
+        if details_link:
+            out.append(f"- every number: [`{details_link}`]({details_link}) (key `{r.id}`)")
     return "\n".join(out) + "\n"
 
 
@@ -141,9 +159,21 @@ def to_json(results: list[CheckResult]) -> str:
     return json.dumps([r.to_dict() for r in results], default=str)
 
 
-def write_report(path: str, text: str) -> Path:
-    """Write the markdown report (creating parent folders)."""
+def write_report(
+    path: str,
+    results: list[CheckResult],
+    quick: bool,
+    wall_s: float,
+    figures_dir: str = "../figures",
+) -> tuple[Path, Path]:
+    """Write the markdown report at ``path`` and every result, in full, to JSON beside it.
+
+    The JSON file has the report's name with ``.json``: an object mapping each check id to
+    its :meth:`CheckResult.to_dict`. Nothing is truncated. Returns both paths.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text)
-    return p
+    j = p.with_suffix(".json")
+    j.write_text(json.dumps({r.id: r.to_dict() for r in results}, indent=1, default=str))
+    p.write_text(markdown_report(results, quick, wall_s, figures_dir, details_link=j.name))
+    return p, j

@@ -1,8 +1,8 @@
 r"""Checks of Yi, Douady & Chen (2025), "Decipher the Modality Gap" (THEORY.md section 2).
 
 Optimum claims use certified L-BFGS optima (float64, Riemannian gradient norm <= 1e-9) and the
-best of several seeds (distinct local optima exist). Caps need projected dynamics (``gd``,
-gradient-mapping certificate). The disputed subspace claim (THEORY 2.3) is measured, with the
+best of several seeds (distinct local optima exist). The cone rows live in
+:mod:`gapsim.checks.yi_cone`. The disputed subspace claim (THEORY 2.3) is measured, with the
 distribution over seeds, the mean norms, and the ill-conditioning flag of the centroid angle.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import jax.numpy as jnp
 import numpy as np
 
 from gapsim.alignment import hyperplane_rotation, ssp_from_bases
@@ -25,7 +24,6 @@ from gapsim.checks.base import (
 )
 from gapsim.config import Config
 from gapsim.geometry import make_constraints
-from gapsim.loss import infonce
 from gapsim.measures import MIN_MEAN_NORM
 from gapsim.theory import large_n_limit, simplex_loss
 
@@ -41,6 +39,7 @@ def _seeds(quick: bool, n_quick: int = 3, n_full: int = 8) -> list[int]:
     YI,
     "for 2 <= N <= d+1 the optimum is a regular simplex with x_i = y_i, "
     "L* = log(1 + (N-1) exp(-N/((N-1) tau)))",
+    figures=("yi_fig1.png", "demos/closing.gif"),
 )
 def simplex(quick: bool) -> dict:
     """Best-of-seeds certified optimum against the simplex value, over (N, d, tau)."""
@@ -55,7 +54,7 @@ def simplex(quick: bool) -> dict:
     )
     rows, errs, conclusive = [], [], True
     for n, d, tau in grid:
-        best, losses, _ = best_cached(Config(n_pairs=n, dim=d, tau=tau), _seeds(quick, 4, 6))
+        best, losses = best_cached(Config(n_pairs=n, dim=d, tau=tau), _seeds(quick, 4, 6))
         err = best.measures["loss"] - simplex_loss(n, tau)
         conclusive &= best.converged
         errs.append(err)
@@ -110,11 +109,11 @@ def _pos_term(n: int, d: int, tau: float) -> float:
 def large_n(quick: bool) -> dict:
     """Certified optima at growing N; the gap to the limit must shrink like the O(1/N) term."""
     d, tau = 3, 0.5
-    ns = [16, 64] if quick else [16, 64, 256]
+    ns = [16, 32, 64] if quick else [16, 32, 64, 128, 256]
     lim = large_n_limit(d, tau)
     rows, conclusive = [], True
     for n in ns:
-        best, losses, _ = best_cached(Config(n_pairs=n, dim=d, tau=tau), _seeds(quick, 2, 3))
+        best, losses = best_cached(Config(n_pairs=n, dim=d, tau=tau), _seeds(quick, 2, 3))
         conclusive &= best.converged
         val = best.measures["loss"] - math.log(n)
         rows.append(
@@ -127,110 +126,26 @@ def large_n(quick: bool) -> dict:
                 "seed_losses": losses,
             }
         )
+    # the errors fall faster than 1/N (optimal points are more even than random ones), so the
+    # distance of the last value from the limit of the sequence is bounded by its last step
     err = rows[-1]["err"]
-    tol = 2 * abs(rows[-1]["finite_n_positive_term"])
-    shrinking = all(abs(a["err"]) > abs(b["err"]) for a, b in zip(rows, rows[1:], strict=False))
+    tol = abs(rows[-2]["err"] - err) + 1e-8
     v = verdict_within(err, tol, conclusive)
-    if v == AGREES and not shrinking:
-        v = DISAGREES
     return {
         "verdict": v,
-        "predicted": lim,
-        "measured": rows[-1]["L_minus_logN"],
-        "tolerance": tol,
-        "why_tolerance": "at finite N the positive pair sits in each denominator: "
-        "log(1 + (e^{1/tau} - Z)/(N Z)), Z = E exp(u_1/tau), is the leading O(1/N) term; "
-        "tolerance = twice it at the largest N, and the error must shrink with N.",
-        "details": {"d": d, "tau": tau, "sweep": rows, "error_shrinks_with_n": shrinking},
-    }
-
-
-@register(
-    "yi.cone.gap_zero",
-    YI,
-    "with each modality in a cap of fixed half-angle (free centre) the optimal centroid angle is 0",
-)
-def cone_gap_zero(quick: bool) -> dict:
-    """Projected gradient descent (float64) in free-axis caps; centroid angle at the end."""
-    alphas = [0.5, 1.0] if quick else [0.3, 0.5, 1.0, 1.5]
-    taus = [0.1] if quick else [0.05, 0.1, 0.5]
-    steps = 4000 if quick else 20000
-    rows = []
-    for a in alphas:
-        for tau in taus:
-            for s in _seeds(quick, 2, 3):
-                cfg = Config(
-                    n_pairs=16,
-                    dim=3,
-                    tau=tau,
-                    constraint="cone",
-                    cone_angle=a,
-                    solver="gd",
-                    dtype="float64",
-                    steps=steps,
-                    gtol=1e-6,
-                    lr=0.02,
-                    seed=s,
-                )
-                r = run_cached(cfg)
-                rows.append(
-                    {
-                        "alpha": a,
-                        "tau": tau,
-                        "seed": s,
-                        "converged": r.converged,
-                        "grad_norm": r.certificate.grad_norm,
-                        "centroid_angle": r.measures["centroid_angle"],
-                        "mean_norm_x": r.measures["mean_norm_x"],
-                        "loss": r.measures["loss"],
-                        **_gap_zero_twin(r.x, r.y, tau, r.measures["loss"]),
-                    }
-                )
-    best = _best(rows, "alpha")  # the optimum = the best certified seed per (alpha, tau)
-    ok = [r for r in best if np.isfinite(r["centroid_angle"])]
-    worst = max((r["centroid_angle"] for r in ok), default=float("nan"))
-    tol = 1e-3
-    # One certified best run with a gap whose gap-0 twin (Y := X) has the same loss refutes
-    # "the cap changes the loss value, not the argmin" (a unique argmin at angle 0) by itself.
-    degenerate = [r for r in ok if r["centroid_angle"] > tol and r["twin_equal_loss"]]
-    conclusive = bool(degenerate) or len(ok) == len({(r["alpha"], r["tau"]) for r in rows})
-    v = verdict_within(worst, tol, conclusive)
-    return {
-        "verdict": v,
+        "quantity": "(L - log N) - limit at the largest N",
+        "unit": "nats",
+        "regime": {"n": ns, "d": d, "tau": tau, "solver": "lbfgs", "certified": conclusive},
+        "decides": "certified optima at every N",
         "predicted": 0.0,
-        "measured": worst,
+        "measured": err,
         "tolerance": tol,
-        "why_tolerance": "stationarity to gtol 1e-6 (gradient mapping) puts the means within "
-        "~1e-6/curvature of the stationary point; 1e-3 rad is far above that and far below "
-        "any gap of interest. Judged on the best certified seed per (alpha, tau); "
-        "inconclusive unless every (alpha, tau) has one, or one of them is a degenerate "
-        "optimum (a gap with an equal-loss gap-0 twin: a counterexample to a unique argmin).",
-        "details": {
-            "reading": "where points fill the cap rims, X Y^T - X X^T can be constant: every "
-            "logit moves by the same amount, InfoNCE does not change, and Y := X (gap 0, "
-            "feasible: the caps have free axes) has the same loss. Gap 0 is then optimal, but "
-            "so are the gapped twins: the argmin is not unique.",
-            "degenerate_optima": len(degenerate),
-            "best_per_alpha_tau": best,
-            "runs": rows,
-            "certified": sum(r["converged"] for r in rows),
-            "total": len(rows),
-        },
-    }
-
-
-def _gap_zero_twin(x: np.ndarray, y: np.ndarray, tau: float, loss: float) -> dict:
-    r"""Compare a cap configuration with its gap-0 twin :math:`Y := X` (same caps, free axes).
-
-    InfoNCE is invariant to adding one constant to every logit, so if
-    :math:`XY^\top - XX^\top` is constant the twin has exactly the same loss.
-    """
-    shift = x @ y.T - x @ x.T
-    twin = float(infonce(jnp.asarray(x), jnp.asarray(x), 1.0 / tau))
-    return {
-        "logit_shift_spread": float(np.ptp(shift)),
-        "twin_loss": twin,
-        "twin_equal_loss": bool(abs(twin - loss) <= 1e-9 * max(1.0, abs(loss))),
+        "why_tolerance": "the optimum's loss is certified to ~1e-10 and its error falls faster "
+        "than 1/N (4.6e-4, 7.7e-7, 4.5e-9 at N = 16, 32, 64): for a sequence converging at "
+        "least geometrically the distance to the limit is bounded by the last step, "
+        "|err(N_max/2) - err(N_max)|, plus 1e-8 for the certificate. A constant offset of the "
+        "loss (a wrong formula) does not shrink and fails.",
+        "details": {"d": d, "tau": tau, "sweep": rows, "last_step": tol - 1e-8},
     }
 
 
@@ -538,7 +453,6 @@ def rotation_check(quick: bool) -> dict:
 __all__ = [
     "simplex",
     "large_n",
-    "cone_gap_zero",
     "gap_vs_phi",
     "gap_vs_theta1",
     "pair_structure",

@@ -85,10 +85,10 @@ def run(ns: argparse.Namespace) -> int:
     if not checks:
         raise ConfigError("only", ns.only, "no check matches (see gapsim check --list)")
     if ns.list:
-        print("\n".join(f"{c.id:<36} {c.paper}" for c in checks))
+        width = max(len(c.id) for c in checks)
+        print("\n".join(f"{c.id:<{width}}  {c.paper}" for c in checks))
         return EXIT_OK
     from gapsim.checks.report import (
-        markdown_report,
         run_checks,
         to_json,
         verdict_table,
@@ -108,7 +108,7 @@ def run(ns: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if ns.report:
         figures = Path(os.path.relpath("figures", Path(ns.report).resolve().parent))
-        write_report(ns.report, markdown_report(results, ns.quick, wall, figures.as_posix()))
+        write_report(ns.report, results, ns.quick, wall, figures.as_posix())
     if ns.json:
         print(to_json(results))
     else:

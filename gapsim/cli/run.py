@@ -52,6 +52,8 @@ def describe(cfg: Any) -> str:
     c = cfg.constraint
     if c == "cone":
         c += f"(alpha={cfg.cone_angle:.4g}, axis={cfg.cone_axis})"
+    elif c == "concentration":
+        c += f"(kappa={cfg.kappa:.4g})"
     elif c == "subspace":
         c += f"(k={cfg.k}, angles={format_value(list(cfg.principal_angles))}"
         c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"

@@ -56,8 +56,8 @@ class Movie(NamedTuple):
         curve: the side panel.
         title: figure title.
         planes: ``(3, 2)`` bases of the great circles X and Y live on, or ``None``.
-        cap_angle: half-angle of the free-axis caps (drawn around each frame's mean
-            directions), or ``None``.
+        cap_angle: half-angle of the learnable-axis caps (drawn around each frame's
+            learnable axes), or ``None``.
         final: final numbers printed by the CLI (``gap``, ``centroid_angle_deg``, ``tau``...).
         ghost: ``(x, y)`` reference points drawn faint (default: the first frame).
     """

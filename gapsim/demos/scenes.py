@@ -8,8 +8,9 @@ seconds. Every demo runs without early stopping, so the number of frames is exac
 - ``closing``: no constraint, from two narrow cones (Liang et al.'s cone-effect start). The
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
   Thm 1; THEORY 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
-- ``cone``: each modality kept in a cap of half-angle :math:`\alpha` around its own mean
-  direction. Gap 0 is still optimal (THEORY 2.2; not uniquely: where points fill the cap
+- ``cone``: each modality kept in a cap of half-angle :math:`\alpha` with a learnable axis
+  (the exact projection onto "fits in some cap", :mod:`gapsim.cone_sets`). Gap 0 is still
+  optimal (THEORY 2.2; not uniquely: where points fill the cap
   rims, gapped twins with one constant added to every logit have the same loss, see
   ``yi.cone.gap_zero``), but narrow caps move as a
   whole only slowly: the caps keep the gap open for a long time (the dynamic reading of the
@@ -76,7 +77,9 @@ def _closing(p: dict[str, Any]) -> Movie:
 def _cone(p: dict[str, Any]) -> Movie:
     alpha = p["cone_angle"]
     cfg = _base(p, constraint="cone", cone_angle=alpha, **CONE_START)
-    title = f"Cone constraint (caps of {math.degrees(alpha):.0f}°, free axes): the gap closes late"
+    title = (
+        f"Cone constraint (caps of {math.degrees(alpha):.0f}°, learnable axes): the gap closes late"
+    )
     return trajectory_movie(cfg, p["frames"], title, progress=p.get("progress", False))[0]
 
 
@@ -166,7 +169,7 @@ DEMOS: dict[str, Demo] = {
         ),
         _demo(
             "cone",
-            "cone constraint (free-axis caps): the caps hold the gap open, then it closes",
+            "cone constraint (learnable-axis caps): the caps hold the gap open, then it closes",
             _cone,
             (TAU, Slider("cone_angle", "cap α", 0.1, 1.5)),
             tau=0.2,

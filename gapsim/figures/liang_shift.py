@@ -8,6 +8,13 @@ temperatures (minus its value at lambda = 0); the minimum of each curve is marke
 
     gapsim figures --only liang_shift   (or: python experiments/liang_shift.py [--full])
 
+Right: Liang's three-dimensional toy with one swapped pair (:mod:`gapsim.checks.liang`): at
+its stationary temperature the minimum is at lambda = 0; at logit scale 100 it sits at a wider
+gap (predicted gamma* = sqrt(1 - a*/beta)); at logit scale 1 at zero gap (lambda = 1).
+
+Curves are drawn as (L - min L) / (max L - min L) over the plotted range of lambda, so every
+temperature reads on one linear axis and every minimum is at 0 (no curve is clipped).
+
 Paper (CLIP on MSCOCO): at the trained temperature 1/100 the loss is smallest near the
 original gap (closing it raises the loss); at higher temperatures the minimum moves towards a
 smaller gap.
@@ -40,7 +47,7 @@ def run(size: str) -> dict:
             early_stop=False,
         )
     )
-    lam = np.linspace(-1.0, 1.0, grid)
+    lam = np.linspace(-1.0, 1.5, grid)  # past 1 the gap reverses: no minimum at the edge
     curves = []
     for tau in TAUS:
         c = gap_shift_curve(r.x, r.y, tau, lam)
@@ -57,6 +64,7 @@ def run(size: str) -> dict:
     return {
         "lambdas": lam,
         "curves": curves,
+        "toy": _toy(),
         "tau_train": TAU_TRAIN,
         "gap_trained": r.measures["centroid_distance"],
         "n": n,
@@ -65,37 +73,87 @@ def run(size: str) -> dict:
     }
 
 
+def _toy() -> dict:
+    """Liang's toy at its stationary temperature, at logit scale 100 and at 1."""
+    from gapsim.checks.liang import GAMMA0, stationary_temperature, toy_points
+
+    a_star = stationary_temperature()
+    x, y = toy_points()
+    lam = np.linspace(-6.0, 1.5, 301)
+    curves = []
+    for label, beta in (
+        ("stationary, a*/(1-γ0²)", a_star / (1 - GAMMA0**2)),
+        ("large", 100.0),
+        ("small", 1.0),
+    ):
+        c = gap_shift_curve(x, y, 1 / beta, lam)
+        curves.append(
+            {
+                "label": label,
+                "beta": beta,
+                "loss": c.losses,
+                "lam_min": float(lam[int(np.argmin(c.losses))]),
+            }
+        )
+    return {"lambdas": lam, "curves": curves, "a_star": a_star, "gamma0": GAMMA0}
+
+
+def _normalised(loss: np.ndarray) -> np.ndarray:
+    return (loss - loss.min()) / max(float(loss.max() - loss.min()), 1e-300)
+
+
 def plot(data: dict, path) -> None:
-    """Loss(lambda) - loss(0) per tau, minima marked; top axis = resulting gap."""
+    """Normalised loss against the shift; left trained free points, right Liang's toy."""
     from gapsim.plotting import figure, save, series_colors
 
-    fig, ax = figure(1, width=5.2, height=3.8)
+    fig, (ax, at) = figure(2, width=5.0, height=3.9)
     lam = np.asarray(data["lambdas"])
-    i0 = int(np.argmin(np.abs(lam)))
     for c, col in zip(data["curves"], series_colors(len(data["curves"])), strict=True):
-        loss = np.asarray(c["loss"])
-        rel = loss - loss[i0]
-        ax.plot(lam, rel, color=col, label=f"τ = {c['tau']:g}  (min at λ = {c['lam_min']:.2f})")
-        j = int(np.argmin(loss))
-        ax.plot(lam[j], rel[j], "*", color=col, ms=11, mec="black", mew=0.5)
-    ax.axvline(0, color="0.5", ls=":", lw=1)
-    ax.axvline(1, color="0.5", ls="--", lw=1)
-    ax.text(0.02, 0.97, "trained gap", transform=ax.get_xaxis_transform(), va="top", fontsize=7)
-    ax.text(
-        0.98,
-        0.97,
-        "gap closed",
-        transform=ax.get_xaxis_transform(),
-        va="top",
-        ha="right",
-        fontsize=7,
-    )
-    ax.set_yscale("symlog", linthresh=1e-4)
-    ax.set_xlabel("shift λ along the gap vector (0: as trained, 1: closed, < 0: wider)")
-    ax.set_ylabel("InfoNCE(λ) − InfoNCE(0)  [nats, symlog]")
+        y = _normalised(np.asarray(c["loss"]))
+        ax.plot(lam, y, color=col, label=f"τ_eval = {c['tau']:g}  (min at λ = {c['lam_min']:.2f})")
+        j = int(np.argmin(y))
+        ax.plot(lam[j], y[j], "*", color=col, ms=11, mec="black", mew=0.5, clip_on=False)
+    for a in (ax, at):
+        a.axvline(0, color="0.5", ls=":", lw=1)
+        a.axvline(1, color="0.5", ls="--", lw=1)
+        for x0, text in ((0.0, "trained gap"), (1.0, "gap closed")):
+            a.text(
+                x0,
+                0.5,
+                text,
+                transform=a.get_xaxis_transform(),
+                fontsize=7,
+                rotation=90,
+                ha="right",
+                va="center",
+                color="0.4",
+            )
+        a.set_ylim(-0.04, 1.04)
+        a.set_xlabel("shift λ along the gap vector (0: as given, 1: closed, < 0: wider)")
+    ax.set_ylabel("(L(λ) − min L) / (max L − min L) over the plotted λ")
+    ax.set_xlim(lam[0], lam[-1])
     ax.set_title(
-        f"Embedding shift (trained at τ = {data['tau_train']}, gap Δ = "
-        f"{data['gap_trained']:.2f}, N = {data['n']}, d = {data['d']}); ★ = minimum"
+        f"free points trained at τ_train = {data['tau_train']} (Adam, cone start, "
+        f"N = {data['n']}, d = {data['d']}, Δ = {data['gap_trained']:.2f})",
+        fontsize=8,
     )
-    ax.legend(fontsize=7, loc="upper center")
+    ax.legend(fontsize=7, title="InfoNCE evaluated at τ_eval", title_fontsize=7)
+    toy = data["toy"]
+    tl = np.asarray(toy["lambdas"])
+    for c, col in zip(toy["curves"], series_colors(len(toy["curves"])), strict=True):
+        y = _normalised(np.asarray(c["loss"]))
+        at.plot(
+            tl,
+            y,
+            color=col,
+            label=f"β = {c['beta']:.3g}, {c['label']} (min at λ = {c['lam_min']:.2f})",
+        )
+        j = int(np.argmin(y))
+        at.plot(tl[j], y[j], "*", color=col, ms=11, mec="black", mew=0.5, clip_on=False)
+    at.set_title(
+        f"Liang's 3-d toy: N = 8, one swapped pair, γ0 = {toy['gamma0']}, a* = {toy['a_star']:.2f}",
+        fontsize=8,
+    )
+    at.legend(fontsize=7, title="logit scale β = 1/τ", title_fontsize=7)
+    fig.suptitle("Embedding shift (Liang et al. 2022): where is the loss smallest? ★ = minimum")
     save(fig, path)

@@ -2,7 +2,9 @@
 
 Both modalities start in two narrow cones (the "cone effect" start), then InfoNCE is optimised
 with projected Adam (the same dynamics for all three panels) under (a) no constraint, (b) the
-cone constraint (each modality in a cap of fixed half-angle around its own mean) and (c) two
+cone constraint (each modality in a cap of fixed half-angle with a learnable axis: the exact
+projection of :mod:`gapsim.cone_sets`), (b') a fixed concentration ||mean|| = A_3(kappa)
+(the finite-N form of Yi et al.'s fixed-kappa hypothesis) and (c) two
 planes at dihedral angle phi (the two great circles). Pairs are joined by grey segments; the
 panel titles say whether the end point is certified stationary.
 
@@ -32,10 +34,12 @@ from gapsim import Config, hyperplane_pair, simulate
 SIZES = {"tiny": (8, 200), "quick": (24, 20000), "full": (40, 100000)}
 LR = 1e-3
 TAU, PHI, CAP = 0.2, math.pi / 3, 0.7
+KAPPA = 4.0
+"""Fixed-concentration panel: ||mean|| = A_3(4) = coth(4) - 1/4 = 0.751 per modality."""
 
 
 def run(size: str) -> dict:
-    """Three runs from the same two-cone start; returns points, starts and measures."""
+    """Four runs from the same two-cone start (and one uniform); points, starts, measures."""
     n, steps = SIZES[size]
     base = Config(
         n_pairs=n,
@@ -51,12 +55,13 @@ def run(size: str) -> dict:
     cfgs = {
         "none": base,
         "cone": base.replace(constraint="cone", cone_angle=CAP),
+        "concentration": base.replace(constraint="concentration", kappa=KAPPA),
         "planes": base.replace(constraint="subspace", phi=PHI),
         "planes_uniform": Config(
             n_pairs=n, dim=3, tau=TAU, constraint="subspace", phi=PHI, steps=steps
         ),
     }
-    out = {"tau": TAU, "phi": PHI, "cap": CAP, "n": n, "panels": {}}
+    out = {"tau": TAU, "phi": PHI, "cap": CAP, "kappa": KAPPA, "n": n, "panels": {}}
     for k, c in cfgs.items():
         r = simulate(c)
         m = r.measures
@@ -78,13 +83,16 @@ def run(size: str) -> dict:
 
 
 def plot(data: dict, path) -> None:
-    """Three 3-D sphere panels."""
+    """One 3-D sphere panel per run."""
     from gapsim.plotting import figure, save, sphere_panel
 
-    fig, axes = figure(4, width=3.6, height=3.8, subplot_kw={"projection": "3d"}, layout=None)
+    fig, axes = figure(
+        len(data["panels"]), width=3.6, height=3.8, subplot_kw={"projection": "3d"}, layout=None
+    )
     titles = {
         "none": "no constraint",
-        "cone": f"cone constraint (cap {math.degrees(data['cap']):.0f}°)",
+        "cone": f"cone constraint (cap {math.degrees(data['cap']):.0f}°, learnable axis)",
+        "concentration": f"fixed concentration (κ = {data.get('kappa', KAPPA):g})",
         "planes": f"two planes, φ = {math.degrees(data['phi']):.0f}°, Adam",
         "planes_uniform": "same planes, uniform start, L-BFGS",
     }

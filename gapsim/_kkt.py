@@ -1,0 +1,150 @@
+r"""The compiled JAX half of :mod:`gapsim.certificate`: constraint residuals, gradients, VJPs, HVPs.
+
+The variable vector :math:`v` is ``ravel_pytree`` of :func:`variables`: the points ``z`` (and
+``nu`` / ``gamma`` when learnable). Every function is jit-compiled once per
+:class:`~gapsim.solvers.Static` and shapes (``args``, ``params`` and ``t`` are traced), so a
+second certificate of the same shape does not recompile. Batched functions take a fixed
+``CHUNK`` of rows (padded by the caller).
+
+To certify a new constraint (e.g. a learnable cap axis :math:`c` on the sphere), add its
+residuals to :func:`residuals` and, if it brings a parameter, a key to :func:`variables`
+(listed in ``POINT_KEYS`` when a rotation acts on it, so that it is rotated with the points).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from gapsim._types import Array, Points, Vector
+from gapsim.geometry import Constraint
+from gapsim.objective import beta_at, objective
+from gapsim.solvers import Args, Static
+
+__all__ = ["residuals", "variables", "first_order", "vjp_rows", "hvp_rows", "generators"]
+
+CHUNK = 32
+POINT_KEYS = ("z",)
+"""Variables whose last axis is a point of R^d, rotated jointly by a symmetry."""
+
+
+def residuals(c: Constraint, x: Points, axis: Vector | None = None) -> tuple[Array, Array]:
+    r"""Constraint residuals of one modality's points: feasible iff ``eq == 0``, ``ineq >= 0``.
+
+    - unit norm: :math:`\tfrac12(\|x_i\|^2 - 1)` (its gradient is :math:`x_i`, its Hessian
+      :math:`I`: a multiplier is then the radial component of the gradient);
+    - subspace :math:`U = \mathrm{span}(Q)`: :math:`Q_\perp^\top x_i` (:math:`d-k` per row,
+      :math:`Q_\perp` an orthonormal basis of :math:`U^\perp`);
+    - cap: :math:`x_i\cdot c - \cos\alpha` with the fixed axis, the given ``axis`` (a learnable
+      axis passed as a variable), or the free axis :math:`\bar x/\|\bar x\|`.
+
+    Args:
+        c: the constraint.
+        x: ``(N, d)`` points.
+        axis: a cap axis that is part of the variables (overrides ``c.axis``).
+
+    Returns:
+        Flat ``eq`` and ``ineq`` arrays.
+    """
+    eq = [0.5 * (jnp.sum(x * x, axis=1) - 1)]
+    if c.basis is not None:
+        u = jnp.linalg.svd(c.basis, full_matrices=True)[0]
+        eq.append((x @ u[:, c.basis.shape[1] :]).ravel())
+    ineq = [jnp.zeros((0,), x.dtype)]
+    if c.cap_cos is not None:
+        a = c.axis if axis is None else axis
+        if a is None:
+            m = jnp.mean(x, axis=0)
+            a = m / jnp.linalg.norm(m)
+        ineq.append(x @ a - c.cap_cos)
+    return jnp.concatenate(eq), jnp.concatenate(ineq)
+
+
+def variables(static: Static, params: dict) -> dict:
+    """The parameters the objective is minimised over (points; nu, gamma when learnable)."""
+    v = {"z": params["z"]}
+    if static.mech.learn_tau:
+        v["nu"] = params["nu"]
+    if static.mech.gamma_lift:
+        v["gamma"] = params["gamma"]
+    return v
+
+
+def _problem(static: Static, args: Args, params: dict, t):
+    v0, unravel = ravel_pytree(variables(static, params))
+    mech = static.mech
+
+    def full(v):
+        return {**params, **unravel(v)}
+
+    def f(v):
+        p = full(v)
+        beta = beta_at(mech, args.mech, args.beta, p["nu"], t, static.steps)
+        return objective(
+            mech, args.mech, p, beta, t, stochastic=False, block_size=static.block_size
+        )
+
+    def res(v):
+        z = full(v)["z"]
+        parts = [
+            residuals(jax.tree.map(lambda a, m=m: a[m], args.constraints), z[m])
+            for m in range(z.shape[0])
+        ]
+        return jnp.concatenate([p[0] for p in parts]), jnp.concatenate([p[1] for p in parts])
+
+    def res_all(v):
+        return jnp.concatenate(res(v))
+
+    return v0, unravel, f, res, res_all
+
+
+def _compiled(fn):
+    return jax.jit(fn, static_argnums=0)
+
+
+@_compiled
+def first_order(static: Static, args: Args, params: dict, t) -> tuple[Array, Array, Array, Array]:
+    """``(v, grad f(v), eq(v), ineq(v))`` at the run's variables."""
+    v, _, f, res, _ = _problem(static, args, params, t)
+    return (v, jax.grad(f)(v), *res(v))
+
+
+@_compiled
+def vjp_rows(static: Static, args: Args, params: dict, t, w: Array) -> Array:
+    """``w @ J`` for ``(CHUNK, m)`` cotangents ``w``: rows of the residual Jacobian ``J``."""
+    v, _, _, _, res_all = _problem(static, args, params, t)
+    _, pull = jax.vjp(res_all, v)
+    return jax.vmap(lambda c: pull(c)[0])(w)
+
+
+@_compiled
+def hvp_rows(static: Static, args: Args, params: dict, t, lam: Array, u: Array) -> Array:
+    r"""Rows of ``u`` (``(CHUNK, n)``) times the Hessian of :math:`f - \lambda^\top r(v)`."""
+    v, _, f, _, res_all = _problem(static, args, params, t)
+    grad = jax.grad(lambda v: f(v) - jnp.dot(lam, res_all(v)))
+    return jax.vmap(lambda d: jax.jvp(grad, (v,), (d,))[1])(u)
+
+
+@_compiled
+def generators(static: Static, params: dict) -> Array:
+    r"""``(d(d-1)/2, n)``: the images :math:`v \mapsto vE_{ab}` of the rotation generators."""
+    var = variables(static, params)
+    d = var["z"].shape[-1]
+    rows = []
+    for a in range(d):
+        for b in range(a + 1, d):
+            e = jnp.zeros((d, d), var["z"].dtype).at[a, b].set(1.0).at[b, a].set(-1.0)
+            img = {k: (x @ e if k in POINT_KEYS else jnp.zeros_like(x)) for k, x in var.items()}
+            rows.append(ravel_pytree(img)[0])
+    return jnp.stack(rows)
+
+
+def n_residuals(static: Static, args: Args, params: dict) -> int:
+    """Total number of residuals (equalities then inequalities), from shapes only."""
+    shapes = jax.eval_shape(
+        lambda p, a: _problem(static, a, p, 0)[4](ravel_pytree(variables(static, p))[0]),
+        params,
+        args,
+    )
+    return int(shapes.shape[0])

@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from gapsim.errors import ConfigError
+from gapsim.config_rules import (
+    INIT_ANGLE_DEFAULTS,
+    MAX_SEED,
+    MAX_STEPS,
+    check_given,
+    check_parametrization,
+    check_sizes,
+    check_types,
+    check_unused,
+    non_default,
+)
+from gapsim.config_rules import check as _check
 from gapsim.temperature import SCHEDULES, TAU_PARAMS
 
-__all__ = ["Config", "SOLVERS", "CONSTRAINTS"]
+__all__ = ["Config", "SOLVERS", "CONSTRAINTS", "PARAMETRIZATIONS", "check_given"]
 
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 SWAPS = ("none", "hard", "row", "soft")
 ALIGNS = ("none", "shift", "ssp", "rotation", "mean_removal")
 CONSTRAINTS = ("none", "cone", "subspace", "concentration")
 DTYPES = ("float32", "float64")
+PARAMETRIZATIONS = ("projected", "raw")
 
 
 def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse's name
@@ -39,12 +50,15 @@ class Config:
     tau: float = _f(0.1, "temperature tau > 0 (beta = 1/tau)")
     constraint: str = _f("none", "constraint set for both modalities", choices=CONSTRAINTS)
     cone_angle: float | None = _f(
-        None, "cap half-angle alpha in (0, pi); required for 'cone', optional inside a 'subspace'"
+        None,
+        "cap half-angle alpha in (0, pi) (radians, or 30deg); required for 'cone', optional "
+        "inside a 'subspace'",
     )
     cone_axis: str = _f(
         "learned",
         "cap axis: 'learned' = a parameter on the sphere per modality (exact projection onto "
-        "'X fits in some cap'); 'fixed'. ('free' was removed: not a projection.)",
+        "'X fits in some cap'); 'fixed' = e1 for X and cos(a) e1 + sin(a) e2 for Y, "
+        "a = --cone-axis-angle. ('free' was removed: not a projection.)",
         choices=("learned", "fixed", "free"),
     )
     cone_axis_angle: float = _f(
@@ -57,13 +71,26 @@ class Config:
     )
     subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
     phi: float | None = _f(
-        None, "dihedral angle in [0, pi/2]: principal angles (0, ..., 0, phi); k=d-1: hyperplanes"
+        None,
+        "dihedral angle in [0, pi/2] (radians, or 30deg, 0.25pi): principal angles "
+        "(0, ..., 0, phi); k=d-1: hyperplanes",
     )
     thetas: tuple[float, ...] | None = _f(
-        None, "all k principal angles in [0, pi/2] (instead of --phi), e.g. 0.3,0.5"
+        None,
+        "all k principal angles in [0, pi/2] (instead of --phi; radians, or 30deg, 0.25pi), "
+        "e.g. 0.3,0.5",
     )
-    init: str = _f("uniform", "starting configuration (see gapsim.init.INITS)")
-    init_angle: float = _f(0.2, "'cones' start: half-angle of each modality's cone (radians)")
+    init: str = _f(
+        "uniform",
+        "start: uniform, cones (Liang et al.), parallel-mismatched or parallel-matched (Yaras "
+        "et al.), or a name registered with gapsim.init.register_init; --init-file implies 'file'",
+    )
+    init_angle: float | None = _f(
+        None,
+        "'cones' start: half-angle of each modality's cone; parallel starts: polar angle of the "
+        "two circles (radians; default 0.2 for cones, 1.0 for the parallel starts, Yaras et al.'s "
+        "regime where the temperature rises)",
+    )
     init_axis_angle: float | None = _f(
         None, "'cones' start: angle between the two cone axes (default: random axes)"
     )
@@ -116,15 +143,20 @@ class Config:
     block_size: int = _f(
         0, "rows per block for the N x N quantities (O(N*block) memory); 0 = auto (dense to N=4096)"
     )
+    # --- parametrisation of the dynamics (issue 16) --------------------------------------------
+    parametrization: str = _f(
+        "projected",
+        "dynamics: 'projected' = Riemannian step + retraction on unit points; 'raw' = free "
+        "unnormalised vectors, normalised inside the loss (CLIP/C3-style training; norms drift)",
+        choices=PARAMETRIZATIONS,
+    )
+    modality_lrs: tuple[float, ...] | None = _f(
+        None, "dynamics: one step size per modality (instead of --lr for the points), e.g. 0.1,0.05"
+    )
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError on the first bad one."""
-        for name in _FLOAT_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, float(value))
-        if self.thetas is not None:
-            object.__setattr__(self, "thetas", tuple(float(t) for t in self.thetas))
+        check_types(self)
         _check(self.n_pairs >= 2, "n_pairs", self.n_pairs, "must be an integer >= 2")
         _check(self.dim >= 2, "dim", self.dim, "must be an integer >= 2")
         _check(math.isfinite(self.tau) and self.tau > 0, "tau", self.tau, "must be > 0")
@@ -142,7 +174,16 @@ class Config:
 
         init = "file" if self.init_file is not None else self.init
         _check(init in INITS, "init", self.init, f"must be one of {', '.join(sorted(INITS))}")
-        _check(0 < self.init_angle < math.pi, "init_angle", self.init_angle, "must lie in (0, pi)")
+        _check(
+            init != "file" or self.init_file is not None,
+            "init",
+            "file",
+            "needs --init-file PATH (.npz with x, y or z, or .npy)",
+        )
+        if self.init_angle is not None:
+            _check(
+                0 < self.init_angle < math.pi, "init_angle", self.init_angle, "must lie in (0, pi)"
+            )
         if self.init_axis_angle is not None:
             _check(
                 0 <= self.init_axis_angle <= math.pi,
@@ -150,15 +191,31 @@ class Config:
                 self.init_axis_angle,
                 "must lie in [0, pi]",
             )
-        _check(self.steps >= 1, "steps", self.steps, "must be an integer >= 1")
+        _check(
+            0 <= self.steps <= MAX_STEPS,
+            "steps",
+            self.steps,
+            f"must be an integer in 0..{MAX_STEPS} (0 evaluates the start)",
+        )
         _check(self.stride >= 1, "stride", self.stride, "must be an integer >= 1")
         if self.lr is not None:
             _check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be > 0")
         _check(0 <= self.momentum < 1, "momentum", self.momentum, "must lie in [0, 1)")
         if self.gtol is not None:
-            _check(self.gtol > 0, "gtol", self.gtol, "must be > 0")
+            _check(
+                0 < self.gtol < 1,
+                "gtol",
+                self.gtol,
+                "must lie in (0, 1) (a larger tolerance certifies non-stationary points)",
+            )
         self._check_mechanisms()
         _check(self.block_size >= 0, "block_size", self.block_size, "must be an integer >= 0")
+        _check(
+            0 <= self.seed <= MAX_SEED, "seed", self.seed, f"must be an integer in 0..{MAX_SEED}"
+        )
+        check_parametrization(self)
+        check_unused(self, non_default(self))
+        check_sizes(self)
         if self.solver == "lbfgs":
             _check(
                 self.constraint != "cone" and self.cone_angle is None,
@@ -227,7 +284,7 @@ class Config:
                 self.tau_period,
                 "only used with --tau-schedule cosine",
             )
-            _check(self.tau_period > 0, "tau_period", self.tau_period, "must be > 0")
+            _check(self.tau_period > 0, "tau_period", self.tau_period, "must be > 0 steps")
         _check(
             self.classes == 0 or 2 <= self.classes <= n,
             "classes",
@@ -283,6 +340,14 @@ class Config:
                 self.cone_angle,
                 "must lie in (0, pi) radians",
             )
+            eps = 2.2e-16 if self.effective_dtype == "float64" else 1.2e-7
+            _check(
+                self.cone_angle >= math.sqrt(32 * eps),
+                "cone_angle",
+                self.cone_angle,
+                f"must be >= {math.sqrt(32 * eps):.2g} rad in {self.effective_dtype} (cos(alpha) "
+                "is not resolved below; use --dtype float64 for smaller caps)",
+            )
         elif c == "cone":
             _check(False, "cone_angle", None, "required with --constraint cone")
         _check(
@@ -307,6 +372,13 @@ class Config:
             "give either --phi or --thetas, not both",
         )
         k = self.k
+        if self.thetas is not None and self.subspace_dim is None:
+            _check(
+                1 <= k <= d,
+                "thetas",
+                self.thetas,
+                f"one angle per subspace dimension: at most d={d} angles",
+            )
         _check(1 <= k <= d, "subspace_dim", k, f"must lie in 1..d={d}")
         if self.phi is not None:
             _check(0 <= self.phi <= math.pi / 2, "phi", self.phi, "must lie in [0, pi/2]")
@@ -341,6 +413,36 @@ class Config:
         if self.subspace_dim is not None:
             return self.subspace_dim
         return len(self.thetas) if self.thetas is not None else self.dim - 1
+
+    @property
+    def effective_init_angle(self) -> float:
+        """``init_angle``, or the start's default (:data:`INIT_ANGLE_DEFAULTS`)."""
+        if self.init_angle is not None:
+            return self.init_angle
+        return INIT_ANGLE_DEFAULTS.get(self.init, INIT_ANGLE_DEFAULTS["cones"])
+
+    @property
+    def n_records(self) -> int:
+        """Trajectory records: ``ceil(steps / stride) + 1`` (step 0 included)."""
+        return -(-self.steps // self.stride) + 1
+
+    @property
+    def memory_estimate(self) -> int:
+        """Rough peak bytes of a run, in the working dtype.
+
+        The points and their gradient and optimiser copies (8 x M N d), a few ``(block, N)``
+        slabs of logits per modality pair (dense N x N up to N = 4096, else
+        :data:`gapsim.blocks.SLAB_BYTES` each or ``block_size`` rows), and the trajectory
+        buffer (32 numbers per record).
+        """
+        m, n, d = self.modalities, self.n_pairs, self.dim
+        size = 4 if self.effective_dtype == "float32" else 8
+        if self.block_size == 0:
+            slab = n * n * size if n <= 4096 else 64 * 2**20
+        else:
+            slab = min(self.block_size, n) * n * size
+        pairs = m * (m - 1) // 2
+        return size * (8 * m * n * d + 32 * self.n_records) + 4 * pairs * slab
 
     @property
     def principal_angles(self) -> tuple[float, ...]:
@@ -404,13 +506,3 @@ class Config:
 
 
 _META = {f.name: f.metadata for f in dataclasses.fields(Config)}
-_FLOAT_FIELDS = tuple(
-    name
-    for name, hint in typing.get_type_hints(Config).items()
-    if float in typing.get_args(hint) or hint is float
-)
-
-
-def _check(ok: bool, name: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(name, value, allowed)

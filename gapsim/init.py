@@ -25,6 +25,7 @@ Built in:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,14 @@ from gapsim.geometry import Constraint, feasible, project, reject, safe_normaliz
 if TYPE_CHECKING:
     from gapsim.config import Config
 
-__all__ = ["INITS", "register_init", "initial_points", "uniform_in_cap", "load_points"]
+__all__ = [
+    "INITS",
+    "register_init",
+    "initial_points",
+    "uniform_in_cap",
+    "load_points",
+    "check_points",
+]
 
 InitFn = Callable[[PRNGKey, "Config", list[Constraint]], Any]
 INITS: dict[str, InitFn] = {}
@@ -88,7 +96,8 @@ def uniform_in_cap(
     grid = jnp.linspace(0.0, alpha, _GRID, dtype=jnp.float64)
     pdf = jnp.sin(grid) ** (d - 2) if d > 2 else jnp.ones_like(grid)
     cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum((pdf[1:] + pdf[:-1]) / 2)])
-    theta = jnp.interp(jax.random.uniform(k_theta, (n,), dtype=jnp.float64), cdf / cdf[-1], grid)
+    cdf = cdf / jnp.where(cdf[-1] > 0, cdf[-1], 1.0)  # alpha = 0: every point on the axis
+    theta = jnp.interp(jax.random.uniform(k_theta, (n,), dtype=jnp.float64), cdf, grid)
     g = jax.random.normal(k_dir, (n, d), dtype=dtype)
     u = safe_normalize(reject(g, axis), axis)  # (a draw parallel to the axis has probability 0)
     theta = theta.astype(dtype)[:, None]
@@ -140,7 +149,7 @@ def _cones(key, cfg, cs):
             axes.append(_rotated_axis(k, axes[0], cfg.init_axis_angle, c, d, dt))
     keys = jax.random.split(jax.random.fold_in(k_rest, 0), len(cs))
     return [
-        uniform_in_cap(k, n, a, cfg.init_angle, c.basis)
+        uniform_in_cap(k, n, a, cfg.effective_init_angle, c.basis)
         for k, a, c in zip(keys, axes, cs, strict=False)
     ]
 
@@ -148,7 +157,7 @@ def _cones(key, cfg, cs):
 def _parallel(key, cfg, cs, shift):
     if cfg.modalities != 2 or cfg.dim < 3:
         raise ConfigError("init", cfg.init, "parallel starts need --modalities 2 and --dim >= 3")
-    n, d, a = cfg.n_pairs, cfg.dim, cfg.init_angle
+    n, d, a = cfg.n_pairs, cfg.dim, cfg.effective_init_angle
     theta = jnp.sort(jax.random.uniform(key, (n,), dtype=jnp.float64, maxval=2 * np.pi))
     e = np.eye(d)
 
@@ -175,28 +184,77 @@ def load_points(path: str, m: int, n: int, d: int) -> np.ndarray:
     """Read starting points: ``.npz`` with arrays ``x``, ``y`` (M = 2) or ``z``, or ``.npy``.
 
     Returns:
-        ``(m, n, d)`` float64 array.
+        ``(m, n, d)`` float64 array (rows as stored; see :func:`check_points`).
 
     Raises:
-        ConfigError: the file is missing, unreadable, or holds arrays of the wrong shape.
+        ConfigError: the file is missing, unreadable or truncated, holds a non-float array
+            (bool, int, complex), arrays of the wrong shape, or a NaN/inf/zero row (named by
+            its index).
     """
     try:
-        data = np.load(path)
-        if isinstance(data, np.lib.npyio.NpzFile):
-            with data:
-                z = data["z"] if "z" in data.files else np.stack([data["x"], data["y"]])
-        else:
-            z = data
-        z = np.asarray(z, dtype=np.float64)
-    except (OSError, KeyError, ValueError) as e:
+        with open(path, "rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                with data:
+                    z = data["z"] if "z" in data.files else np.stack([data["x"], data["y"]])
+            else:
+                z = data
+    except Exception as e:  # noqa: BLE001 - any unreadable file is one input error
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ConfigError(
-            "init_file", path, f"must be a readable .npz (x, y or z) or .npy ({e})"
+            "init_file", path, f"must be a readable .npz (x, y or z) or .npy ({msg})"
         ) from e
-    if z.shape != (m, n, d) or not np.all(np.isfinite(z)):
+    return check_points(z, (m, n, d), "init_file")
+
+
+def check_points(z: Any, shape: tuple[int, ...], source: str) -> np.ndarray:
+    """Validate given starting points and return them as float64.
+
+    Refuses non-float arrays (bool, int and complex would be converted silently), a wrong
+    shape, and rows that are NaN/inf or (near) zero (they have no direction), naming the
+    first bad row as ``[modality, pair]``.
+
+    Raises:
+        ConfigError: naming ``source`` and the problem in one line.
+    """
+    z = np.asarray(z)
+    if z.dtype.kind != "f":
+        raise ConfigError(source, f"array of dtype {z.dtype}", "must hold real floats")
+    if z.shape != shape:
+        raise ConfigError(source, f"array of shape {z.shape}", f"must have shape {shape}")
+    z = z.astype(np.float64)
+    bad = ~np.all(np.isfinite(z), axis=-1)
+    if bad.any():
+        row = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError(source, f"row {list(row)}", "holds NaN or inf")
+    norms = np.linalg.norm(z, axis=-1)
+    small = norms < MIN_ROW_NORM
+    if small.any():
+        row = tuple(int(i) for i in np.argwhere(small)[0])
         raise ConfigError(
-            "init_file", path, f"must hold finite points of shape ({m}, {n}, {d}), got {z.shape}"
+            source,
+            f"row {list(row)} of norm {norms[row]:.3g}",
+            f"rows need a norm >= {MIN_ROW_NORM:g} (a zero row has no direction)",
         )
     return z
+
+
+MIN_ROW_NORM = 1e-12
+"""Smallest row norm of given points (zero and subnormal rows have no direction)."""
+
+
+def _warn_normalised(z: np.ndarray, source: str) -> None:
+    """Warn (with norm statistics) that non-unit given rows are normalised."""
+    norms = np.linalg.norm(z, axis=-1)
+    off = np.abs(norms - 1) > 1e-6
+    if off.any():
+        warnings.warn(
+            f"{source}: {int(off.sum())} of {norms.size} rows are not unit vectors (norms "
+            f"min {norms.min():.4g}, mean {norms.mean():.4g}, max {norms.max():.4g}); they are "
+            "normalised (parametrization='projected'; 'raw' keeps them)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 @register_init("file")
@@ -217,16 +275,30 @@ def initial_points(
         points: optional given points, ``(M, N, d)`` or a sequence of M ``(N, d)`` arrays
             (e.g. ``(x0, y0)``); they override ``cfg.init``.
 
-    Drawn points are projected onto the sets. Given points (arrays or ``init_file``) are kept
-    exactly where :func:`gapsim.geometry.feasible` accepts them and projected elsewhere, so that
-    the stored start of a run replays it bit for bit.
+    Drawn points are projected onto the sets. Given points (arrays or ``init_file``) are
+    validated (:func:`check_points`); with ``parametrization="raw"`` they are the raw
+    parameters, kept exactly; otherwise they are kept exactly where
+    :func:`gapsim.geometry.feasible` accepts them and projected elsewhere (so that the stored
+    start of a run replays it bit for bit), with a warning and norm statistics when rows are
+    not unit vectors.
     """
     dt = cfg.effective_dtype
+    shape = (cfg.modalities, cfg.n_pairs, cfg.dim)
+    source = "points" if points is not None else "init_file"
     given = points is not None or cfg.init_file is not None
     if points is None:
         name = "file" if cfg.init_file is not None else cfg.init
         points = INITS[name](key, cfg, constraints)
-    shape = (cfg.modalities, cfg.n_pairs, cfg.dim)
+    if given:
+        try:
+            stacked = np.stack([np.asarray(p) for p in points])
+        except (TypeError, ValueError) as e:
+            raise ConfigError(source, "arrays", f"must stack to shape {shape} ({e})") from e
+        stacked = check_points(stacked, shape, source)
+        if cfg.parametrization == "raw":  # raw parameters: kept exactly as given
+            return jnp.asarray(stacked, dtype=dt)
+        _warn_normalised(stacked, source)
+        points = stacked
     try:
         z = jnp.stack([jnp.asarray(p, dtype=dt) for p in points])
     except (TypeError, ValueError) as e:

@@ -2,14 +2,19 @@
 
 On disk a result is two files side by side: ``NAME.json`` (version, config, certificate, final
 measures, the list of arrays) and ``NAME.npz`` (final and initial points, trajectory, extra
-arrays). Both are written to a temporary name and renamed, so a crash never leaves half a file.
+arrays). Both are written to a hidden temporary name and renamed, so a crash never leaves half a
+file, and the arrays' SHA-256 in the JSON tells :meth:`Result.load` whether the two files
+belong together.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ import numpy as np
 
 from gapsim._version import __version__
 from gapsim.config import Config
+from gapsim.errors import ConfigError
 
 __all__ = ["Certificate", "Result", "SUMMARY_KEYS"]
 
@@ -188,45 +194,62 @@ class Result:
         return {k: jsonable(v) for k, v in out.items()}
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path.json`` and ``path.npz`` atomically; returns the JSON path."""
-        base = Path(path)
-        base = base.with_suffix("") if base.suffix in (".json", ".npz") else base
+        """Write ``path.json`` and ``path.npz``; returns the JSON path.
+
+        ``path`` is a stem: ``dir/tau0.1`` writes ``dir/tau0.1.json`` and ``dir/tau0.1.npz``
+        (only a trailing ``.json``/``.npz`` is taken off). Each file is written under a hidden
+        temporary name and renamed; the npz first, then the JSON, which holds the SHA-256 of the
+        arrays, so :meth:`load` detects a pair from two different saves (a kill between the
+        renames) instead of mixing them.
+        """
+        base = _stem(path)
         base.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"z": self.z, "z0": self.z0}
         arrays.update({f"history.{k}": v for k, v in self.history.items()})
         arrays.update({f"arrays.{k}": v for k, v in self.arrays.items()})
+        token = _digest(arrays)
         meta = {
             "gapsim_version": self.version,
             "config": self.config.to_dict(),
             "certificate": self.certificate.to_dict(),
             "measures": {k: jsonable(v) for k, v in self.measures.items()},
             "arrays": sorted(arrays),
+            "arrays_sha256": token,
         }
-        npz = base.with_suffix(".npz")
-        tmp = npz.with_name(npz.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, npz)
-        return _atomic_write_text(base.with_suffix(".json"), json.dumps(meta, indent=2))
+        _atomic_write(_sibling(base, ".npz"), lambda fh: np.savez(fh, **arrays))
+        return _atomic_write_text(_sibling(base, ".json"), json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Result:
-        """Read a result written by :meth:`save` (give either file or the common stem)."""
-        base = Path(path)
-        base = base.with_suffix("") if base.suffix in (".json", ".npz") else base
-        meta = json.loads(base.with_suffix(".json").read_text())
-        with np.load(base.with_suffix(".npz")) as z:
-            arrays = {k: z[k] for k in z.files}
-        measures = {k: (math.nan if v is None else v) for k, v in meta["measures"].items()}
-        return cls(
-            config=Config.from_dict(meta["config"]),
-            z=arrays["z"],
-            z0=arrays["z0"],
-            history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
-            arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
-            measures=measures,
-            certificate=Certificate.from_dict(meta["certificate"]),
-            version=meta["gapsim_version"],
-        )
+        """Read a result written by :meth:`save` (give either file or the common stem).
+
+        Raises:
+            ConfigError: a file is missing or malformed, or the two files come from
+                different saves.
+        """
+        base = _stem(path)
+        jpath, npath = _sibling(base, ".json"), _sibling(base, ".npz")
+        try:
+            meta = json.loads(jpath.read_text())
+            with np.load(npath, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            if "arrays_sha256" in meta and _digest(arrays) != meta["arrays_sha256"]:
+                raise ValueError(f"{jpath.name} and {npath.name} come from different saves")
+            measures = {k: (math.nan if v is None else v) for k, v in meta["measures"].items()}
+            return cls(
+                config=Config.from_dict(meta["config"]),
+                z=arrays["z"],
+                z0=arrays["z0"],
+                history={k[8:]: v for k, v in arrays.items() if k.startswith("history.")},
+                arrays={k[7:]: v for k, v in arrays.items() if k.startswith("arrays.")},
+                measures=measures,
+                certificate=Certificate.from_dict(meta["certificate"]),
+                version=meta["gapsim_version"],
+            )
+        except ConfigError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any unreadable result is one input error
+            raise ConfigError("result", str(base), f"is not a readable gapsim result ({e})") from e
 
 
 def jsonable(v: Any, digits: int | None = None) -> Any:
@@ -252,8 +275,44 @@ def jsonable(v: Any, digits: int | None = None) -> Any:
     return v
 
 
-def _atomic_write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _stem(path: str | os.PathLike) -> Path:
+    """``path`` without a trailing ``.json``/``.npz`` (other dots are part of the name)."""
+    base = Path(path)
+    return base.with_suffix("") if base.suffix in (".json", ".npz") else base
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the arrays' names, dtypes, shapes and bytes (sorted by name)."""
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _sibling(base: Path, ext: str) -> Path:
+    """``base`` + ``ext`` (appended: ``tau0.1`` -> ``tau0.1.npz``, never ``tau0.npz``)."""
+    return base.with_name(base.name + ext)
+
+
+def _atomic_write(path: Path, write: Any) -> Path:
+    """Call ``write(binary file)`` on a hidden temporary file beside ``path``, then rename it.
+
+    The temporary file is removed if ``write`` fails, so no half file is left behind.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make results private
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
+
+
+def _atomic_write_text(path: Path, text: str) -> Path:
+    return _atomic_write(path, lambda fh: fh.write(text.encode()))

@@ -97,14 +97,37 @@ def prepare(
         nu0=arr(nu_of_beta(cfg.beta, cfg.tau_param, cfg.tau_scale)),
         gamma0=gamma0,
         mech=margs,
+        z_lr_mult=arr(
+            np.asarray(cfg.modality_lrs) / cfg.effective_lr
+            if cfg.modality_lrs is not None
+            else np.ones(cfg.modalities)
+        ),
     )
     static = Static(
-        cfg.solver, cfg.steps, cfg.stride, cfg.early_stop, mech, cfg.block_size, record_points
+        cfg.solver,
+        cfg.steps,
+        cfg.stride,
+        cfg.early_stop,
+        mech,
+        cfg.block_size,
+        record_points,
+        cfg.parametrization,
     )
     return static, args
 
 
-def _divergence_cause(cfg: Config) -> str:
+def _divergence_cause(cfg: Config, z0: Any = None) -> str:
+    """The likely cause of a NaN/inf run, in words (checked in order of certainty)."""
+    if z0 is not None and not np.all(np.isfinite(np.asarray(z0))):
+        return (
+            "the starting points are not finite (a degenerate start: check --init-angle, "
+            "--cone-angle or the init file)"
+        )
+    dt = cfg.effective_dtype
+    lr0 = cfg.solver != "lbfgs" and np.asarray(cfg.effective_lr, dt) == 0
+    if cfg.beta > float(np.sqrt(np.finfo(dt).max)) or lr0:  # beta^2 (curvature) overflows
+        tip = "a larger tau" if dt == "float64" else "--dtype float64 or a larger tau"
+        return f"tau={cfg.tau:g} is too small for {dt} (beta = {cfg.beta:.3g}); try {tip}"
     if cfg.solver in ("gd", "sgd"):
         return (
             f"the step size lr={cfg.effective_lr:g} is likely too large for tau={cfg.tau:g} "
@@ -113,18 +136,19 @@ def _divergence_cause(cfg: Config) -> str:
         )
     if cfg.solver == "adam":
         return f"lr={cfg.effective_lr:g} is likely too large; lower --lr"
-    return (
-        f"float overflow in {cfg.effective_dtype} at tau={cfg.tau:g}; "
-        "try --dtype float64 or a larger tau"
-    )
+    if cfg.effective_dtype == "float32":
+        return f"float overflow in float32 at tau={cfg.tau:g}; try --dtype float64 or a larger tau"
+    return f"float overflow in float64 at tau={cfg.tau:g}; try a larger tau"
 
 
-def _check_finite(cfg: Config, out: SolverOutput, hist: dict[str, np.ndarray]) -> None:
+def _check_finite(
+    cfg: Config, out: SolverOutput, hist: dict[str, np.ndarray], z0: Any = None
+) -> None:
     bad = ~(np.isfinite(hist["loss"]) & np.isfinite(hist["grad_norm"]))
     if not bad.any() and all(np.all(np.isfinite(v)) for v in out.params.values()):
         return
     step = int(hist["step"][np.argmax(bad)]) if bad.any() else int(out.steps)
-    raise DivergenceError(step, _divergence_cause(cfg))
+    raise DivergenceError(step, _divergence_cause(cfg, z0))
 
 
 def final_measures(
@@ -271,7 +295,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     """
     n = int(out.n_records)
     hist = {k: np.asarray(v)[:n] for k, v in out.history.items()}  # host slice: no compile per n
-    _check_finite(cfg, out, hist)
+    _check_finite(cfg, out, hist, args.z0)
     p = out.params
     args64, p64 = _to_float64(args, p)
     t = max(int(out.steps) - 1, 0)
@@ -287,6 +311,10 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     m.update(posthoc_measures(cfg, z[0], z[1], *bases, 1 / beta))
     if cfg.gamma_lift:
         m.update({"gamma_initial": cfg.gamma0, "gamma_final": float(p64["gamma"][0])})
+    if "w" in p64:  # raw parametrisation: the free vectors' row norms drift
+        arrays["raw_norms"] = np.linalg.norm(np.asarray(p64["w"]), axis=-1)
+        m.update({"raw_norm_min": float(arrays["raw_norms"].min())})
+        m.update({"raw_norm_max": float(arrays["raw_norms"].max())})
     return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)
 
 

@@ -74,6 +74,8 @@ class Static(NamedTuple):
             :mod:`gapsim.blocks`).
         record_points: also record the points at every record, as history key ``"z"`` of
             shape ``(n_records, M, N, d)`` (off by default: the history stays scalar).
+        parametrization: dynamics only: ``"projected"`` (Riemannian step, retraction) or
+            ``"raw"`` (free vectors normalised inside the loss; see :func:`run_dynamics`).
     """
 
     solver: str
@@ -83,6 +85,7 @@ class Static(NamedTuple):
     mech: Mechanisms = Mechanisms()
     block_size: int = 0
     record_points: bool = False
+    parametrization: str = "projected"
 
 
 class Args(NamedTuple):
@@ -98,6 +101,7 @@ class Args(NamedTuple):
         nu0: starting temperature parameter (:func:`gapsim.temperature.nu_of_beta`).
         gamma0: ``(P,)`` starting gammas of the gamma-lift (zeros without it).
         mech: traced mechanism parameters (:class:`gapsim.objective.MechArgs`).
+        z_lr_mult: ``(M,)`` per-modality multipliers of the points' step (``None``: all 1).
     """
 
     z0: jax.Array
@@ -109,6 +113,7 @@ class Args(NamedTuple):
     nu0: Scalar
     gamma0: jax.Array
     mech: MechArgs
+    z_lr_mult: jax.Array | None = None
 
 
 class SolverOutput(NamedTuple):
@@ -275,8 +280,19 @@ def _params0(args: Args) -> dict[str, jax.Array]:
 
 @partial(jax.jit, static_argnames=("static", "progress"))
 def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOutput:
-    """Projected (retracted) Riemannian gradient dynamics with ``gd``, ``sgd`` or ``adam``."""
+    r"""Gradient dynamics with ``gd``, ``sgd`` or ``adam``, projected or raw.
+
+    ``projected``: the Riemannian gradient :math:`\xi`, an optax update :math:`u`, the
+    retraction :math:`z \leftarrow \Pi(z + u)`. ``raw`` (how CLIP and C3's free-point toy
+    train): the parameters are free vectors :math:`w`, the loss sees :math:`z = \Pi(w)`
+    (:math:`w/\|w\|` on the sphere), the gradient is :math:`\nabla_w = (I - zz^\top)
+    \nabla_z\mathcal{L} / \|w\|` (by autodiff through :math:`\Pi`) and :math:`w
+    \leftarrow w + u` with no retraction, so the row norms drift. The points' update of
+    modality m is scaled by ``args.z_lr_mult[m]``. Recorded points are :math:`\Pi(w)`; in raw
+    mode the final ``params`` also hold ``"w"``.
+    """
     mech, c, bs = static.mech, args.constraints, static.block_size
+    raw = static.parametrization == "raw"
     if static.solver == "adam":
         opt = optax.adam(args.lr)
     else:
@@ -288,25 +304,35 @@ def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOu
         "gamma": args.mech.gamma_lr_mult if mech.gamma_lift else zero,
     }
 
+    def points(p):  # the parameters as the loss sees them
+        return {**p, "z": _project(c, p["z"])} if raw else p
+
     def advance(state):
         p, s, t = state
 
         def f(p):
-            return objective(mech, args.mech, p, _beta(static, args, p, t), t, True, bs)
+            q = points(p)
+            return objective(mech, args.mech, q, _beta(static, args, q, t), t, True, bs)
 
         g = jax.grad(f)(p)
-        g = {**g, "z": _tangent(c, p["z"], g["z"])}
+        if not raw:
+            g = {**g, "z": _tangent(c, p["z"], g["z"])}
         u, s = opt.update(g, s, p)
+        uz = u["z"] if args.z_lr_mult is None else u["z"] * args.z_lr_mult[:, None, None]
         new = {
-            "z": _project(c, p["z"] + u["z"]),
+            "z": p["z"] + uz if raw else _project(c, p["z"] + uz),
             "nu": p["nu"] + mults["nu"] * u["nu"],
             "gamma": jnp.clip(p["gamma"] + mults["gamma"] * u["gamma"], -GAMMA_MAX, GAMMA_MAX),
         }
         return new, s, t + 1
 
+    def params_of(state):
+        p = state[0]
+        return {**points(p), "w": p["z"]} if raw else p
+
     p0 = _params0(args)
     state0 = (p0, opt.init(p0), jnp.asarray(0))
-    return _loop(advance, lambda s: s[0], state0, args, static, progress)
+    return _loop(advance, params_of, state0, args, static, progress)
 
 
 @partial(jax.jit, static_argnames=("static", "memory", "progress"))

@@ -17,7 +17,9 @@ Layout (``gapsim run`` writes under ``results/`` by default, ``gapsim sweep`` to
 
 Atomicity: an entry folder is staged under a hidden temporary name and renamed into place when
 complete, so a folder that exists is whole; top-level files are written to a temporary name and
-renamed (:func:`gapsim.result._atomic_write_text`). Resume: :func:`run_sweep` on a folder that
+renamed (:func:`gapsim.result._atomic_write_text`); stale staging folders are removed only when
+their writer process has died, and a sweep holds ``out/.lock`` while it writes (a second sweep
+into the same folder is refused). Resume: :func:`run_sweep` on a folder that
 holds the same sweep loads its finished configs and runs only the chunks with a config missing;
 as the chunks are a fixed function of the config list (:func:`gapsim.sweep.sweep`), a resumed
 sweep gives the same bits as an uninterrupted one on the same devices.
@@ -25,12 +27,13 @@ sweep gives the same bits as an uninterrupted one on the same devices.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +52,13 @@ __all__ = [
     "entry_dir",
     "run_sweep",
     "load_sweep",
+    "load",
+    "sweep_lock",
+    "clear_stale_staging",
 ]
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 ENTRIES = "configs"
 _STAGING = ".staging-"
 
@@ -116,7 +123,98 @@ def save_run(result: Result, root: str | os.PathLike = "results") -> Path:
     while folder.exists():
         k += 1
         folder = Path(root) / f"{name}-{k}"
+    clear_stale_staging(Path(root))
     return write_entry(folder, result.config, result)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clear_stale_staging(folder: Path) -> list[Path]:
+    """Remove ``.staging-*-PID`` folders whose writer process (on this host) has died.
+
+    A live writer's folder (another sweep or run writing into the same place) is left alone.
+    """
+    removed = []
+    for stale in folder.glob(f"{_STAGING}*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    return removed
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` (holding the writer's PID) while a sweep writes into ``out``.
+
+    Raises:
+        ConfigError: another live process holds the lock. A lock left by a dead process (a
+            killed sweep) is taken over.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            text = lock.read_text().strip() if lock.exists() else ""
+            if text.isdigit() and _alive(int(text)) and int(text) != os.getpid():
+                raise ConfigError(
+                    "out",
+                    str(out),
+                    f"another sweep (pid {text}) is writing into this folder; wait for it "
+                    "or choose another --out",
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()  # stale: its writer died
+    else:
+        raise ConfigError("out", str(out), "could not take the sweep lock")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def load(path: str | os.PathLike) -> Any:
+    """A table of what gapsim stored under ``path``: a sweep folder, run folder or store root.
+
+    One row per run (``config.*`` columns, then the metrics); a sweep's pending configs are
+    left out. Returns a pandas DataFrame when pandas is installed, else a list of dicts.
+    """
+    path = Path(path)
+    if (path / MANIFEST).exists():
+        manifest, metrics = load_sweep(path)
+        rows = [
+            {**_prefixed(manifest["configs"][i]["config"]), **m} for i, m in sorted(metrics.items())
+        ]
+    else:
+        folders = [path] if (path / "metrics.json").exists() else sorted(path.iterdir())
+        rows = [
+            {**_prefixed(json.loads((f / "config.json").read_text())["config"]), **read_metrics(f)}
+            for f in folders
+            if (f / "metrics.json").exists() and (f / "config.json").exists()
+        ]
+    try:
+        import pandas as pd
+    except ImportError:
+        return rows
+    return pd.DataFrame(rows)
+
+
+def _prefixed(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"config.{k}": v for k, v in cfg.items()}
 
 
 def _plan(configs: Sequence[Config], chunk: int | None) -> dict[str, Any]:
@@ -164,8 +262,8 @@ def _open(
         manifest = {"kind": "sweep", "gapsim_version": __version__, **meta, "configs": entries}
         manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         _atomic_write_text(path, json.dumps(manifest, indent=1))
-    for stale in (out / ENTRIES).glob(f"{_STAGING}*") if clean else ():
-        shutil.rmtree(stale, ignore_errors=True)
+    if clean:
+        clear_stale_staging(out / ENTRIES)
     n = len(configs)
     return {i: load_entry(entry_dir(out, i, n)) for i in range(n) if entry_dir(out, i, n).exists()}
 
@@ -219,11 +317,6 @@ def run_sweep(
     ndev = len(devices or jax.devices())
     meta = {"base": dict(base or {}), "axes": axes, "chunk": chunk, "devices": ndev}
     primary = jax.process_index() == 0
-    done = _open(out, configs, meta, overwrite) if primary else {}
-    process_barrier("store-open")
-    if not primary:
-        done = _open(out, configs, meta, overwrite=False, clean=False)
-    process_barrier("store-loaded")
 
     def save_chunk(idx: list[int], results: list[Result | DivergenceError]) -> None:
         for i, r in zip(idx, results, strict=True):
@@ -231,13 +324,22 @@ def run_sweep(
             if not folder.exists():  # a finished config of a re-run chunk: the same bits
                 write_entry(folder, configs[i], r)
 
-    results = sweep(configs, chunk, devices, progress=progress, done=done, on_chunk=save_chunk)
-    reused = sum(i in done and r is done[i] for i, r in enumerate(results))
-    process_barrier("store-finished")
-    n = len(configs)
-    results = [load_entry(entry_dir(out, i, n)) if r is None else r for i, r in enumerate(results)]
-    if primary:
-        write_table(table_rows(configs, results, list(axes)), out)
+    # process 0 holds the folder's lock (the others write their own configs under it)
+    with sweep_lock(out) if primary else contextlib.nullcontext():
+        done = _open(out, configs, meta, overwrite) if primary else {}
+        process_barrier("store-open")
+        if not primary:
+            done = _open(out, configs, meta, overwrite=False, clean=False)
+        process_barrier("store-loaded")
+        results = sweep(configs, chunk, devices, progress=progress, done=done, on_chunk=save_chunk)
+        reused = sum(i in done and r is done[i] for i, r in enumerate(results))
+        process_barrier("store-finished")
+        n = len(configs)
+        results = [
+            load_entry(entry_dir(out, i, n)) if r is None else r for i, r in enumerate(results)
+        ]
+        if primary:
+            write_table(table_rows(configs, results, list(axes)), out)
     return results, reused
 
 

@@ -34,7 +34,7 @@ BAD = [
     ({"phi": 0.3}, "constraint"),
     ({"solver": "newton"}, "solver"),
     ({"dtype": "float16"}, "dtype"),
-    ({"steps": 0}, "steps"),
+    ({"steps": -1}, "steps"),
     ({"lr": -1.0}, "lr"),
     ({"init": "nowhere"}, "init"),
     ({"init_angle": 4.0}, "init_angle"),

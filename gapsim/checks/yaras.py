@@ -103,7 +103,7 @@ def invariant(quick: bool) -> Verdict:
         drifts = {}
         for lr in (2e-3, 1e-3):
             h = run_cached(
-                _flow(0.1, quick, lr=lr, learn_tau=True, init=init, init_angle=1.0)
+                _flow(0.1, quick, lr=lr, learn_tau=True, init=init)  # parallel: 1.0 rad
             ).history
             inv = h["tau"] ** -2 * h["gamma"] * np.exp(-(h["gamma"] ** 2) / 2)
             t = h["step"] * lr

@@ -54,7 +54,8 @@ def swap_gaps(quick: bool) -> dict:
     base = _base(quick)
 
     def gaps(kind: str, p: float) -> np.ndarray:
-        cfgs = [base.replace(swap=kind, swap_p=p, seed=s) for s in seeds]
+        swap = {"swap": kind, "swap_p": p} if kind != "none" else {}  # swap_p needs a swap
+        cfgs = [base.replace(seed=s, **swap) for s in seeds]
         return np.array([run_cached(c).measures["centroid_distance"] for c in cfgs])
 
     return {

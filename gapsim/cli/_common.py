@@ -22,6 +22,7 @@ __all__ = [
     "add_json_flag",
     "add_list_flag",
     "print_json",
+    "positive_int",
     "error",
 ]
 
@@ -63,6 +64,17 @@ def print_json(doc: Any) -> None:
     from gapsim.result import jsonable
 
     print(json.dumps(jsonable(doc)))
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=`` for integers >= 1 (``--chunk 0`` no longer means the default)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+positive_int.__name__ = "integer >= 1"
 
 
 def error(message: str) -> None:

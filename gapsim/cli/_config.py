@@ -12,6 +12,7 @@ import dataclasses
 import math
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 from gapsim.config import Config
@@ -24,6 +25,8 @@ __all__ = [
     "add_config_flags",
     "config_fields",
     "config_from_args",
+    "given_fields",
+    "load_config_file",
 ]
 
 ANGLE_FIELDS = {"cone_angle", "cone_axis_angle", "phi", "thetas", "init_angle", "init_axis_angle"}
@@ -66,29 +69,92 @@ def field_type(f: dataclasses.Field) -> tuple[Any, bool]:
     return scalar, is_tuple
 
 
+API_ONLY = {"tau_schedule": ("custom",)}
+"""Choices that need Python objects (a ``tau_fn``), so the CLI does not offer them."""
+
+
 def add_config_flags(p: argparse.ArgumentParser) -> None:
-    """Add one flag per :class:`Config` field to ``p``, defaults and choices from the field."""
+    """Add one flag per :class:`Config` field to ``p``, defaults and choices from the field.
+
+    A flag not given leaves no attribute in the namespace (``argparse.SUPPRESS``), so that
+    :func:`given_fields` knows what the user set; the help still shows the default.
+    """
     g = p.add_argument_group("configuration (every Config field)")
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="start from a stored config (a run folder's config.json, a saved result's JSON, or "
+        "a plain JSON object of fields); flags given beside it override its fields",
+    )
     for f in dataclasses.fields(Config):
         flag = "--" + f.name.replace("_", "-")
         help_ = f.metadata["help"] + (f" [default: {f.default}]" if f.default is not None else "")
         scalar, is_tuple = field_type(f)
         if scalar is bool:
             g.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_,
             )
             continue
         conv = listof(scalar) if is_tuple else scalar
         choices = f.metadata.get("choices")
+        if choices:
+            choices = [c for c in choices if c not in API_ONLY.get(f.name, ())]
         kw = {"choices": choices} if choices else {"metavar": f.name.upper()}
-        g.add_argument(flag, type=conv, default=f.default, help=help_, **kw)
+        g.add_argument(flag, type=conv, default=argparse.SUPPRESS, help=help_, **kw)
+
+
+def given_fields(ns: argparse.Namespace) -> dict[str, Any]:
+    """The Config fields given as flags (not those left at their defaults)."""
+    return {f.name: getattr(ns, f.name) for f in dataclasses.fields(Config) if hasattr(ns, f.name)}
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    """The Config fields stored in ``path`` (``--config FILE``).
+
+    ``{"config": {...}}`` (a run folder's config.json, a saved result's JSON) or a plain
+    object of fields.
+
+    Raises:
+        ConfigError: unreadable file, not JSON, or not a config.
+    """
+    import json
+
+    from gapsim.errors import ConfigError
+
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError("config", path, f"must be a readable JSON file ({e})") from e
+    fields = doc.get("config", doc) if isinstance(doc, dict) else None
+    if not isinstance(fields, dict):
+        raise ConfigError("config", path, "must hold a JSON object of Config fields")
+    names = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(fields) - names)
+    if unknown:
+        raise ConfigError("config", path, f"holds unknown fields {', '.join(unknown)}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
 def config_fields(ns: argparse.Namespace) -> dict[str, Any]:
-    """The Config field values parsed into ``ns`` (a dict, not validated yet)."""
-    return {f.name: getattr(ns, f.name) for f in dataclasses.fields(Config)}
+    """The fields of ``--config FILE`` overridden by the flags given (not validated yet).
+
+    Fields in neither take their defaults.
+    """
+    base = load_config_file(ns.config) if getattr(ns, "config", None) else {}
+    return {**base, **given_fields(ns)}
 
 
 def config_from_args(ns: argparse.Namespace) -> Config:
-    """The validated :class:`Config` of the flags in ``ns`` (raises ConfigError: exit 2)."""
-    return Config(**config_fields(ns))
+    """The validated :class:`Config` of the flags in ``ns`` (raises ConfigError: exit 2).
+
+    Flags given explicitly for a setting that is off (``--swap-p`` without ``--swap``) are
+    refused even at their default value (:func:`gapsim.config.check_given`).
+    """
+    from gapsim.config import check_given
+
+    cfg = Config(**config_fields(ns))
+    check_given(cfg, given_fields(ns))
+    return cfg

@@ -12,7 +12,8 @@ import argparse
 import math
 import time
 
-from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag
+from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag, positive_int
+from gapsim.cli._paths import check_output_file
 from gapsim.errors import ConfigError
 
 __all__ = ["NAME", "HELP", "add_parser", "run"]
@@ -21,6 +22,12 @@ NAME = "demo"
 HELP = "render an animated demo of the gap on S^2 (GIF), or explore it with sliders"
 
 MAX_FRAMES = 1000
+SCENE_FLAGS = (
+    ("--phi", "ANGLE", "'hyperplanes': dihedral angle (radians, or 30deg, 0.25pi)"),
+    ("--cone-angle", "ANGLE", "'cone': cap half-angle (radians, or 30deg)"),
+    ("--swap-p", "P", "'yaras': fraction of steps with modality swapping, in [0, 1]"),
+)
+"""The sliders of the interactive demos, as headless flags (each for the demo that has it)."""
 GUI_BACKENDS = ("QtAgg", "TkAgg", "GTK4Agg", "GTK3Agg", "MacOSX", "WXAgg")
 
 
@@ -40,7 +47,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-pairs", type=int, metavar="N", help="number of pairs (demo default)")
     p.add_argument("--tau", type=float, help="temperature (start value for 'yaras')")
     p.add_argument("--steps", type=int, help="optimisation steps (demo default)")
-    p.add_argument("--dpi", type=int, default=80, help="resolution of the frames [80]")
+    p.add_argument(
+        "--dpi",
+        type=positive_int,
+        default=150,
+        help="resolution of the frames [150: 1200 x 600 px, legible on a projector]",
+    )
+    from gapsim.cli._config import angle
+
+    for flag, metavar, what in SCENE_FLAGS:
+        kind = angle if metavar == "ANGLE" else float
+        p.add_argument(flag, type=kind, metavar=metavar, help=what)
     add_quiet_flag(p)
 
 
@@ -65,8 +82,20 @@ def run(ns: argparse.Namespace) -> int:
     from gapsim.progress import interactive
 
     show_bars = interactive(ns.quiet)
+    if not ns.interactive:  # checked before the (long) simulation
+        check_output_file(_gif_path(ns.out or f"figures/demos/{ns.name}.gif"), "out")
+    scene = {}
+    for flag, _, _ in SCENE_FLAGS:
+        key = flag[2:].replace("-", "_")
+        value = getattr(ns, key)
+        if value is None:
+            continue
+        if key not in demo.defaults:
+            users = [d.name for d in DEMOS.values() if key in d.defaults]
+            raise ConfigError(key, value, f"only used by the demo {', '.join(users)}")
+        scene[key] = value
     params = demo.params(
-        frames=ns.frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps
+        frames=ns.frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps, **scene
     )
     if ns.interactive:
         from gapsim.demos.interactive import show
@@ -97,6 +126,12 @@ def run(ns: argparse.Namespace) -> int:
         if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
             print(f"  {k} = {v:.4g}")
     return EXIT_OK
+
+
+def _gif_path(out: str) -> str:
+    """The GIF that :func:`gapsim.demos.render.render` writes for ``out``."""
+    low = out.lower()
+    return out[:-4] + ".gif" if low.endswith((".gif", ".mp4")) else out + ".gif"
 
 
 def _gui_backend() -> None:

@@ -114,11 +114,17 @@ def _print_summary(result: Any) -> None:
 def run(ns: argparse.Namespace) -> int:
     """Simulate the configuration of the flags; print (or ``--json``) and store the result."""
     from gapsim.cli._config import config_from_args
+    from gapsim.cli._paths import check_output_dir, check_output_file
     from gapsim.progress import interactive
     from gapsim.simulate import simulate
     from gapsim.store import save_run
 
-    result = simulate(config_from_args(ns), progress=interactive(ns.quiet))
+    cfg = config_from_args(ns)
+    if ns.out:  # output paths checked before the simulation, not after it
+        check_output_file(f"{ns.out}.json", "out")
+    if not ns.no_store:
+        check_output_dir(ns.store, "store")
+    result = simulate(cfg, progress=interactive(ns.quiet))
     if ns.out:
         result.save(ns.out)
     folder = None if ns.no_store else save_run(result, ns.store)

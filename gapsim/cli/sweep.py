@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gapsim.cli._common import add_json_flag, print_json
+from gapsim.cli._common import add_json_flag, positive_int, print_json
 from gapsim.errors import ConfigError
 
 __all__ = ["NAME", "HELP", "add_parser", "parse_grid", "run"]
@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="FIELD=VALUES",
         help="a sweep axis: FIELD=V1,V2,... or FIELD=START:STOP[:STEP] (integers, like range); "
-        "list-valued fields separate values with ';'; repeat for more axes (first varies slowest)",
+        "list-valued fields separate values with ';'; repeat for more axes (first varies "
+        "slowest); repeating a field adds values to its axis",
     )
     sw.add_argument(
         "--out",
@@ -53,10 +54,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     sw.add_argument("--overwrite", action="store_true", help="replace a sweep found in --out")
     add_json_flag(sw, "the table (a list with one object per config)")
-    sw.add_argument("--chunk", type=int, help="at most CHUNK configs per compiled call")
+    sw.add_argument(
+        "--chunk", type=positive_int, help="at most CHUNK (>= 1) configs per compiled call"
+    )
     sw.add_argument(
         "--host-devices",
-        type=int,
+        type=positive_int,
         help="CPU devices to shard over (default: XLA_FLAGS' host device count, else all cores)",
     )
     dist = sw.add_argument_group("multi-process (gapsim.sweep.init_distributed)")
@@ -109,12 +112,14 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
         f = fields[name]
         if ":" in values and field_type(f)[0] is int:
             try:
-                axes[name] = list(range(*(int(v) for v in values.split(":"))))
+                new = list(range(*(int(v) for v in values.split(":"))))
             except (TypeError, ValueError) as e:
                 raise ConfigError("grid", spec, "a range is START:STOP[:STEP] integers") from e
         else:
             sep_values = ";" if field_type(f)[1] else ","
-            axes[name] = [_grid_value(f, v) for v in values.split(sep_values) if v.strip()]
+            new = [_grid_value(f, v) for v in values.split(sep_values) if v.strip()]
+        old = axes.get(name, [])  # a repeated field adds values (was: the last one won)
+        axes[name] = old + [v for v in new if v not in old]
     return axes
 
 
@@ -133,6 +138,7 @@ def run(ns: argparse.Namespace) -> int:
         except RuntimeError:
             pass
     from gapsim.cli._config import config_fields
+    from gapsim.cli._paths import check_output_dir
     from gapsim.progress import interactive
     from gapsim.runs import format_value
     from gapsim.store import run_sweep, sweep_dir
@@ -145,6 +151,10 @@ def run(ns: argparse.Namespace) -> int:
 
     axes = parse_grid(ns.grid)
     base = config_fields(ns)
+    if ns.out:  # checked before any work (a file, read-only, under a file)
+        check_output_dir(ns.out, "out")
+    elif not ns.no_store:
+        check_output_dir(ns.store, "store")
     configs = grid(base, axes)
     progress = interactive(ns.quiet)
     t0 = time.perf_counter()

@@ -34,6 +34,11 @@ class MovieFigure(NamedTuple):
     title: Any
 
 
+PROJECTOR_DPI = 150
+"""Default GIF resolution: 1200 x 600 px for the 8 x 4 in figure, so 9 pt text is ~19 px tall
+(at 80 dpi it was ~10 px, unreadable on a projector)."""
+
+
 def movie_figure(
     movie: Movie, *, width: float = 8.0, height: float = 4.0, bottom: float = 0.0
 ) -> MovieFigure:
@@ -95,7 +100,7 @@ def draw_frame(mf: MovieFigure, movie: Movie, k: int) -> None:
         planes=movie.planes,
         cap_angle=movie.cap_angle,
     )
-    mf.sphere.legend(loc="upper left", fontsize=7)
+    mf.sphere.legend(loc="upper left", fontsize=8)
     for axis in (mf.sphere.xaxis, mf.sphere.yaxis, mf.sphere.zaxis):
         axis.set_ticklabels([])
     mf.cursor.set_xdata([_cursor_at(movie, k)] * 2)
@@ -107,13 +112,13 @@ def render(
     path: str | Path,
     *,
     mp4: bool = False,
-    dpi: int = 80,
+    dpi: int = PROJECTOR_DPI,
     width: float = 8.0,
     height: float = 4.0,
     fps: int = FPS,
     progress: bool = False,
 ) -> tuple[list[Path], str | None]:
-    """Write every frame of ``movie`` as a GIF at ``path`` (suffix ``.gif`` forced).
+    """Write every frame of ``movie`` as a GIF at ``path`` (``.gif`` appended unless given).
 
     With ``mp4`` (or a ``.mp4`` path) an MP4 with the same stem is written too where
     ``ffmpeg`` is on the PATH (matplotlib's FFMpegWriter); without it, the GIF only.
@@ -128,11 +133,16 @@ def render(
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
     path = Path(path)
-    writers: dict[Path, Any] = {path.with_suffix(".gif"): PillowWriter(fps=fps)}
+    stem = path.with_suffix("") if path.suffix.lower() in (".gif", ".mp4") else path
+
+    def named(ext: str) -> Path:  # appended, so "tau0.1" gives "tau0.1.gif", not "tau0.gif"
+        return stem.with_name(stem.name + ext)
+
+    writers: dict[Path, Any] = {named(".gif"): PillowWriter(fps=fps)}
     note = None
     if mp4 or path.suffix.lower() == ".mp4":
         if shutil.which("ffmpeg"):
-            writers[path.with_suffix(".mp4")] = FFMpegWriter(fps=fps)
+            writers[named(".mp4")] = FFMpegWriter(fps=fps)
         else:
             note = "no MP4 written: ffmpeg is not on the PATH (the GIF has the same frames)"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-import gapsim.checks.grassucci as grassucci
 from gapsim.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,19 +102,32 @@ def test_bad_input_is_one_line_exit_2(argv, capsys, tmp_path, monkeypatch):
     assert err.count("\n") == 1
 
 
-def _faulty_inject_gap(x, y, g, u):
-    """A planted fault: shift by g*u without renormalising (the identity no longer holds)."""
-    return x + g * np.asarray(u), y - g * np.asarray(u)
+def _tau_twice(x, y, beta):
+    """A planted fault: the temperature applied twice."""
+    from gapsim.loss import infonce
+
+    return infonce(x, y, beta * beta)
 
 
 def test_check_fail_on_exits_3_only_when_a_planted_fault_moves_the_verdict(monkeypatch, capsys):
-    argv = ["check", "--quick", "--only", "grassucci.rankings_invariant", "--quiet", "--json"]
-    assert main([*argv, "--fail-on", "inconclusive"]) == 0  # the true identity: agrees
+    import jax
+
+    import gapsim.alignment.shift as shift_mod
+    from gapsim.checks.base import clear_caches
+
+    cid = "liang.toy_swapped_pair"
+    argv = ["check", "--quick", "--only", cid, "--quiet", "--json"]
+    assert main([*argv, "--fail-on", "inconclusive"]) == 0  # the true loss: agrees
     assert json.loads(capsys.readouterr().out)[0]["verdict"] == "agrees"
-    monkeypatch.setattr(grassucci, "inject_gap", _faulty_inject_gap)
+    monkeypatch.setattr(shift_mod, "infonce", _tau_twice)
+    clear_caches()
+    jax.clear_caches()
     assert main(argv) == 0  # a disagreement is a finding, not a failure of the command
     assert json.loads(capsys.readouterr().out)[0]["verdict"] == "disagrees"
     assert main([*argv, "--fail-on", "disagrees"]) == 3
     assert main([*argv, "--fail-on", "inconclusive"]) == 3
     err = capsys.readouterr().err
-    assert "--fail-on disagrees: grassucci.rankings_invariant disagrees" in err
+    assert f"--fail-on disagrees: {cid} disagrees" in err
+    monkeypatch.undo()
+    clear_caches()
+    jax.clear_caches()

@@ -22,6 +22,7 @@ from gapsim.alignment import (  # noqa: E402
     ssp,
     ssp_from_bases,
 )
+from gapsim.certificate import SecondOrder, kkt_certificate  # noqa: E402
 from gapsim.config import Config  # noqa: E402
 from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
 from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
@@ -63,6 +64,8 @@ __all__ = [
     "DivergenceError",
     "INITS",
     "best_of_seeds",
+    "kkt_certificate",
+    "SecondOrder",
     "Result",
     "hyperplane_pair",
     "infonce",

@@ -188,11 +188,16 @@ class _Normal:
 
 
 def _hvps(static, args, params, t, lam, u: np.ndarray) -> np.ndarray:
-    """Columns of ``u`` (``(n, k)``) multiplied by the Hessian of the Lagrangian."""
+    """Columns of ``u`` (``(n, k)``) multiplied by the Hessian of the Lagrangian.
+
+    Batches of ``CHUNK`` columns (zero-padded), or one column at a time for ``k == 1`` (Lanczos):
+    two compiled shapes in all.
+    """
     out = np.empty_like(u)
-    for s in range(0, u.shape[1], _kkt.CHUNK):
-        blk = u[:, s : s + _kkt.CHUNK]
-        pad = np.zeros((_kkt.CHUNK, u.shape[0]))
+    chunk = 1 if u.shape[1] == 1 else _kkt.CHUNK
+    for s in range(0, u.shape[1], chunk):
+        blk = u[:, s : s + chunk]
+        pad = np.zeros((chunk, u.shape[0]))
         pad[: blk.shape[1]] = blk.T
         out[:, s : s + blk.shape[1]] = np.asarray(_kkt.hvp_rows(static, args, params, t, lam, pad))[
             : blk.shape[1]

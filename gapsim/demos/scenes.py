@@ -77,7 +77,7 @@ def _cone(p: dict[str, Any]) -> Movie:
     alpha = p["cone_angle"]
     cfg = _base(p, constraint="cone", cone_angle=alpha, **CONE_START)
     title = (
-        f"Cone constraint (caps of {math.degrees(alpha):.0f}°, learnable axes): the gap closes late"
+        f"Cone constraint (caps of {math.degrees(alpha):.0f}°, learnable axes): the gap stays open"
     )
     return trajectory_movie(cfg, p["frames"], title, progress=p.get("progress", False))[0]
 

@@ -257,6 +257,13 @@ def test_rim_spread_is_certified_and_kkt_where_the_free_axis_refused():
         assert k["residual"] < 1e-10
         assert k["min_mu"] > 0  # every point pushes outward against the rim
         assert k["axis"] < 1e-10
+    # a known non-stationary start (one point pulled inside the cap, its partner left on the
+    # rim) is refused after the same 10 steps: the gradient mapping stays far above gtol
+    bent = x.copy()
+    bent[0] = np.cos(a / 2) * np.eye(3)[0] + np.sin(a / 2) * np.eye(3)[1]
+    r_bad = simulate(cfg, points=np.stack([bent, x]))
+    assert not r_bad.converged
+    assert r_bad.certificate.grad_norm > 1e-4
 
 
 @pytest.mark.slow

@@ -6,9 +6,13 @@ The variable vector :math:`v` is ``ravel_pytree`` of :func:`variables`: the poin
 second certificate of the same shape does not recompile. Batched functions take a fixed
 ``CHUNK`` of rows (padded by the caller).
 
-To certify a new constraint (e.g. a learnable cap axis :math:`c` on the sphere), add its
-residuals to :func:`residuals` and, if it brings a parameter, a key to :func:`variables`
-(listed in ``POINT_KEYS`` when a rotation acts on it, so that it is rotated with the points).
+To certify a new constraint, add its residuals to :func:`residuals` and, if it brings a
+parameter, a key to :func:`variables` (listed in ``POINT_KEYS`` when a rotation acts on it, so
+that it is rotated with the points). The learnable cap axis is such a parameter: the caller
+puts the fitted axes (:func:`gapsim.geometry.cap_axis`, one row per modality) in
+``params["axis"]``, and the problem is certified on :math:`(c, X)` jointly, as
+:mod:`gapsim.cone_sets` defines it (the loss does not depend on :math:`c`; its stationarity is
+:math:`\sum_i \mu_i P_c x_i = 0`). The fixed concentration adds one equality per modality.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from gapsim.solvers import Args, Static
 __all__ = ["residuals", "variables", "first_order", "vjp_rows", "hvp_rows", "generators"]
 
 CHUNK = 32
-POINT_KEYS = ("z",)
+POINT_KEYS = ("z", "axis")
 """Variables whose last axis is a point of R^d, rotated jointly by a symmetry."""
 
 
@@ -37,7 +41,9 @@ def residuals(c: Constraint, x: Points, axis: Vector | None = None) -> tuple[Arr
     - subspace :math:`U = \mathrm{span}(Q)`: :math:`Q_\perp^\top x_i` (:math:`d-k` per row,
       :math:`Q_\perp` an orthonormal basis of :math:`U^\perp`);
     - cap: :math:`x_i\cdot c - \cos\alpha` with the fixed axis, the given ``axis`` (a learnable
-      axis passed as a variable), or the free axis :math:`\bar x/\|\bar x\|`.
+      axis passed as a variable, with its own equalities :math:`\tfrac12(\|c\|^2-1)` and
+      :math:`Q_\perp^\top c`);
+    - fixed concentration: :math:`\tfrac12(\|\bar x\|^2 - \rho^2)`.
 
     Args:
         c: the constraint.
@@ -55,15 +61,23 @@ def residuals(c: Constraint, x: Points, axis: Vector | None = None) -> tuple[Arr
     if c.cap_cos is not None:
         a = c.axis if axis is None else axis
         if a is None:
-            m = jnp.mean(x, axis=0)
-            a = m / jnp.linalg.norm(m)
+            raise ValueError("a learnable cap axis must be passed as a variable (params['axis'])")
+        if c.axis is None:  # the learnable axis is a variable on the sphere (and in U)
+            eq.append((0.5 * (a @ a - 1))[None])
+            if c.basis is not None:
+                eq.append(a @ u[:, c.basis.shape[1] :])
         ineq.append(x @ a - c.cap_cos)
+    if c.rho is not None:  # fixed concentration: ||mean(x)||^2 = rho^2 (halved, like the norms)
+        m = jnp.mean(x, axis=0)
+        eq.append((0.5 * (m @ m - c.rho**2))[None])
     return jnp.concatenate(eq), jnp.concatenate(ineq)
 
 
 def variables(static: Static, params: dict) -> dict:
     """The parameters the objective is minimised over (points; nu, gamma when learnable)."""
     v = {"z": params["z"]}
+    if "axis" in params:
+        v["axis"] = params["axis"]
     if static.mech.learn_tau:
         v["nu"] = params["nu"]
     if static.mech.gamma_lift:
@@ -86,9 +100,14 @@ def _problem(static: Static, args: Args, params: dict, t):
         )
 
     def res(v):
-        z = full(v)["z"]
+        p = full(v)
+        z, axes = p["z"], p.get("axis")
         parts = [
-            residuals(jax.tree.map(lambda a, m=m: a[m], args.constraints), z[m])
+            residuals(
+                jax.tree.map(lambda a, m=m: a[m], args.constraints),
+                z[m],
+                None if axes is None else axes[m],
+            )
             for m in range(z.shape[0])
         ]
         return jnp.concatenate([p[0] for p in parts]), jnp.concatenate([p[1] for p in parts])

@@ -6,15 +6,21 @@ Runtime shape checking is only switched on in the tests.
 
 from __future__ import annotations
 
+from typing import Union
+
 import jax
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 __all__ = ["Array", "Float", "Int", "Points", "Basis", "Vector", "Scalar", "PRNGKey"]
 
-Points = Float[Array, "n d"]
+_In = Union[Array, np.ndarray]  # noqa: UP007  (jaxtyping needs a runtime Union)
+"""Public functions take JAX or NumPy arrays (NumPy inputs are converted on use)."""
+
+Points = Float[_In, "n d"]
 """One modality's points: n rows in R^d (unit vectors when on the sphere)."""
-Basis = Float[Array, "d k"]
+Basis = Float[_In, "d k"]
 """An orthonormal basis of a k-dimensional linear subspace of R^d."""
-Vector = Float[Array, " d"]
-Scalar = Float[Array, ""]
+Vector = Float[_In, " d"]
+Scalar = Float[_In, ""]
 PRNGKey = jax.Array

@@ -65,6 +65,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -72,6 +74,7 @@ import scipy.sparse.linalg as spla
 
 from gapsim import _kkt
 from gapsim._kkt import residuals
+from gapsim.geometry import cap_axis
 from gapsim.solvers import Args, Static
 
 __all__ = [
@@ -263,6 +266,20 @@ def _smallest(static, args, params, t, lam, proj, sym, n, dense_max, n_c):
     return lmin, max(abs(top), abs(lmin)), "lanczos", dim
 
 
+def with_axes(args: Args, params: dict) -> dict:
+    r"""``params`` plus ``"axis"``: each modality's learnable cap axis, when there is one.
+
+    A learnable axis is a variable of the problem on :math:`(c, X)` (:mod:`gapsim.cone_sets`);
+    its value at the end point is the best axis of the points (:func:`gapsim.geometry.cap_axis`).
+    """
+    c = args.constraints
+    if c.cap_cos is None or c.axis is not None or "axis" in params:
+        return params
+    z = params["z"]
+    axes = [cap_axis(jax.tree.map(lambda a, m=m: a[m], c), z[m]) for m in range(z.shape[0])]
+    return {**params, "axis": jnp.stack(axes)}
+
+
 def kkt_certificate(
     static: Static,
     args: Args,
@@ -297,6 +314,7 @@ def kkt_certificate(
         >>> simulate(Config(n_pairs=3, dim=3, tau=0.5)).certificate.kind
         'minimum'
     """
+    params = with_axes(args, params)
     v, g, eq, ineq = (np.asarray(a) for a in _kkt.first_order(static, args, params, t))
     n, n_eq = v.size, eq.size
     act = np.flatnonzero(ineq <= active_tol)

@@ -335,7 +335,7 @@ def main() -> None:
             for w in r["warnings"]:
                 print(f"    WARNING: {w}", flush=True)
     sw = bench_sweep(
-        2 if a.quick else 64, 20 if a.quick else 2000, 1 if a.quick else a.sweep_rounds
+        2 if a.quick else a.sweep_seeds, 20 if a.quick else 2000, 1 if a.quick else a.sweep_rounds
     )
     out = {
         "device": str(jax.devices()[0].device_kind),

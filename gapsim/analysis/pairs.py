@@ -7,8 +7,10 @@ carried across blocks. With :math:`d_i = x_i\cdot y_i`:
 
 - rank of the partner, row i: :math:`\#\{j\ne i: S_{ij} > d_i\}` (column j likewise with
   :math:`S_{ij} > d_j`); R@k is the fraction of ranks below k (ties go to the partner);
-- InfoNCE (averaged convention, :func:`gapsim.infonce`): row log-sum-exps inside the block,
-  column log-sum-exps as running (max, sum) pairs, so no exponent underflows or overflows;
+- InfoNCE (averaged convention, :func:`gapsim.infonce`): logits are at most :math:`\beta`, so
+  one :math:`e^{\beta(S_{ij}-1)}` per entry serves the row and the column sums whenever
+  :math:`e^{-2\beta}` does not underflow (THEORY 0); otherwise row log-sum-exps inside the
+  block and column log-sum-exps as running (max, sum) pairs;
 - margin :math:`\alpha_i = d_i - \max_{j\ne i}\max(S_{ij}, S_{ji})` (Yaras et al. 2025) and
   the matched fraction (:math:`\alpha_i > 0`).
 
@@ -42,47 +44,57 @@ def subsample(key: jax.Array, n: int, m: int | None) -> np.ndarray:
     return np.sort(np.asarray(jax.random.permutation(key, n)[:m]))
 
 
-@partial(jax.jit, static_argnames=("n",))
-def _block(carry, xb, idx, y, dg, beta, n: int):
+@partial(jax.jit, static_argnames=("shared",))
+def _block(carry, xb, start, y, dg, beta, shared: bool):
+    """One row block: the slab ``S[start:start+b]`` with its diagonal entries set to -inf.
+
+    One scatter removes the partners, so every reduction (ranks, off-diagonal maxima, the
+    exponential sums) reads one array; the partners' exponentials are added back.
+    """
     cnt, cmax, cm, cs = carry
-    valid = idx < n
+    b = xb.shape[0]
+    rows = jnp.arange(b)
+    cols = start + rows
     s = xb @ y.T
-    cols = jnp.arange(n)
-    eye = idx[:, None] == cols[None, :]
-    keep = valid[:, None] & ~eye
-    d_row = jnp.where(valid, dg[jnp.minimum(idx, n - 1)], 0)
-    rank_r = jnp.sum(keep & (s > d_row[:, None]), axis=1)
-    rmax = jnp.max(jnp.where(keep, s, -jnp.inf), axis=1)
+    d_row = dg[cols]
+    d_slab = s[rows, cols]
+    off = s.at[rows, cols].set(-jnp.inf)
+    rank_r = jnp.sum(off > d_row[:, None], axis=1)
+    rmax = jnp.max(off, axis=1)
+    cnt = cnt + jnp.sum(off > dg[None, :], axis=0)
+    cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
+    if shared:  # logits <= beta: one exp(beta (S - 1)) serves rows and columns (THEORY 0)
+        e = jnp.exp(beta * (off - 1))
+        ed = jnp.exp(beta * (d_slab - 1))
+        cs = (cs + jnp.sum(e, axis=0)).at[cols].add(ed)
+        return (cnt, cmax, cm, cs), (rank_r, rmax, beta + jnp.log(e.sum(1) + ed))
     lse_r = jax.nn.logsumexp(beta * s, axis=1)
-    cnt = cnt + jnp.sum(keep & (s > dg[None, :]), axis=0)
-    cmax = jnp.maximum(cmax, jnp.max(jnp.where(keep, s, -jnp.inf), axis=0))
-    logit = jnp.where(valid[:, None], beta * s, -jnp.inf)
-    bm = jnp.maximum(cm, jnp.max(logit, axis=0))
-    cs = cs * jnp.exp(cm - bm) + jnp.sum(jnp.exp(logit - bm[None, :]), axis=0)
+    bm = jnp.maximum(cm, beta * jnp.max(s, axis=0))
+    cs = cs * jnp.exp(cm - bm) + jnp.sum(jnp.exp(beta * s - bm[None, :]), axis=0)
     return (cnt, cmax, bm, cs), (rank_r, rmax, lse_r)
 
 
 def _pass(x, y, beta: float, block: int, tick: Callable[[int], None] | None):
     n, dt = x.shape[0], x.dtype
+    # exp(-2 beta) must not underflow for the shared exponent (smallest normal: e^-87 in f32)
+    shared = bool(2 * beta < 0.9 * -np.log(np.finfo(dt).tiny))
     yj = jnp.asarray(y)
     dg = jnp.asarray(np.einsum("ij,ij->i", x, y))
     carry = (
         jnp.zeros(n, jnp.int32),
         jnp.full(n, -jnp.inf, dt),
-        jnp.full(n, -jnp.inf, dt),
+        jnp.full(n, beta if shared else -np.inf, dt),  # the shared shift is beta
         jnp.zeros(n, dt),
     )
     outs = []
-    for start in range(0, n, block):
-        xb = x[start : start + block]
-        if xb.shape[0] < block:  # pad the last block: one compiled shape
-            xb = np.concatenate([xb, np.zeros((block - xb.shape[0], x.shape[1]), dt)])
-        idx = jnp.arange(start, start + block)
-        carry, out = _block(carry, jnp.asarray(xb), idx, yj, dg, jnp.asarray(beta, dt), n)
+    for start in range(0, n, block):  # the last block may be shorter: at most two shapes
+        xb = jnp.asarray(x[start : start + block])
+        st = jnp.asarray(start, jnp.int32)
+        carry, out = _block(carry, xb, st, yj, dg, jnp.asarray(beta, dt), shared)
         outs.append([np.asarray(o) for o in out])
         if tick is not None:
-            tick(min(block, n - start))
-    rank_r, rmax, lse_r = (np.concatenate(o)[:n] for o in zip(*outs, strict=True))
+            tick(xb.shape[0])
+    rank_r, rmax, lse_r = (np.concatenate(o) for o in zip(*outs, strict=True))
     cnt, cmax, cm, cs = (np.asarray(c) for c in carry)
     return rank_r, cnt, rmax, cmax, lse_r, cm + np.log(cs)
 

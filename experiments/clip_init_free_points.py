@@ -18,5 +18,11 @@ if __name__ == "__main__":
     data = fig.run(size)
     js = save_data(data, out / "clip_init_free_points.json")
     fig.plot(load_data(js), out / "clip_init_free_points.png")
-    print(json.dumps([{**r["summary"], "cone_x0": r["cone_x0"], "cone_y0": r["cone_y0"]}
-                      for r in data["runs"]]))
+    print(
+        json.dumps(
+            [
+                {**r["summary"], "cone_x0": r["cone_x0"], "cone_y0": r["cone_y0"]}
+                for r in data["runs"]
+            ]
+        )
+    )

@@ -22,6 +22,7 @@ from gapsim.alignment import (  # noqa: E402
     ssp,
     ssp_from_bases,
 )
+from gapsim.analysis import Analysis, analyze  # noqa: E402
 from gapsim.config import Config  # noqa: E402
 from gapsim.errors import ConfigError, DivergenceError  # noqa: E402
 from gapsim.geometry import Constraint, make_constraints, project, tangent  # noqa: E402
@@ -44,7 +45,9 @@ from gapsim.theory import large_n_limit, simplex_loss  # noqa: E402
 __all__ = [
     "__version__",
     "AlignResult",
+    "Analysis",
     "GapShiftCurve",
+    "analyze",
     "cluster_scores",
     "data_basis",
     "gap_shift",

@@ -39,21 +39,33 @@ def _add_analyze(sub: Any) -> None:
     p.add_argument("--x-key", help="array name of X in a .npz/.pt/.safetensors file")
     p.add_argument("--y-key", help="array name of Y")
     p.add_argument("--tau", type=float, default=0.07, help="temperature of the loss measures")
-    p.add_argument("--taus", type=float, nargs="+", default=[0.01, 0.07],
-                   help="temperatures of the loss-vs-shift curves")
+    p.add_argument(
+        "--taus",
+        type=float,
+        nargs="+",
+        default=[0.01, 0.07],
+        help="temperatures of the loss-vs-shift curves",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every subsample and noise")
     for flag, default, what in (
         ("--uniformity-sample", "10000", "rows for the uniformity"),
         ("--eval-sample", "5000", "pairs for the alignments' before/after"),
         ("--curve-sample", "4096", "pairs (batch) of the loss-vs-shift curves"),
     ):
-        p.add_argument(flag, type=_positive_or_all, default=int(default),
-                       help=f"{what}; a random subsample above it, 'all' for every row")
+        p.add_argument(
+            flag,
+            type=_positive_or_all,
+            default=int(default),
+            help=f"{what}; a random subsample above it, 'all' for every row",
+        )
     p.add_argument("--ssp-k", type=_positive_or_all, default=10, help="SSP keeps top k ('all')")
     p.add_argument("--c3-sigma", type=float, default=0.01, help="noise of the C3-style alignment")
     p.add_argument("--block", type=int, help="rows per block of the pairwise pass")
-    p.add_argument("--simulate", action="store_true",
-                   help="also run free-point InfoNCE started from a subsample of the pairs")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also run free-point InfoNCE started from a subsample of the pairs",
+    )
     p.add_argument("--simulate-n", type=int, default=256, help="pairs of the free-point run")
     p.add_argument("--simulate-steps", type=int, default=2000, help="steps of the run")
     p.add_argument("--simulate-tau", type=float, help="temperature of the run (default --tau)")
@@ -113,15 +125,28 @@ def _run_analyze(ns: argparse.Namespace) -> int:
     x, y = load_pair(ns.x, ns.y, x_key=ns.x_key, y_key=ns.y_key)
     sim = None
     if ns.simulate:
-        sim = {"n": ns.simulate_n, "steps": ns.simulate_steps, "solver": ns.simulate_solver,
-               "tau": ns.simulate_tau or ns.tau}
+        sim = {
+            "n": ns.simulate_n,
+            "steps": ns.simulate_steps,
+            "solver": ns.simulate_solver,
+            "tau": ns.simulate_tau or ns.tau,
+        }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NormalizedWarning)
         a = analyze(
-            x, y, tau=ns.tau, taus=tuple(ns.taus), seed=ns.seed,
-            uniformity_sample=ns.uniformity_sample, eval_sample=ns.eval_sample,
-            curve_sample=ns.curve_sample, ssp_k=ns.ssp_k, c3_sigma=ns.c3_sigma,
-            block=ns.block, simulate=sim, progress=interactive(ns.quiet),
+            x,
+            y,
+            tau=ns.tau,
+            taus=tuple(ns.taus),
+            seed=ns.seed,
+            uniformity_sample=ns.uniformity_sample,
+            eval_sample=ns.eval_sample,
+            curve_sample=ns.curve_sample,
+            ssp_k=ns.ssp_k,
+            c3_sigma=ns.c3_sigma,
+            block=ns.block,
+            simulate=sim,
+            progress=interactive(ns.quiet),
         )
     notes = [str(w.message) for w in caught if issubclass(w.category, NormalizedWarning)]
     folder = None
@@ -153,11 +178,21 @@ def _run_analyze(ns: argparse.Namespace) -> int:
 def _run_embed(ns: argparse.Namespace) -> int:
     from gapsim.embed import embed_folder
 
-    r = embed_folder(ns.images, ns.captions, model=ns.model, pretrained=ns.pretrained,
-                     out=ns.out, batch_size=ns.batch_size, device=ns.device, seed=ns.seed)
-    print(f"embed: {len(r['files'])} pairs, d = {r['image'].shape[1]}, model {ns.model} "
-          f"({'random init, seed ' + str(ns.seed) if ns.pretrained == 'none' else ns.pretrained})"
-          f" -> {ns.out} (arrays image, text)")
+    r = embed_folder(
+        ns.images,
+        ns.captions,
+        model=ns.model,
+        pretrained=ns.pretrained,
+        out=ns.out,
+        batch_size=ns.batch_size,
+        device=ns.device,
+        seed=ns.seed,
+    )
+    print(
+        f"embed: {len(r['files'])} pairs, d = {r['image'].shape[1]}, model {ns.model} "
+        f"({'random init, seed ' + str(ns.seed) if ns.pretrained == 'none' else ns.pretrained})"
+        f" -> {ns.out} (arrays image, text)"
+    )
     return 0
 
 

@@ -84,9 +84,12 @@ def test_uniformity_subsample_is_the_exact_value_of_the_documented_rows():
     full = pair_measures(x, y, 0.1, jax.random.key(0))
     sub = pair_measures(x, y, 0.1, jax.random.key(0), uniformity_sample=200)
     rows = subsample(jax.random.key(0), 400, 200)
-    assert sub["uniformity_sample"] == 200 and rows.size == 200 and full["uniformity_sample"] == 400
+    assert sub["uniformity_sample"] == 200
+    assert rows.size == 200
+    assert full["uniformity_sample"] == 400
     np.testing.assert_allclose(sub["uniformity_x"], float(uniformity(jnp.asarray(x[rows]))))
-    assert sub["r1_xy"] == full["r1_xy"] and sub["loss"] == full["loss"]
+    assert sub["r1_xy"] == full["r1_xy"]
+    assert sub["loss"] == full["loss"]
 
 
 def test_validate_refuses_nan_with_row_and_bad_shapes():
@@ -108,11 +111,13 @@ def test_validate_normalises_with_one_warning_and_accepts_float16():
     with pytest.warns(NormalizedWarning, match=r"norms x min/mean/max 3/3/3"):
         xn, _, info = validate_pair(3 * x, y)
     np.testing.assert_allclose(xn, x, atol=1e-15)
-    assert info["normalized"] and info["norm_mean_x"] == pytest.approx(3.0)
+    assert info["normalized"]
+    assert info["norm_mean_x"] == pytest.approx(3.0)
     with warnings.catch_warnings():  # float16 rows normalised in float16: no warning, float32
         warnings.simplefilter("error")
         x16, y16, info = validate_pair(x.astype(np.float16), y.astype(np.float16))
-    assert x16.dtype == np.float32 and not info["normalized"]
+    assert x16.dtype == np.float32
+    assert not info["normalized"]
     np.testing.assert_allclose(np.linalg.norm(x16, axis=1), 1, atol=1e-6)
 
 
@@ -150,16 +155,17 @@ def test_load_formats(tmp_path):
         load_pair(tmp_path / "custom.npz")
     with pytest.raises(ConfigError, match="second file"):
         load_pair(tmp_path / "x.npy")
+    (tmp_path / "e.csv").write_text("1,2")
     with pytest.raises(ConfigError, match="must end in"):
-        (tmp_path / "e.csv").write_text("1,2")
         load_pair(tmp_path / "e.csv", tmp_path / "y.npy")
 
 
 def test_load_torch_and_safetensors(tmp_path):
     torch = pytest.importorskip("torch")
     x, y = _cones(12, 4, 0)
-    torch.save({"image_features": torch.tensor(x), "text_features": torch.tensor(y)},
-               tmp_path / "e.pt")
+    torch.save(
+        {"image_features": torch.tensor(x), "text_features": torch.tensor(y)}, tmp_path / "e.pt"
+    )
     gx, gy = load_pair(tmp_path / "e.pt")
     np.testing.assert_array_equal(gx, x)
     st = pytest.importorskip("safetensors.numpy")
@@ -185,7 +191,8 @@ def test_spectra_against_brute_force_and_svd():
     xs = _unit(rng.normal(size=(200, 3)) @ qu.T)
     ys = _unit(rng.normal(size=(200, 3)) @ qv.T)
     sc, arr = subspace_stats(xs, ys)
-    assert sc["subspace_dim_x"] == 3 and sc["overlap_dim"] == 2
+    assert sc["subspace_dim_x"] == 3
+    assert sc["overlap_dim"] == 2
     np.testing.assert_allclose(arr["principal_angles"][-1], 0.5, atol=1e-8)
     assert sc["dim99_uncentred_x"] == 3
 
@@ -196,7 +203,8 @@ def test_analyze_end_to_end_saves_a_folder_report_reads(tmp_path):
     x, y = _cones(300, 6, 5)
     a = analyze(x, y, taus=(0.07,), eval_sample=100, curve_sample=100)
     s = a.summary()
-    assert a.settings["eval_sample"] == 100 and a.settings["curve_sample"] == 100
+    assert a.settings["eval_sample"] == 100
+    assert a.settings["curve_sample"] == 100
     assert s["centroid_distance"] > 0.5  # two cones around orthogonal axes
     assert s["cone_cosine_x"] > 0.2
     # lam = 1 removes the gap vector; renormalising leaves a residue from unequal row norms
@@ -222,13 +230,29 @@ def test_cli_analyze_json_store_and_figure(tmp_path, capsys):
     x, y = _cones(300, 6, 6)
     np.savez(tmp_path / "e.npz", image=2 * x, text=y)
     common = ["--taus", "0.07", "--eval-sample", "100", "--curve-sample", "100"]
-    ns = _ns(["analyze", str(tmp_path / "e.npz"), "--json", "--store", str(tmp_path / "res"),
-              "--figure", str(tmp_path / "f.png"), "--simulate", "--simulate-n", "16",
-              "--simulate-steps", "30", *common])
+    ns = _ns(
+        [
+            "analyze",
+            str(tmp_path / "e.npz"),
+            "--json",
+            "--store",
+            str(tmp_path / "res"),
+            "--figure",
+            str(tmp_path / "f.png"),
+            "--simulate",
+            "--simulate-n",
+            "16",
+            "--simulate-steps",
+            "30",
+            *common,
+        ]
+    )
     assert analyze_cli.run(ns) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n"] == 300 and out["r1_xy"] >= 0
-    assert out["simulate.steps"] == 30 and out["simulate.n"] == 16
+    assert out["n"] == 300
+    assert out["r1_xy"] >= 0
+    assert out["simulate.steps"] == 30
+    assert out["simulate.n"] == 16
     # a free-point run from the data lowers the loss of its 16 pairs
     assert out["simulate.after_loss"] < out["simulate.before_loss"]
     assert (tmp_path / "f.png").stat().st_size > 10_000
@@ -236,7 +260,8 @@ def test_cli_analyze_json_store_and_figure(tmp_path, capsys):
     ns = _ns(["analyze", str(tmp_path / "e.npz"), "--no-store", *common])
     assert analyze_cli.run(ns) == 0
     text = capsys.readouterr().out
-    assert "note: rows are not unit: normalised" in text and "centroid_distance" in text
+    assert "note: rows are not unit: normalised" in text
+    assert "centroid_distance" in text
 
 
 def test_run_init_file_subsamples_user_embeddings(tmp_path):
@@ -251,7 +276,13 @@ def test_run_init_file_subsamples_user_embeddings(tmp_path):
     rows = [int(np.argmin(np.linalg.norm(3 * x - p, axis=1))) for p in z[0]]
     assert len(set(rows)) == 16
     np.testing.assert_array_equal(z[1], y[rows])
-    cfg = gapsim.Config(n_pairs=16, dim=6, init_file=str(tmp_path / "e.npz"), solver="adam",
-                        steps=1, dtype="float64")
+    cfg = gapsim.Config(
+        n_pairs=16,
+        dim=6,
+        init_file=str(tmp_path / "e.npz"),
+        solver="adam",
+        steps=1,
+        dtype="float64",
+    )
     start = gapsim.simulate(cfg).z0
     np.testing.assert_allclose(start[0], x[rows], atol=1e-15)

@@ -38,8 +38,9 @@ def folder(tmp_path_factory):
 @pytest.mark.slow  # importing torch and open_clip alone takes ~30-60 s on 2 busy cores
 def test_embed_tiny_random_model_is_seeded_and_normalised(folder):
     _open_clip()
-    a = embed_mod.embed_folder(folder / "img", folder / "cap.txt", model="gapsim-tiny", seed=3,
-                               batch_size=4)
+    a = embed_mod.embed_folder(
+        folder / "img", folder / "cap.txt", model="gapsim-tiny", seed=3, batch_size=4
+    )
     b = embed_mod.embed_folder(folder / "img", folder / "cap.txt", model="gapsim-tiny", seed=3)
     assert a["image"].shape == a["text"].shape == (6, 32)
     np.testing.assert_allclose(np.linalg.norm(a["image"], axis=1), 1, atol=1e-6)
@@ -57,8 +58,13 @@ def test_embed_local_checkpoint_and_no_download(folder, tmp_path):
     net, _, _ = embed_mod.load_model("gapsim-tiny", "none", seed=5)
     torch.save(net.state_dict(), tmp_path / "tiny.pt")
     a = embed_mod.embed_folder(folder / "img", folder / "cap.txt", model="gapsim-tiny", seed=5)
-    b = embed_mod.embed_folder(folder / "img", folder / "cap.txt", model="gapsim-tiny",
-                               pretrained=str(tmp_path / "tiny.pt"), seed=99)
+    b = embed_mod.embed_folder(
+        folder / "img",
+        folder / "cap.txt",
+        model="gapsim-tiny",
+        pretrained=str(tmp_path / "tiny.pt"),
+        seed=99,
+    )
     np.testing.assert_allclose(a["image"], b["image"], atol=1e-6)
     with pytest.raises(ConfigError, match="existing checkpoint"):
         embed_mod.load_model("gapsim-tiny", "openai")
@@ -76,8 +82,19 @@ def test_cli_embed_then_analyze(folder, tmp_path, capsys):
     sub = p.add_subparsers(dest="command", required=True)
     analyze_cli.add_parser(sub)
     out = tmp_path / "e.npz"
-    ns = p.parse_args(["embed", "--images", str(folder / "img"), "--captions",
-                       str(folder / "cap.txt"), "--model", "gapsim-tiny", "--out", str(out)])
+    ns = p.parse_args(
+        [
+            "embed",
+            "--images",
+            str(folder / "img"),
+            "--captions",
+            str(folder / "cap.txt"),
+            "--model",
+            "gapsim-tiny",
+            "--out",
+            str(out),
+        ]
+    )
     assert analyze_cli.run(ns) == 0
     assert "6 pairs, d = 32" in capsys.readouterr().out
     ns = p.parse_args(["analyze", str(out), "--json", "--no-store", "--taus", "0.07"])
@@ -109,7 +126,8 @@ def test_cone_check_fault_identity_model_returns_random_inputs(monkeypatch):
 
     _fake_model(monkeypatch, identity)
     r = liang_cone.cone_effect_init(True)
-    assert r.verdict == DISAGREES and not r.details["narrow_cones"]
+    assert r.verdict == DISAGREES
+    assert not r.details["narrow_cones"]
 
 
 def test_cone_check_fault_one_cone_for_both_modalities(monkeypatch):
@@ -126,7 +144,9 @@ def test_cone_check_fault_one_cone_for_both_modalities(monkeypatch):
 
     _fake_model(monkeypatch, one_cone)
     r = liang_cone.cone_effect_init(True)
-    assert r.verdict == DISAGREES and r.details["narrow_cones"] and not r.details["gap"]
+    assert r.verdict == DISAGREES
+    assert r.details["narrow_cones"]
+    assert not r.details["gap"]
 
 
 def test_cone_check_two_cones_agree_and_missing_library_is_inconclusive(monkeypatch):

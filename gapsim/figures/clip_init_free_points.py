@@ -1,4 +1,4 @@
-"""Free-point InfoNCE started from a randomly initialised CLIP's embeddings (Liang et al. 2022).
+r"""Free-point InfoNCE started from a randomly initialised CLIP's embeddings (Liang et al. 2022).
 
 A random-init open_clip model (:mod:`gapsim.embed`, no download; ViT-B/32, or the 2-layer
 ``gapsim-tiny`` for the smoke test) maps random-pixel images and random-word captions into two
@@ -6,7 +6,7 @@ narrow cones with a gap (the cone effect, check ``liang.cone_effect_init``). Tho
 become the starting points of free-point InfoNCE (:func:`gapsim.analysis.replay.simulate_from`,
 Adam, fixed tau = 0.07, CLIP's initial temperature), one run per initialisation seed. Panels:
 centroid distance, cone cosine of each modality (mean pairwise cosine
-:math:`(N\\|\\bar z\\|^2-1)/(N-1)`) and paired cosine against the step.
+:math:`(N\|\bar z\|^2-1)/(N-1)`) and paired cosine against the step.
 
     python experiments/clip_init_free_points.py [--tiny | --full] [--out figures]
 
@@ -68,8 +68,11 @@ def plot(data: dict, path) -> None:
     for r, c in zip(data["runs"], series_colors(len(data["runs"])), strict=True):
         a.plot(r["step"], r["centroid_distance"], color=c, label=f"seed {r['seed']}")
         b.plot(r["step"], r["paired_cosine_mean"], color=c)
-    a.set(xlabel="step", ylabel="centroid distance",
-          title=f"{data['model']} random init -> free points (tau={data['tau']})")
+    a.set(
+        xlabel="step",
+        ylabel="centroid distance",
+        title=f"{data['model']} random init -> free points (tau={data['tau']})",
+    )
     b.set(xlabel="step", ylabel="mean paired cosine", title=f"N = {data['n']} pairs, Adam")
     a.legend(fontsize=7)
     save(fig, path)

@@ -284,5 +284,8 @@ def test_run_init_file_subsamples_user_embeddings(tmp_path):
         steps=1,
         dtype="float64",
     )
-    start = gapsim.simulate(cfg).z0
+    start = gapsim.simulate(cfg).z0  # drawn with the run's own init key: other rows
+    rows = [int(np.argmin(np.linalg.norm(x - p, axis=1))) for p in start[0]]
+    assert len(set(rows)) == 16
     np.testing.assert_allclose(start[0], x[rows], atol=1e-15)
+    np.testing.assert_allclose(start[1], y[rows], atol=1e-15)

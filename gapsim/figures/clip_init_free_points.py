@@ -5,8 +5,8 @@ A random-init open_clip model (:mod:`gapsim.embed`, no download; ViT-B/32, or th
 narrow cones with a gap (the cone effect, check ``liang.cone_effect_init``). Those embeddings
 become the starting points of free-point InfoNCE (:func:`gapsim.analysis.replay.simulate_from`,
 Adam, fixed tau = 0.07, CLIP's initial temperature), one run per initialisation seed. Panels:
-centroid distance, cone cosine of each modality (mean pairwise cosine
-:math:`(N\|\bar z\|^2-1)/(N-1)`) and paired cosine against the step.
+centroid distance and mean paired cosine against the step; the starting cone cosines (mean
+pairwise cosine :math:`(N\|\bar z\|^2-1)/(N-1)` per modality) are in the data.
 
     python experiments/clip_init_free_points.py [--tiny | --full] [--out figures]
 
@@ -61,7 +61,7 @@ def run(size: str) -> dict:
 
 
 def plot(data: dict, path) -> None:
-    """Three panels against the step: centroid distance, paired cosine, one line per seed."""
+    """Two panels against the step: centroid distance, paired cosine, one line per seed."""
     from gapsim.plotting import figure, save, series_colors
 
     fig, (a, b) = figure(2, 1, width=4.2, height=3.2)

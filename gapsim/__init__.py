@@ -31,6 +31,7 @@ _EXPORTS = {
         "ssp",
         "ssp_from_bases",
     ),
+    "gapsim.analysis": ("Analysis", "analyze"),
     "gapsim.certificate": ("SecondOrder", "kkt_certificate"),
     "gapsim.cone_sets": ("mean_resultant_length",),
     "gapsim.config": ("Config",),

@@ -180,8 +180,14 @@ def _parallel_matched(key, cfg, cs):
     return _parallel(key, cfg, cs, 0)
 
 
-def load_points(path: str, m: int, n: int, d: int) -> np.ndarray:
+def load_points(path: str, m: int, n: int, d: int, key: PRNGKey | None = None) -> np.ndarray:
     """Read starting points: ``.npz`` with arrays ``x``, ``y`` (M = 2) or ``z``, or ``.npy``.
+
+    With M = 2, every paired-embedding file of :func:`gapsim.analysis.load.load_pair` is read
+    too (``image``/``text`` names, ``.pt``, ``.safetensors``). A file with more than ``n``
+    pairs is subsampled: ``n`` distinct pairs drawn with ``key`` (the run's init key), so a
+    user's embeddings start a smaller free-point run. Rows need not be unit: the caller
+    projects them onto the constraint sets.
 
     Returns:
         ``(m, n, d)`` float64 array (rows as stored; see :func:`check_points`).
@@ -192,18 +198,34 @@ def load_points(path: str, m: int, n: int, d: int) -> np.ndarray:
             its index).
     """
     try:
-        with open(path, "rb") as fh:
-            data = np.load(fh, allow_pickle=False)
-            if isinstance(data, np.lib.npyio.NpzFile):
-                with data:
-                    z = data["z"] if "z" in data.files else np.stack([data["x"], data["y"]])
-            else:
-                z = data
+        if m == 2 and not str(path).endswith((".npz", ".npy")):
+            from gapsim.analysis.load import load_pair
+
+            z = np.stack(load_pair(path))
+        else:
+            with open(path, "rb") as fh:
+                data = np.load(fh, allow_pickle=False)
+                if isinstance(data, np.lib.npyio.NpzFile):
+                    with data:
+                        names = [k for k in ("x", "image", "image_features") if k in data.files]
+                        other = {"x": "y", "image": "text", "image_features": "text_features"}
+                        if "z" in data.files or not names:
+                            z = data["z"]
+                        else:
+                            z = np.stack([data[names[0]], data[other[names[0]]]])
+                else:
+                    z = data
+    except ConfigError:
+        raise
     except Exception as e:  # noqa: BLE001 - any unreadable file is one input error
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ConfigError(
             "init_file", path, f"must be a readable .npz (x, y or z) or .npy ({msg})"
         ) from e
+    if key is not None and z.ndim == 3 and z.shape[1] > n:
+        from gapsim.analysis.pairs import subsample
+
+        z = z[:, subsample(key, z.shape[1], n)]
     return check_points(z, (m, n, d), "init_file")
 
 
@@ -259,8 +281,8 @@ def _warn_normalised(z: np.ndarray, source: str) -> None:
 
 @register_init("file")
 def _file(key, cfg, cs):
-    del key, cs
-    return load_points(cfg.init_file, cfg.modalities, cfg.n_pairs, cfg.dim)
+    del cs
+    return load_points(cfg.init_file, cfg.modalities, cfg.n_pairs, cfg.dim, key)
 
 
 def initial_points(

@@ -46,10 +46,49 @@ __all__ = [
     "subspace_measures",
     "MEASURE_KEYS",
     "MIN_MEAN_NORM",
+    "unit_tolerance",
+    "check_unit_rows",
 ]
 
 MIN_MEAN_NORM = 1e-2
 """Below this mean norm the centroid angle is flagged ill-conditioned."""
+
+
+def unit_tolerance(dtype) -> float:
+    r"""Largest :math:`\big|\|z\|-1\big|` accepted as a unit row stored in ``dtype``.
+
+    ``64 * eps`` of the storage dtype, and at least that of float32 (:math:`7.6\cdot10^{-6}`):
+    rows normalised in float16 (eps :math:`9.8\cdot10^{-4}`) keep norm errors of a few eps,
+    e.g. :math:`8\cdot10^{-5}` on CLIP features, and must pass; unnormalised rows must not.
+    """
+    try:
+        eps = float(jnp.finfo(dtype).eps)
+    except (TypeError, ValueError):
+        eps = 0.0
+    return 64 * max(eps, float(np.finfo(np.float32).eps))
+
+
+def check_unit_rows(**arrays) -> None:
+    """Raise :class:`gapsim.ConfigError` unless every row of every array is unit (host side).
+
+    Example:
+        >>> check_unit_rows(x=np.eye(2))
+        >>> check_unit_rows(x=2 * np.eye(2))  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        gapsim.errors.ConfigError: x='rows with | ||z|| - 1 | up to 1.00e+00': must be unit rows
+    """
+    from gapsim.errors import ConfigError
+
+    for name, z in arrays.items():
+        a = np.asarray(z)
+        err = float(np.max(np.abs(np.linalg.norm(a.astype(np.float64), axis=-1) - 1)))
+        if not err <= unit_tolerance(a.dtype):  # NaN fails too
+            raise ConfigError(
+                name,
+                f"rows with | ||z|| - 1 | up to {err:.2e}",
+                "must be unit rows (normalise them, or use gapsim.analyze)",
+            )
+
 
 MEASURE_KEYS = (
     "loss",
@@ -165,12 +204,16 @@ def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) ->
 
     ``centroid_angle`` here is the raw value; see :data:`MIN_MEAN_NORM`. ``block_size``: rows
     per block of the pairwise quantities (``0`` automatic; :func:`gapsim.blocks.block_rows`).
+    Every measure assumes unit rows: called on concrete arrays (outside a trace) it checks them
+    (:func:`check_unit_rows`) and raises rather than return, say, a paired cosine of 176.
 
     Example:
         >>> x = jnp.eye(3)
         >>> float(measures(x, x, 10.0)["paired_cosine_min"])
         1.0
     """
+    if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
+        check_unit_rows(x=x, y=y)
     n = x.shape[0]
     mx, my = jnp.mean(x, axis=0), jnp.mean(y, axis=0)
     block = block_rows(n, x.dtype, block_size)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.errors import ConfigError
-from gapsim.measures import flag_centroid_angle, measures
+from gapsim.measures import flag_centroid_angle, measures, unit_tolerance
 
 DEGENERATE_NORM = 1e-10
 """Rows shorter than this before renormalisation are degenerate (replaced and counted)."""
@@ -51,18 +51,27 @@ class GapShiftCurve(NamedTuple):
 
 
 def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 copies of paired unit rows; unit to the precision of the input dtype.
+
+    Rows normalised in float16 (``|norm - 1|`` up to ~1e-4) are accepted
+    (:func:`gapsim.measures.unit_tolerance`) and renormalised in float64.
+    """
+    tol_x, tol_y = (unit_tolerance(np.asarray(z).dtype) for z in (x, y))
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ConfigError("x", f"array of shape {x.shape}", "must be (N, d) with N >= 2")
     if y.shape != x.shape:
         raise ConfigError("y", f"array of shape {y.shape}", f"must have the shape of x {x.shape}")
-    for name, z in (("x", x), ("y", y)):
+    out = []
+    for name, z, tol in (("x", x, tol_x), ("y", y, tol_y)):
         if not np.all(np.isfinite(z)):
             raise ConfigError(name, "array with NaN/inf", "must be finite")
-        err = float(np.max(np.abs(np.linalg.norm(z, axis=1) - 1)))
-        if err > UNIT_TOL:
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        err = float(np.max(np.abs(norms - 1)))
+        if err > max(tol, UNIT_TOL):
             raise ConfigError(name, f"rows with | ||z|| - 1 | up to {err:.2e}", "must be unit rows")
-    return x, y
+        out.append(z if err <= UNIT_TOL else z / norms)  # float16-normalised: renormalise
+    return out[0], out[1]
 
 
 def _check(name: str, value, ok: bool, allowed: str) -> None:

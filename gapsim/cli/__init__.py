@@ -4,7 +4,9 @@ Commands (one module each): ``gapsim run`` (:mod:`gapsim.cli.run`, one simulatio
 ``sweep`` (:mod:`gapsim.cli.sweep`, a grid of them, batched), ``check``
 (:mod:`gapsim.cli.check`, the theorem checks of ``docs/theory.md``), ``figures``
 (:mod:`gapsim.cli.figures`, the paper figures), ``demo`` (:mod:`gapsim.cli.demo`, animations
-on S^2) and ``report`` (:mod:`gapsim.cli.report`, a results folder as a table). Shared flags
+on S^2), ``report`` (:mod:`gapsim.cli.report`, a results folder as a table), ``analyze``
+(:mod:`gapsim.cli.analyze`, your own paired embeddings) and ``embed``
+(:mod:`gapsim.cli.embed`, open_clip embeddings, offline). Shared flags
 and exit codes live in :mod:`gapsim.cli._common`; the Config flags of ``run`` and ``sweep`` in
 :mod:`gapsim.cli._config`. Library modules never import from here.
 
@@ -40,7 +42,7 @@ from gapsim.precision import x64
 
 __all__ = ["COMMANDS", "main", "build_parser"]
 
-COMMANDS = ("run", "sweep", "check", "figures", "demo", "report")
+COMMANDS = ("run", "sweep", "check", "figures", "demo", "report", "analyze", "embed")
 """The subcommands, in help order; each is the module ``gapsim.cli.NAME``."""
 
 EPILOG = f"""\

@@ -111,7 +111,7 @@ class Config:
     )
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
-    # --- mechanisms (THEORY 2.3-5; see gapsim.objective and gapsim.temperature) ---------------
+    # --- mechanisms (docs/theory.md 2.3-5; see gapsim.objective and gapsim.temperature) ---------------
     modalities: int = _f(2, "number of modalities M (>= 2; pairwise InfoNCE, modality 0 = anchor)")
     learn_tau: bool = _f(False, "learnable temperature (starts at --tau)")
     tau_param: str = _f(

@@ -1,4 +1,4 @@
-r"""Gap and alignment measures (THEORY.md section 0). Each answers a different question.
+r"""Gap and alignment measures (docs/theory.md section 0). Each answers a different question.
 
 With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
 

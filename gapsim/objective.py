@@ -1,4 +1,4 @@
-r"""The training objective with every mechanism of the papers (THEORY 2.3, 3, 4, 5).
+r"""The training objective with every mechanism of the papers (docs/theory.md 2.3, 3, 4, 5).
 
 Parameters are a dict ``{"z": (M, N, d) points, "nu": temperature parameter, "gamma": (P,)}``
 with :math:`P = M(M-1)/2` modality pairs. The objective at update index :math:`t` is
@@ -21,7 +21,7 @@ enter the loss):
   same-class points act as positives of each other (Grassucci et al.'s group structure);
   with ``noisy`` pairs (the first :math:`\lfloor FN\rfloor`), their partners are re-drawn among
   the noisy pairs every step, so they carry no signal that free points could fit
-  (exploratory, THEORY 3.3).
+  (exploratory, docs/theory.md 3.3).
 - **swapping** (Yaras et al., M = 2): on a fraction ``swap_p`` of steps, ``hard`` exchanges each
   coordinate of :math:`x_i` and :math:`y_i` with probability 1/2; ``row`` exchanges whole rows
   with probability 1/2; ``soft`` mixes coordinate-wise,

@@ -2,7 +2,7 @@ r"""N -> infinity population objectives with von Mises-Fisher modalities (Yi et 
 
 Yi, Douady & Chen (2025) state their cone and subspace theorems for the large-N limit of the
 symmetric InfoNCE with each modality a von Mises-Fisher (vMF) distribution of fixed
-concentration :math:`\kappa` and a free centre (THEORY.md 2.2-2.3). This module evaluates those
+concentration :math:`\kappa` and a free centre (docs/theory.md 2.2-2.3). This module evaluates those
 objectives and minimises them over the centres, so that a claim is tested in its own model.
 
 **vMF moment generating function.** For :math:`y \sim \mathrm{vMF}_p(\mu, \kappa)` on

@@ -1,6 +1,6 @@
 r"""Temperature: fixed, learnable (four parametrisations) or scheduled.
 
-Learnable (Yaras et al. 2025, THEORY 3.1): the inverse temperature is :math:`\beta = f(\nu)` with
+Learnable (Yaras et al. 2025, docs/theory.md 3.1): the inverse temperature is :math:`\beta = f(\nu)` with
 :math:`\nu` a free parameter updated by the same optimiser as the points, at ``tau_lr_mult``
 times their step size (the step ratio is a first-order knob for how strongly the temperature
 freezes the gap). Parametrisations :math:`f`:

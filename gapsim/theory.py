@@ -1,4 +1,4 @@
-r"""Closed-form predictions (THEORY.md), each citing its source.
+r"""Closed-form predictions (docs/theory.md), each citing its source.
 
 Everything is float64 NumPy/SciPy on the host.
 """

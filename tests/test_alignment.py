@@ -1,4 +1,4 @@
-"""Post-hoc alignment (gapsim.alignment) against the identities of THEORY 2.3, 4 and 5.
+"""Post-hoc alignment (gapsim.alignment) against the identities of docs/theory.md 2.3, 4 and 5.
 
 Data with the exact pair structure of Yi et al. is built in a random frame of
 ``gapsim.hyperplane_pair`` / ``gapsim.subspace_pair``; every check is an exact identity, so the
@@ -43,7 +43,7 @@ def _normal(seed: int, n: int, d: int) -> np.ndarray:
 
 
 def _pair_structured(seed: int, thetas, same_private: bool):
-    """Unit x_i in U, y_i in V with P_C x_i = P_C y_i and b_i = +-a_i (THEORY 2.3).
+    """Unit x_i in U, y_i in V with P_C x_i = P_C y_i and b_i = +-a_i (docs/theory.md 2.3).
 
     ``x = c + sum_j a_j u_j``, ``y = c + sum_j b_j v_j`` over the non-zero principal angles, with
     ``b = a`` (``same_private``) or ``b = s * a`` for random signs s (then P_C x = P_C y still
@@ -76,7 +76,7 @@ def _random_pairs(seed: int, noise: float = 0.5):
 
 
 # --------------------------------------------------------------------------------------------
-# orthogonal gap injection (THEORY 5)
+# orthogonal gap injection (docs/theory.md 5)
 # --------------------------------------------------------------------------------------------
 
 

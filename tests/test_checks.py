@@ -1,6 +1,6 @@
 """Property-based tests of the fast theorem checks (hypothesis), and the ``gapsim check`` CLI.
 
-Each property is drawn from the range where its claim applies (THEORY.md sections 2-6). Slow
+Each property is drawn from the range where its claim applies (docs/theory.md sections 2-6). Slow
 checks (certified optima over sweeps, gradient flows) run in ``-m slow`` only.
 """
 
@@ -104,7 +104,7 @@ def test_theta1_bound_for_points_in_subspaces(d, data, seed):
 
 @given(n=st.integers(2, 30), d=st.integers(3, 12), g=st.floats(0, 0.99), seed=seeds)
 def test_orthogonal_gap_keeps_every_ranking(n, d, g, seed):
-    # Grassucci et al. / THEORY 5: cos -> (1-g^2) cos - g^2, a monotone map.
+    # Grassucci et al. / docs/theory.md 5: cos -> (1-g^2) cos - g^2, a monotone map.
     x, y, _ = class_points(seed, n, d, min(n, 3), 1.0, 0.5)
     xg, yg = inject_gap(x, y, g, np.eye(d)[-1])
     s0, s1 = x @ y.T, xg @ yg.T

@@ -1,4 +1,4 @@
-"""Constraint sets and their projections (THEORY.md section 1), and sampling inside caps.
+"""Constraint sets and their projections (docs/theory.md section 1), and sampling inside caps.
 
 Every constraint kind is checked for what defines its projection: the output lies in the set
 (unit norm, in U, in the cap), the map is idempotent, it is the nearest point of the set

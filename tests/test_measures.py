@@ -1,8 +1,8 @@
-"""Gap and alignment measures against brute-force NumPy references (THEORY 0, 2.3 and 6).
+"""Gap and alignment measures against brute-force NumPy references (docs/theory.md 0, 2.3 and 6).
 
 Every key of ``MEASURE_KEYS`` is recomputed here with explicit loops in float64 NumPy, from the
-definitions in THEORY.md section 0; ``subspace_measures`` is checked on points built to satisfy
-the pair structure of THEORY 2.3 (and on points built to break it).
+definitions in docs/theory.md section 0; ``subspace_measures`` is checked on points built to satisfy
+the pair structure of docs/theory.md 2.3 (and on points built to break it).
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def test_centroid_angle_finite_for_zero_means(dtype):
 
 
 # --------------------------------------------------------------------------------------------
-# subspace_measures (THEORY 2.3)
+# subspace_measures (docs/theory.md 2.3)
 # --------------------------------------------------------------------------------------------
 
 # Points built from exact formulas in float64 satisfy the pair structure to ~eps64 per

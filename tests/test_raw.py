@@ -2,7 +2,7 @@
 
 C3's free-point toy (Zhang et al. 2024, "Connect, Collapse, Corrupt", ICLR) trains unnormalised
 vectors with plain SGD and normalises inside the loss; ``parametrization="raw"`` is that update.
-The reference below is written from THEORY.md section 0 by hand (no JAX, no gapsim): the logit
+The reference below is written from docs/theory.md section 0 by hand (no JAX, no gapsim): the logit
 gradient ``(rowsoftmax + colsoftmax)/(2N) - I/N``, the chain rule through ``z = w/||w||`` and
 ``w <- w - lr * grad``. Loss and gap at every recorded step must agree to rounding (float64).
 """

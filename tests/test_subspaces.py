@@ -1,4 +1,4 @@
-"""Orthonormal bases, principal angles and vectors, subspace pairs (THEORY.md section 1).
+"""Orthonormal bases, principal angles and vectors, subspace pairs (docs/theory.md section 1).
 
 Oracles: ``scipy.linalg.subspace_angles`` and SVDs of scipy's orthonormal bases; round trips
 through the pair constructors (whose angles are known exactly, small angles included); and the

@@ -27,7 +27,7 @@ def data_basis(z, variance: float = 0.99) -> np.ndarray:
 
     The right-singular vectors of the *uncentred* ``z`` (SVD :math:`z = U\Sigma V^\top`),
     the fewest :math:`r` with :math:`\sum_{j\le r}\sigma_j^2 / \sum_j\sigma_j^2 \ge`
-    ``variance`` (THEORY 2.3). Not centred because the constraint it estimates is a *linear*
+    ``variance`` (docs/theory.md 2.3). Not centred because the constraint it estimates is a *linear*
     subspace through the origin: centring would give the directions of the affine hull, which
     for points in a narrow cone (the cone effect) drops the mean direction although every point
     has a large component along it.
@@ -83,7 +83,7 @@ def ssp(
     k: int | None = None,
     tau: float = 0.07,
 ) -> AlignResult:
-    r"""Shared space projection from data (Yi, Douady & Chen 2025, Cor 4; THEORY 2.3).
+    r"""Shared space projection from data (Yi, Douady & Chen 2025, Cor 4; docs/theory.md 2.3).
 
     1. :math:`B_X` = :func:`data_basis` ``(x, variance)``, :math:`B_Y` likewise (uncentred);
     2. SVD :math:`B_X^\top B_Y = A\Sigma B^\top`; keep the principal pairs
@@ -179,7 +179,7 @@ def hyperplane_rotation(
     :math:`C = U\cap V`; so :math:`RU = V`. For two hyperplanes it is the rotation by the
     dihedral angle :math:`\varphi` in the plane of :math:`(u_A, u_B)`. Applied to X only:
     :math:`x_i' = Rx_i`, :math:`y_i' = y_i`. With the pair structure :math:`P_C x_i = P_C y_i`,
-    :math:`a_i = b_i` (THEORY 2.3), :math:`Rx_i = y_i`: paired cosine 1.
+    :math:`a_i = b_i` (docs/theory.md 2.3), :math:`Rx_i = y_i`: paired cosine 1.
 
     Args:
         x: ``(N, d)`` unit rows, rotated.

@@ -9,7 +9,7 @@ carried across blocks. With :math:`d_i = x_i\cdot y_i`:
   :math:`S_{ij} > d_j`); R@k is the fraction of ranks below k (ties go to the partner);
 - InfoNCE (averaged convention, :func:`gapsim.infonce`): logits are at most :math:`\beta`, so
   one :math:`e^{\beta(S_{ij}-1)}` per entry serves the row and the column sums whenever
-  :math:`e^{-2\beta}` does not underflow (THEORY 0); otherwise row log-sum-exps inside the
+  :math:`e^{-2\beta}` does not underflow (docs/theory.md 0); otherwise row log-sum-exps inside the
   block and column log-sum-exps as running (max, sum) pairs;
 - margin :math:`\alpha_i = d_i - \max_{j\ne i}\max(S_{ij}, S_{ji})` (Yaras et al. 2025) and
   the matched fraction (:math:`\alpha_i > 0`).
@@ -63,7 +63,7 @@ def _block(carry, xb, start, y, dg, beta, shared: bool):
     rmax = jnp.max(off, axis=1)
     cnt = cnt + jnp.sum(off > dg[None, :], axis=0)
     cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
-    if shared:  # logits <= beta: one exp(beta (S - 1)) serves rows and columns (THEORY 0)
+    if shared:  # logits <= beta: one exp(beta (S - 1)) serves rows and columns (docs/theory.md 0)
         e = jnp.exp(beta * (off - 1))
         ed = jnp.exp(beta * (d_slab - 1))
         cs = (cs + jnp.sum(e, axis=0)).at[cols].add(ed)

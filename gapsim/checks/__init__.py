@@ -1,4 +1,4 @@
-"""Theorem checks: one named check per claim of THEORY.md sections 2-6 (``gapsim check``).
+"""Theorem checks: one named check per claim of docs/theory.md sections 2-6 (``gapsim check``).
 
 Modules: :mod:`~gapsim.checks.base` (registry, :class:`Verdict`, :class:`CheckResult`), the
 check modules of each paper (every other module of this package, found by name on the first

@@ -1,4 +1,4 @@
-r"""The check registry: one named, falsifiable check per claim of THEORY.md sections 2-6.
+r"""The check registry: one named, falsifiable check per claim of docs/theory.md sections 2-6.
 
 A check is a function ``fn(quick: bool) -> Verdict`` registered with :func:`register`, which
 also declares the paper, the claim and the figures that show the same claim. The check states
@@ -70,7 +70,7 @@ _INFRA = frozenset({"base", "report", "cli"})
 
 
 class Paper(NamedTuple):
-    """A paper: short citation and its section of THEORY.md (the table's order)."""
+    """A paper: short citation and its section of docs/theory.md (the table's order)."""
 
     name: str
     section: int
@@ -289,7 +289,7 @@ def load_checks() -> list[str]:
 def select(pattern: str | None = None) -> list[Check]:
     """Registered checks whose id matches ``pattern`` (a glob, or a substring), in order.
 
-    The order is the paper's section of THEORY.md, then the order of registration.
+    The order is the paper's section of docs/theory.md, then the order of registration.
     """
     load_checks()
     checks = sorted(REGISTRY.values(), key=lambda c: c.section)

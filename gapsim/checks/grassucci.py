@@ -1,6 +1,6 @@
 r"""Check of Grassucci et al. (2026), "Closing the Modality Gap Aligns Group-Wise Semantics".
 
-THEORY.md section 5. Claim: closing the gap with their losses (CLIP + ATP + CU) barely changes
+docs/theory.md section 5. Claim: closing the gap with their losses (CLIP + ATP + CU) barely changes
 instance-wise tasks (retrieval R@1) but strongly improves group-wise ones (k-means with K
 classes on the mixed set of both modalities, scored by V-measure). Tested by training: free
 points with K latent classes (on a fraction ``class_p`` of the steps each pair's partner is

@@ -1,4 +1,4 @@
-r"""Checks of Liang et al. (2022), "Mind the Gap" (THEORY.md section 4): the embedding shift.
+r"""Checks of Liang et al. (2022), "Mind the Gap" (docs/theory.md section 4): the embedding shift.
 
 Shift both modalities along the gap vector, :math:`x - \lambda\Delta/2`,
 :math:`y + \lambda\Delta/2`, renormalise (:func:`gapsim.gap_shift_curve`) and find where

@@ -1,6 +1,6 @@
 r"""Checks of Yaras et al. (2025) on gradient flows: closure under learnable, fixed, scheduled tau.
 
-THEORY.md section 3.2. Each flow is plain gd in float64 (a discretised gradient flow, time
+docs/theory.md section 3.2. Each flow is plain gd in float64 (a discretised gradient flow, time
 :math:`t = \text{step}\cdot\text{lr}`) on the gamma-lift from the matched parallel-circle start.
 The paper's toy formulas (rate :math:`\beta e^{-\beta}`, and its average over a linear ramp)
 are reported as their own rows, apart from the principles they illustrate (exponential decay

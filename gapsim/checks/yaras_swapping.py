@@ -1,4 +1,4 @@
-r"""Checks of Yaras et al. (2025) on modality swapping (THEORY.md section 3.3, their Table 5).
+r"""Checks of Yaras et al. (2025) on modality swapping (docs/theory.md section 3.3, their Table 5).
 
 Hard swapping exchanges each coordinate of :math:`x_i` and :math:`y_i` with probability 1/2 on
 a fraction ``p`` of the steps; row swapping exchanges whole points. The paper reports, for an

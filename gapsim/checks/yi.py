@@ -1,8 +1,8 @@
-r"""Checks of Yi, Douady & Chen (2025), "Decipher the Modality Gap" (THEORY.md section 2).
+r"""Checks of Yi, Douady & Chen (2025), "Decipher the Modality Gap" (docs/theory.md section 2).
 
 Optimum claims use certified L-BFGS optima (float64, Riemannian gradient norm <= 1e-9) and the
 best of several seeds (distinct local optima exist). The cone rows live in
-:mod:`gapsim.checks.yi_cone`; the subspace claims (THEORY 2.3) in
+:mod:`gapsim.checks.yi_cone`; the subspace claims (docs/theory.md 2.3) in
 :mod:`gapsim.checks.yi_subspace` (finite N, free points) and :mod:`gapsim.checks.yi_population`
 (N -> infinity, vMF modalities).
 """

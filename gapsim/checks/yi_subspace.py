@@ -1,4 +1,4 @@
-r"""Yi et al. (2025) subspace claims at finite N: certified free-point optima (THEORY.md 2.3).
+r"""Yi et al. (2025) subspace claims at finite N: certified free-point optima (docs/theory.md 2.3).
 
 Free points in two subspaces U, V (two hyperplanes, or k-dim subspaces), certified L-BFGS optima
 (float64), best of several seeds. At each optimum the means split into a shared part and private

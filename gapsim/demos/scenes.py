@@ -7,22 +7,22 @@ seconds. Every demo runs without early stopping, so the number of frames is exac
 
 - ``closing``: no constraint, from two narrow cones (Liang et al.'s cone-effect start). The
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
-  Thm 1; THEORY 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
+  Thm 1; docs/theory.md 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
 - ``cone``: each modality kept in a cap of half-angle :math:`\alpha` with a learnable axis
   (the exact projection onto "fits in some cap", :mod:`gapsim.cone_sets`). Gap 0 is still
-  optimal (THEORY 2.2; not uniquely: where points fill the cap
+  optimal (docs/theory.md 2.2; not uniquely: where points fill the cap
   rims, gapped twins with one constant added to every logit have the same loss, see
   ``yi.cone.gap_zero``), but the caps drift apart from this start (measured: centroid angle
   177 deg after the demo's steps): the dynamic reading of the cone effect, a gap held open.
 - ``hyperplanes``: X on one great circle, Y on another at dihedral angle :math:`\varphi`.
   Pairs cannot all coincide, :math:`x_i\cdot y_i = 1 - (1-\cos\varphi)a_i^2` with
-  :math:`a_i` the coordinate off the shared line (Yi et al. 2025, Thm 4; THEORY 2.3); their
+  :math:`a_i` the coordinate off the shared line (Yi et al. 2025, Thm 4; docs/theory.md 2.3); their
   claim that the centroid angle tends to :math:`\varphi` is disputed and measured here.
 - ``yaras``: :math:`n = 5` pairs from the mismatched parallel start with a learnable
-  temperature :math:`\beta = e^\nu` (Yaras et al. 2025, Fig. 2; THEORY 3.1). While pairs are
+  temperature :math:`\beta = e^\nu` (Yaras et al. 2025, Fig. 2; docs/theory.md 3.1). While pairs are
   mismatched, :math:`\Delta` and :math:`\tau` rise together; once all pairs are matched
   (margin > 0) both fall. Frames are log-spaced in gradient-flow time ``t = step * lr``.
-  With ``swap_p > 0``, hard modality swapping (THEORY 3) on that fraction of steps.
+  With ``swap_p > 0``, hard modality swapping (docs/theory.md 3) on that fraction of steps.
 - ``shift``: Liang et al.'s (2022) embedding shift. From points trained at low temperature
   with a gap left, :math:`x_i - \lambda\Delta/2`, :math:`y_i + \lambda\Delta/2` renormalised
   (:func:`gapsim.gap_shift`); :math:`\lambda = 1` closes the gap, :math:`\lambda < 0` widens

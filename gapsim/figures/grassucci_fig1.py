@@ -2,7 +2,7 @@
 
 Class structure comes from the data process: pair i belongs to class i mod K, and on a
 fraction of steps each y is re-drawn among its class (so same-class points are positives of
-each other, THEORY 5). Left: an orthogonal gap sweep on one trained configuration (embedded
+each other, docs/theory.md 5). Left: an orthogonal gap sweep on one trained configuration (embedded
 in one more dimension, x' = sqrt(1-g^2) x + g u, y' = sqrt(1-g^2) y - g u,
 :func:`gapsim.inject_gap`): mixed-set k-means V-measure (K clusters on X and Y stacked),
 the one-modality control and R@1 against the centroid distance 2g. Right: CLIP loss alone

@@ -45,7 +45,7 @@ SIZES = {
 TAU_SWAP = 0.01
 
 PAPER = {
-    "source": "Yaras et al. 2025, Tables 3-5 (CLIP RN50 trained on MSCOCO; THEORY.md 3.3)",
+    "source": "Yaras et al. 2025, Tables 3-5 (CLIP RN50 trained on MSCOCO; docs/theory.md 3.3)",
     "fixed": {0.01: 0.669, 0.02: 0.334, 0.04: 0.122, 0.07: 0.033, 0.1: 0.019, 0.2: 0.008},
     "learned": 0.294,
     "schedule": {0.02: 0.384, 0.03: 0.198, 0.04: 0.137, 0.05: 0.088},

@@ -19,7 +19,7 @@ Adam needs a small step (lr = 1e-3): at its default 1e-2 the capped run ends at 
 
     gapsim figures --only yi_fig1        (or: python experiments/yi_fig1.py [--full])
 
-Expected (THEORY 2.1-2.3): (a) x_i = y_i, spread uniformly; (b) the two caps' centres meet
+Expected (docs/theory.md 2.1-2.3): (a) x_i = y_i, spread uniformly; (b) the two caps' centres meet
 (gap 0), pairs coincide; (c) pairs cannot coincide: x_i . y_i = 1 - (1 - cos phi) a_i^2.
 """
 

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-__all__ = ["Array", "Float", "Int", "Points", "Basis", "Vector", "Scalar", "PRNGKey"]
+__all__ = ["Array", "Float", "Int", "IntScalar", "Points", "Basis", "Vector", "Scalar", "PRNGKey"]
 
 _In = Union[Array, np.ndarray]  # noqa: UP007  (jaxtyping needs a runtime Union)
 """Public functions take JAX or NumPy arrays (NumPy inputs are converted on use)."""
@@ -23,4 +23,6 @@ Basis = Float[_In, "d k"]
 """An orthonormal basis of a k-dimensional linear subspace of R^d."""
 Vector = Float[_In, " d"]
 Scalar = Float[_In, ""]
+IntScalar = Int[_In, ""]
+"""An integer scalar array (a step index traced by ``jit``)."""
 PRNGKey = jax.Array

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, no_type_check
 
 from gapsim.config_rules import (
     INIT_ANGLE_DEFAULTS,
@@ -41,6 +41,7 @@ def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argpa
     return field(default=default, metadata={"help": help, **kw})
 
 
+@no_type_check  # Config validates its own fields (ConfigError), before any type checker
 @dataclass(frozen=True)
 class Config:
     """A simulation: points, loss, constraint, start, solver. See ``gapsim run --help``."""
@@ -111,7 +112,7 @@ class Config:
     )
     seed: int = _f(0, "random seed (the only source of randomness)")
     dtype: str | None = _f(None, "float32 or float64 (default: float64 for lbfgs)", choices=DTYPES)
-    # --- mechanisms (docs/theory.md 2.3-5; see gapsim.objective and gapsim.temperature) ---------------
+    # --- mechanisms (docs/theory.md 2.3-5; see gapsim.objective and gapsim.temperature)
     modalities: int = _f(2, "number of modalities M (>= 2; pairwise InfoNCE, modality 0 = anchor)")
     learn_tau: bool = _f(False, "learnable temperature (starts at --tau)")
     tau_param: str = _f(

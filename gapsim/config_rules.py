@@ -48,7 +48,11 @@ MAX_SEED = 2**32 - 1
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    # Config is @no_type_check (it validates itself), which makes get_type_hints(cls) empty:
+    # evaluate its annotations through a plain stand-in class of the same module
+    plain = type(cls.__name__, (), {"__annotations__": cls.__annotations__})
+    plain.__module__ = cls.__module__
+    return typing.get_type_hints(plain)
 
 
 def _kind(cfg: Config, name: str) -> type:

@@ -216,8 +216,8 @@ def objective(
 def reduced_rates(
     x: jax.Array,
     y: jax.Array,
-    nu: jax.Array,
-    gamma: jax.Array,
+    nu: jax.Array | float,
+    gamma: jax.Array | float,
     tau_param: str = "exp",
     tau_scale: float = 1.0,
 ) -> dict[str, jax.Array]:

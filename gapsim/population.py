@@ -82,7 +82,7 @@ class VMF(NamedTuple):
     kappa: float
 
 
-def log_vmf_norm(p: int, k: np.ndarray | float) -> np.ndarray:
+def log_vmf_norm(p: int, k: np.ndarray | float) -> np.ndarray | float:
     r""":math:`\log C_p(k)`, the vMF normaliser on :math:`S^{p-1}`, via ``ive`` (no overflow).
 
     :math:`\log C_p(k) = \nu\log k - \tfrac p2\log 2\pi - \log\mathrm{ive}(\nu, k) - k`,
@@ -102,19 +102,19 @@ def log_vmf_norm(p: int, k: np.ndarray | float) -> np.ndarray:
     return np.where(small, zero, big)
 
 
-def log_vmf_mgf(p: int, kappa: float, r: np.ndarray | float) -> np.ndarray:
+def log_vmf_mgf(p: int, kappa: float, r: np.ndarray | float) -> np.ndarray | float:
     r""":math:`\log E\,e^{v\cdot y} = \log C_p(\kappa) - \log C_p(r)`, :math:`r=\|\kappa\mu+v\|`."""
     return log_vmf_norm(p, kappa) - log_vmf_norm(p, r)
 
 
-def _log_mgf_of(m: VMF, v: np.ndarray, tau: float) -> np.ndarray:
+def _log_mgf_of(m: VMF, v: np.ndarray, tau: float) -> np.ndarray | float:
     r""":math:`\log E_{y\sim m} e^{v\cdot y/\tau}` for the rows of ``v`` (``(..., d)``)."""
     q = np.asarray(m.basis)
     r = np.linalg.norm(m.kappa * (q.T @ m.centre) + (v @ q) / tau, axis=-1)
     return log_vmf_mgf(q.shape[1], m.kappa, r)
 
 
-def sample_vmf(rng: np.random.Generator, m: VMF, n: int) -> np.ndarray:
+def sample_vmf(rng: np.random.Generator, m: VMF, n: int) -> np.ndarray | float:
     """``n`` draws of ``m`` (``(n, d)``), sampled in subspace coordinates (scipy)."""
     q = np.asarray(m.basis)
     mu = q.T @ m.centre
@@ -132,7 +132,7 @@ def centre_pair_objective(mx: VMF, my: VMF, tau: float) -> float:
     return float(-cx @ cy / tau + 0.5 * sym)
 
 
-def cone_centre_pair(cos_delta: np.ndarray | float, d: int, kappa: float, tau: float) -> np.ndarray:
+def cone_centre_pair(cos_delta: np.ndarray | float, d: int, kappa: float, tau: float) -> np.ndarray | float:
     r"""Yi Thm 2 centre-pair objective :math:`J(\cos\Delta\theta;\kappa)` on the whole sphere."""
     c = np.asarray(cos_delta, dtype=np.float64)
     r = np.sqrt(np.maximum(kappa**2 + tau**-2 + 2 * kappa * c / tau, 0.0))
@@ -226,7 +226,7 @@ def coupled_samples(
     return w @ qu.T, w @ qv.T
 
 
-def population_terms(x: np.ndarray, y: np.ndarray, mx: VMF, my: VMF, tau: float) -> np.ndarray:
+def population_terms(x: np.ndarray, y: np.ndarray, mx: VMF, my: VMF, tau: float) -> np.ndarray | float:
     r"""Per-pair terms of :math:`F`.
 
     :math:`t_i = -x_i\cdot y_i/\tau + \tfrac12(\log M_Y(x_i) + \log M_X(y_i))`, with

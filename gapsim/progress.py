@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 from tqdm import tqdm
 
@@ -37,7 +37,7 @@ def interactive(quiet: bool = False) -> bool:
 
 
 def bar(
-    total: int, desc: str = "", enabled: bool = True, file: IO[str] | None = None, **kw: Any
+    total: int, desc: str = "", enabled: bool = True, file: Any = None, **kw: Any
 ) -> tqdm:
     """A tqdm bar over ``total`` items on ``file`` (default: stderr); a no-op when not ``enabled``.
 
@@ -52,7 +52,7 @@ def bar(
     return tqdm(total=total, desc=desc, disable=not enabled, file=stream, dynamic_ncols=True, **kw)
 
 
-def note(b: tqdm, text: str, file: IO[str] | None = None) -> None:
+def note(b: tqdm, text: str, file: Any = None) -> None:  # a text stream
     """Print a line above bar ``b`` (without breaking it) and flush; ``file`` defaults to stderr."""
     stream = sys.stderr if file is None else file
     b.write(text, file=stream)

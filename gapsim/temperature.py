@@ -1,6 +1,6 @@
 r"""Temperature: fixed, learnable (four parametrisations) or scheduled.
 
-Learnable (Yaras et al. 2025, docs/theory.md 3.1): the inverse temperature is :math:`\beta = f(\nu)` with
+Learnable (Yaras et al. 2025, theory.md 3.1): the inverse temperature is :math:`\beta = f(\nu)` with
 :math:`\nu` a free parameter updated by the same optimiser as the points, at ``tau_lr_mult``
 times their step size (the step ratio is a first-order knob for how strongly the temperature
 freezes the gap). Parametrisations :math:`f`:
@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from gapsim._types import Scalar
+from gapsim._types import IntScalar, Scalar
 
 __all__ = ["TAU_PARAMS", "SCHEDULES", "beta_of_nu", "nu_of_beta", "scheduled_tau"]
 
@@ -67,7 +67,7 @@ def nu_of_beta(beta: float, param: str, scale: float = 1.0) -> float:
 
 def scheduled_tau(
     kind: str,
-    t: Scalar,
+    t: Scalar | IntScalar | int | float,
     steps: int,
     tau0: Scalar,
     tau1: Scalar,

@@ -53,7 +53,7 @@ def large_n_limit(d: int, tau: float) -> float:
     return float(gammaln(nu + 1) + nu * np.log(2 * tau) + np.log(ive(nu, 1 / tau)))
 
 
-def bessel_ratio(rho: float | np.ndarray, a: float | np.ndarray) -> np.ndarray:
+def bessel_ratio(rho: float | np.ndarray, a: float | np.ndarray) -> np.ndarray | float:
     r""":math:`I_{\rho+1}(a)/I_\rho(a)`, via exponentially scaled Bessel functions (no overflow).
 
     Equals :math:`E[u_1]` for :math:`u` von Mises-Fisher on :math:`S^{2\rho+1}` with

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from gapsim.report import collect, tabulate
 
 import gapsim
 from gapsim.analysis import NormalizedWarning, analyze, load_pair, validate_pair
@@ -20,6 +19,7 @@ from gapsim.analysis.pairs import pair_measures
 from gapsim.analysis.spectra import basis_from_moment, cone_cosine, moments, subspace_stats
 from gapsim.cli import analyze as analyze_cli
 from gapsim.errors import ConfigError
+from gapsim.runs import collect, tabulate
 
 
 def _unit(z):
@@ -284,7 +284,8 @@ def test_run_init_file_subsamples_user_embeddings(tmp_path):
         steps=1,
         dtype="float64",
     )
-    start = gapsim.simulate(cfg).z0  # drawn with the run's own init key: other rows
+    with pytest.warns(UserWarning, match="not unit vectors"):  # never normalised silently
+        start = gapsim.simulate(cfg).z0  # drawn with the run's own init key: other rows
     rows = [int(np.argmin(np.linalg.norm(x - p, axis=1))) for p in start[0]]
     assert len(set(rows)) == 16
     np.testing.assert_allclose(start[0], x[rows], atol=1e-15)

@@ -1,4 +1,4 @@
-"""The fused InfoNCE kernel against plain autodiff (docs/theory.md 0): values, gradients, both paths.
+"""The fused InfoNCE kernel against plain autodiff (theory.md 0): values, gradients, both paths.
 
 The oracle here is the textbook loss, ``logsumexp`` over rows and columns of ``beta * X Y^T``,
 differentiated by JAX (``_plain``), evaluated in float64 on the same inputs. The fused kernel

@@ -140,7 +140,7 @@ def test_knn_matches_sklearn_leave_one_out(k):
 
 
 def test_orthogonal_gap_keeps_retrieval_but_breaks_mixed_clustering():
-    """docs/theory.md 5: a gap orthogonal to the semantic directions leaves R@1 exactly unchanged and
+    """theory.md 5: a gap orthogonal to the semantic directions leaves R@1 exactly unchanged and
     lowers the V-measure of k-means on the mixed set. Measured, not forced: numbers printed."""
     x, y, labels = _clustered(0, 4, 40, 8, spread=0.3, pair_noise=0.2)
     u = np.eye(8)[-1]

@@ -5,7 +5,7 @@ Oracles are written here in float64 NumPy, independently of gapsim:
 - ``_ref_loss``: explicit loop over the 2N cross-entropies, each computed as
   ``log(1 + sum_{j != i} exp(M_ij - M_ii))`` (log1p when the positive is the largest logit), so the
   oracle keeps full relative precision even when the loss is ~1e-100;
-- ``_ref_grad``: the closed form of docs/theory.md 0, ``G = (rowsoftmax + colsoftmax)/(2N) - I/N``, with the
+- ``_ref_grad``: closed form (theory.md 0) ``G = (rowsoftmax + colsoftmax)/(2N) - I/N``, with the
   diagonal written as ``-(sum of the off-diagonal probabilities)/(2N)`` to avoid cancellation;
 - ``_fd``: central finite differences of ``_ref_loss`` (validates ``_ref_grad`` itself).
 """

@@ -140,7 +140,7 @@ def inject_gap(x, y, g: float, u) -> tuple[np.ndarray, np.ndarray]:
     :math:`x_i' = \sqrt{1-g^2}\,x_i + gu`, :math:`y_i' = \sqrt{1-g^2}\,y_i - gu`. For unit
     ``u`` orthogonal to all rows, :math:`x_i'\cdot y_j' = (1-g^2)\,x_i\cdot y_j - g^2`: a
     monotone map of every cross-modal similarity, so every retrieval ranking is unchanged
-    (docs/theory.md 5). Within a modality :math:`x_i'\cdot x_j' = (1-g^2)\,x_i\cdot x_j + g^2`, so in
+    (theory.md 5). Within a modality :math:`x_i'\cdot x_j' = (1-g^2)\,x_i\cdot x_j + g^2`, so in
     the mixed set a same-modality point of another class can be nearer than the partner, and
     the centroids move :math:`2g` apart along ``u`` (Grassucci et al. 2026). With ``u`` a new
     coordinate this is Yaras et al.'s (2025) gamma-lift.

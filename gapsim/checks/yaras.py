@@ -1,4 +1,4 @@
-r"""Checks of Yaras, Chen, Wang & Qu (2025), CPAL (docs/theory.md section 3): invariant, rates, signs.
+r"""Checks of Yaras, Chen, Wang & Qu (2025), CPAL (theory.md section 3): invariant, rates, signs.
 
 Dynamics are plain gradient descent in float64 with a small step (a discretised gradient flow,
 time :math:`t = \text{step}\cdot\text{lr}`), the gamma-lift and a learnable

@@ -133,7 +133,7 @@ def frame_indices(n_records: int, frames: int, log: bool = False) -> np.ndarray:
     return idx
 
 
-def _angle_text(h: dict[str, np.ndarray], i: int) -> str:
+def _angle_text(h: dict[str, np.ndarray], i: int | np.integer) -> str:
     if min(h["mean_norm_x"][i], h["mean_norm_y"][i]) < MIN_MEAN_NORM:
         return "undefined (a mean ≈ 0)"
     return f"{math.degrees(h['centroid_angle'][i]):.1f}°"

@@ -10,7 +10,7 @@ pairwise cosine :math:`(N\|\bar z\|^2-1)/(N-1)` per modality) are in the data.
 
     python experiments/clip_init_free_points.py [--tiny | --full] [--out figures]
 
-Expected from docs/theory.md 2.1 / 2.2: without a constraint the loss alone closes the gap; how fast at
+Expected from theory.md 2.1 / 2.2: without a constraint the loss alone closes the gap; how fast at
 tau = 0.07 from a cone-effect start is what the figure measures (Liang et al. argue a low
 temperature preserves it).
 """

@@ -8,7 +8,7 @@ time axis, the first time all pairs are matched (margin > 0) marked; bottom: sph
 
     gapsim figures --only yaras_fig2   (or: python experiments/yaras_fig2.py [--full])
 
-Expected (sign rule, docs/theory.md 3.1): Delta and tau rise while pairs are mismatched, peak near the
+Expected (sign rule, theory.md 3.1): Delta and tau rise while pairs are mismatched, peak near the
 time all pairs become matched, then fall while tau -> 0 and the gap freezes.
 """
 

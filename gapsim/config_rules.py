@@ -47,7 +47,8 @@ MAX_SEED = 2**32 - 1
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def config_hints(cls: type) -> dict[str, Any]:
+    """The evaluated field annotations of :class:`~gapsim.config.Config`."""
     # Config is @no_type_check (it validates itself), which makes get_type_hints(cls) empty:
     # evaluate its annotations through a plain stand-in class of the same module
     plain = type(cls.__name__, (), {"__annotations__": cls.__annotations__})
@@ -57,7 +58,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _kind(cfg: Config, name: str) -> type:
     """The scalar type of a field: int, float, bool, str, or tuple (of floats)."""
-    hint = _hints(type(cfg))[name]
+    hint = config_hints(type(cfg))[name]
     args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
     base = args[0]
     return tuple if typing.get_origin(base) is tuple else base

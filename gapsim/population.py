@@ -132,7 +132,9 @@ def centre_pair_objective(mx: VMF, my: VMF, tau: float) -> float:
     return float(-cx @ cy / tau + 0.5 * sym)
 
 
-def cone_centre_pair(cos_delta: np.ndarray | float, d: int, kappa: float, tau: float) -> np.ndarray | float:
+def cone_centre_pair(
+    cos_delta: np.ndarray | float, d: int, kappa: float, tau: float
+) -> np.ndarray | float:
     r"""Yi Thm 2 centre-pair objective :math:`J(\cos\Delta\theta;\kappa)` on the whole sphere."""
     c = np.asarray(cos_delta, dtype=np.float64)
     r = np.sqrt(np.maximum(kappa**2 + tau**-2 + 2 * kappa * c / tau, 0.0))
@@ -226,7 +228,9 @@ def coupled_samples(
     return w @ qu.T, w @ qv.T
 
 
-def population_terms(x: np.ndarray, y: np.ndarray, mx: VMF, my: VMF, tau: float) -> np.ndarray | float:
+def population_terms(
+    x: np.ndarray, y: np.ndarray, mx: VMF, my: VMF, tau: float
+) -> np.ndarray | float:
     r"""Per-pair terms of :math:`F`.
 
     :math:`t_i = -x_i\cdot y_i/\tau + \tfrac12(\log M_Y(x_i) + \log M_X(y_i))`, with

@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gapsim.config import Config
-from gapsim.config_rules import _USED_WITH, MAX_BYTES, MAX_RECORDS, _hints, non_default
+from gapsim.config_rules import _USED_WITH, MAX_BYTES, MAX_RECORDS, config_hints, non_default
 from gapsim.errors import ConfigError
 
 FIELDS = [f.name for f in dataclasses.fields(Config)]
-HINTS = _hints(Config)
+HINTS = config_hints(Config)
 CHOICES = {
     f.name: f.metadata["choices"] for f in dataclasses.fields(Config) if "choices" in f.metadata
 }

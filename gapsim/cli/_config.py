@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gapsim.config import Config
+from gapsim.config_rules import config_hints
 
 __all__ = [
     "ANGLE_FIELDS",
@@ -59,7 +60,7 @@ def listof(scalar: Any) -> Any:
 
 def field_type(f: dataclasses.Field) -> tuple[Any, bool]:
     """(scalar converter, is_tuple) for a Config field's annotation."""
-    hint = typing.get_type_hints(Config)[f.name]
+    hint = config_hints(Config)[f.name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     base = args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) else hint
     is_tuple = typing.get_origin(base) is tuple

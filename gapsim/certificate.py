@@ -343,12 +343,16 @@ def kkt_certificate(
     lam = np.zeros(n_eq + ineq.size)
     lam[:n_eq], lam[n_eq + act] = coef_c[:n_eq], coef_c[n_eq:]
     sym = _symmetries(np.asarray(_kkt.generators(static, params)).T, crit.a, crit)
-    # keep only generators of zero curvature: a rotation that keeps the active constraints to
-    # first order only (points in a plane through a fixed axis, say) is no symmetry, and its
-    # curvature stays in the reduced problem
-    sym_ev, sym_vec = np.linalg.eigh(sym.T @ _hvps(static, args, params, t, lam, sym))
+    # keep only generators in the kernel of the reduced Hessian: a rotation that keeps the
+    # active constraints to first order only (points in a plane through a fixed axis, say) is
+    # no symmetry, and its curvature stays in the reduced problem. Zero curvature along s
+    # (s^T H s = 0) is not enough: H s must vanish on the critical subspace, else deflating s
+    # could hide a negative eigenvalue of the coupling (H = [[0, b], [b, 0]] with s = e1).
+    hs = _hvps(static, args, params, t, lam, sym)
+    sym_ev, sym_vec = np.linalg.eigh(sym.T @ hs)
     sym_scale = float(np.max(np.abs(sym_ev), initial=0.0))
-    flat = np.abs(sym_ev) <= res / smin + math.sqrt(n) * EPS * sym_scale
+    kernel = np.linalg.norm(crit.project(hs @ sym_vec), axis=0) if sym.shape[1] else sym_ev
+    flat = kernel <= res / smin + math.sqrt(n) * EPS * max(sym_scale, 1.0)
     sym, sym_ev = sym @ sym_vec[:, flat], sym_ev[flat]
     lmin, hnorm, method, dim = _smallest(
         static, args, params, t, lam, crit, sym, n, dense_max, crit.a.shape[0]

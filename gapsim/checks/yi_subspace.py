@@ -72,12 +72,14 @@ REGIMES = {
 def position_error(r: Result) -> float:
     r"""How precisely the certified points of ``r`` are known.
 
-    ``certificate.position_error`` if present, else :math:`g N/(\beta^2\min(L, 1))` (module
-    docstring).
+    ``certificate.position_error`` (second-order certificate: residual / lambda_min) when the
+    certificate computed one; infinite when it found the points unpinned (a flat direction or
+    a saddle): then nothing that depends on the positions is read. Only where no second-order
+    certificate was computed, the estimate :math:`g N/(\beta^2\min(L, 1))` (module docstring).
     """
     pe = getattr(r.certificate, "position_error", None)
-    if pe is not None and math.isfinite(pe):
-        return float(pe)
+    if pe is not None and getattr(r.certificate, "method", "none") not in ("none", ""):
+        return float(pe)  # finite, or inf: unpinned points (never read a flat valley)
     beta = 1.0 / r.measures.get("tau_final", r.config.tau)
     mu = beta**2 * min(r.measures["loss"], 1.0) / r.config.n_pairs
     return float(r.certificate.grad_norm / max(mu, np.finfo(np.float64).tiny))

@@ -6,7 +6,7 @@ and of tau, and the first time every pair is matched (margin > 0).
 
     python experiments/yaras_mismatched.py [--tau0 0.1] [--init-angle 1.0] [--seeds 0 1 2]
 
-Expected (sign rule, docs/theory.md 3.1): from a mismatched start Delta and tau first rise, peak near
+Expected (sign rule, theory.md 3.1): from a mismatched start Delta and tau first rise, peak near
 the time the pairs become matched, then fall while tau -> 0 and the gap freezes.
 """
 

@@ -59,9 +59,12 @@ CHILD = textwrap.dedent(
             np.testing.assert_allclose(r.y, s.y, atol=1e-6)
             np.testing.assert_allclose(r.measures["loss"], s.measures["loss"], rtol=1e-10)
             assert r.converged and s.converged
-        else:  # float32 dynamics: the whole trajectory
-            np.testing.assert_allclose(r.x, s.x, atol=1e-5)
-            np.testing.assert_allclose(r.y, s.y, atol=1e-5)
+        else:  # float32 dynamics: the whole trajectory. The batched program fuses the step
+            # differently (not bitwise): float32 rounding (eps 1.2e-7) amplified over 40 gd
+            # steps at beta = 10 reaches ~1e-5 in the points (1.4e-5 seen after the raw-mode
+            # branch joined the step), so points agree to 1e-4, the loss curve to 1e-5
+            np.testing.assert_allclose(r.x, s.x, atol=1e-4)
+            np.testing.assert_allclose(r.y, s.y, atol=1e-4)
             np.testing.assert_allclose(r.history["loss"], s.history["loss"], rtol=1e-5)
             assert r.certificate.steps == s.certificate.steps
             for k, v in s.measures.items():

@@ -69,7 +69,8 @@ CHILD = textwrap.dedent(
             assert r.certificate.steps == s.certificate.steps
             for k, v in s.measures.items():
                 if isinstance(v, float) and np.isfinite(v):
-                    np.testing.assert_allclose(r.measures[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+                    # measures of points that agree to 1e-4 (a margin is a min over pairs)
+                    np.testing.assert_allclose(r.measures[k], v, rtol=1e-5, atol=1e-4, err_msg=k)
         bitwise += bool(np.array_equal(r.x, s.x) and np.array_equal(r.y, s.y))
         report.append("ok")
     print(json.dumps({"n": len(configs), "bitwise": bitwise, "report": report}))

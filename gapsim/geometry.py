@@ -60,8 +60,6 @@ __all__ = [
     "safe_normalize",
     "reject",
     "cap_axis",
-    "cap_residuals",
-    "concentration_residuals",
 ]
 
 
@@ -287,35 +285,6 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     n = concentration_normal(x)
     nn = jnp.sum(n * n)
     return t - jnp.sum(t * n) / jnp.where(nn > 0, nn, 1.0) * n
-
-
-def cap_residuals(c: Constraint, x: Points, axis: Vector) -> tuple[Array, Array]:
-    r"""Residuals of the learnable-axis cap on :math:`(X, c)` jointly (for KKT certificates).
-
-    Returns:
-        ``(eq, ineq)``: ``eq`` = :math:`(\|x_i\|^2 - 1)_i`, :math:`\|c\|^2 - 1`, and with a
-        subspace :math:`Q_\perp`-residuals :math:`x_i - QQ^\top x_i`, :math:`c - QQ^\top c`
-        (flattened); ``ineq`` = :math:`(\cos\alpha - x_i\cdot c)_i`, feasible where
-        :math:`\le 0`. A fixed-axis cap is the same with ``axis = c.axis``.
-    """
-    eq = [jnp.sum(x * x, axis=1) - 1, (axis @ axis - 1)[None]]
-    if c.basis is not None:
-        eq += [(x - _subspace(c, x)).ravel(), axis - _subspace(c, axis[None])[0]]
-    return jnp.concatenate(eq), c.cap_cos - x @ axis
-
-
-def concentration_residuals(
-    c: Constraint, x: Points, axis: Vector | None = None
-) -> tuple[Array, Array]:
-    r"""Residuals of the fixed concentration (``axis`` unused: the centre is free).
-
-    Returns:
-        ``(eq, ineq)``: ``eq`` = :math:`(\|x_i\|^2 - 1)_i` and :math:`\|\bar x\|^2 - \rho^2`;
-        ``ineq`` empty.
-    """
-    m = jnp.mean(x, axis=0)
-    eq = jnp.concatenate([jnp.sum(x * x, axis=1) - 1, (m @ m - c.rho**2)[None]])
-    return eq, jnp.zeros((0,), x.dtype)
 
 
 def make_constraints(cfg: Config) -> list[Constraint]:

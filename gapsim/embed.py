@@ -170,8 +170,8 @@ def embed_folder(
     Returns:
         ``{"image", "text", "image_norm", "text_norm", "files"}``.
     """
+    images, captions, files = _read(images_dir, captions_file)  # bad inputs fail before the model
     net, preprocess, tokenizer = load_model(model, pretrained, device=device, seed=seed)
-    images, captions, files = _read(images_dir, captions_file)
     x, y, nx, ny = encode(
         net, preprocess, tokenizer, images, captions, batch_size=batch_size, device=device
     )

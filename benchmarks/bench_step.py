@@ -358,7 +358,7 @@ def main() -> None:
         )
         for w in sw["warnings"]:
             print(f"    WARNING: {w}")
-    print(f"load average {load0} at the start, {out['loadavg_end']} at the end", flush=True)
+        print(f"load average {load0} at the start, {out['loadavg_end']} at the end", flush=True)
 
 
 if __name__ == "__main__":

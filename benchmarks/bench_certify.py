@@ -1,47 +1,62 @@
 """Time to a certified optimum: one-by-one, batched (gapsim.batch) and scipy L-BFGS-B (issue 15).
 
 Usage: python benchmarks/bench_certify.py [--json] [--full] [--repeats R] [--scipy-seeds K]
+[--cert-seeds K] [--cert-max-n N]
 
-For each (N, d) and seed count S, the same S configs (no constraint, tau = 0.1, float64
-L-BFGS, gtol = 1e-9 on the Riemannian gradient norm, ``Config`` defaults otherwise):
+A certified optimum costs two things: the **solve** (float64 L-BFGS to the first-order
+tolerance, gtol = 1e-9 on the Riemannian gradient norm) and the **second-order certificate**
+(:func:`gapsim.certificate.kkt_certificate`: the reduced Hessian's smallest eigenvalue, dense
+LAPACK on the host up to ``dense_max`` dimensions, Lanczos above). Batching (what
+:mod:`gapsim.batch` does) can only speed up the first; so the two are timed apart. For each
+(N, d) and seed count S, the same S configs (no constraint, tau = 0.1, ``Config`` defaults
+otherwise):
 
-- ``one_by_one``: a Python loop of :func:`gapsim.simulate` (prepare, solve, certify each);
-- ``batched``: :func:`gapsim.batch.simulate_batch` in its ``auto`` mode (``lax.map`` for
-  L-BFGS on a CPU: all seeds in one compiled program) and, where measured, ``vmap`` (the
-  vmapped ``while_loop``; see the module docstring of :mod:`gapsim.batch` for why it is slow
-  on a CPU);
+- ``one_by_one``: a Python loop of :func:`gapsim.simulate` with ``second_order=False``
+  (prepare, solve, first-order certificate and measures of each);
+- ``batched``: :func:`gapsim.batch.simulate_batch` of the same configs, in its ``auto`` mode
+  (``lax.map`` for L-BFGS on a CPU: all seeds in one compiled program) and, where measured,
+  ``vmap`` (the vmapped ``while_loop``; see :mod:`gapsim.batch` for why it is slow on a CPU);
 - ``scipy``: ``scipy.optimize.minimize(method="L-BFGS-B")`` on the same parametrisation
   ``z_i = w_i / ||w_i||`` from the same starts, with a jitted float64 value-and-gradient of the
   same objective (memory 20, as gapsim's), stopped by a callback as soon as the same
   stationarity measure (:func:`gapsim.solvers.stationarity`) is at most gtol, on the first
-  ``--scipy-seeds`` seeds (default 4; its time is reported per certified optimum).
+  ``--scipy-seeds`` seeds (default 4; its time is reported per first-order optimum);
+- ``second_order_s``: the second-order certificate alone, per seed: the median over
+  ``--cert-seeds`` seeds (default 2) of ``simulate(cfg)`` minus ``simulate(cfg,
+  second_order=False)``, measured in the same interleaved rounds; ``null`` above
+  ``--cert-max-n`` (default 256: at N = 1024 one certificate takes longer than this run).
 
 Every method is warmed up once (compiles) and then timed ``--repeats`` times interleaved
-(A B C A B C ...): ``speedup`` is the median of the per-round ratios one_by_one / batched and
-``speedup_spread`` their min and max, so a load that shifts during the run shows up as spread
-instead of a biased ratio. ``speedup_cpu``: the same from the CPU seconds of this process (all
-threads), which a shared machine distorts less than wall time. The ``vmap`` column is measured
-at N = 64 with S = 8 (and S = 64 with ``--full``). Default rows: N = 64 (S = 8, 64) and
-N = 256 (S = 8) at d = 8, 64; ``--full`` adds S = 64 at N = 256 and the N = 1024 rows (long
-on 2 cores).
+(A B C A B C ...): ``speedup`` is the median of the per-round ratios one_by_one / batched (the
+solve) and ``speedup_spread`` their min and max, so a load that shifts during the run shows up
+as spread instead of a biased ratio; ``speedup_cpu`` the same from the CPU seconds of this
+process. ``speedup_certified`` is the speed-up on time to *second-order* certified optima:
+``(one_by_one + S * second_order_s) / (batched + S * second_order_s)``, and
+``second_order_share`` the certificate's share of the one-by-one time. Rows: N = 64 (S = 8,
+64) and N = 256 (S = 8) at d = 8, 64; ``--full`` adds S = 64 at N = 256 and the N = 1024 rows.
+Progress goes to stderr, one line per row; ``--json`` prints one JSON document on stdout.
 """
 
 import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import jax
-import jax.numpy as jnp
-import numpy as np
-import scipy.optimize
 
-from gapsim import Config, simulate
-from gapsim.batch import simulate_batch
-from gapsim.objective import objective
-from gapsim.simulate import prepare
-from gapsim.solvers import stationarity
+jax.config.update("jax_enable_x64", True)  # the scipy baseline runs in float64 too
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.optimize  # noqa: E402
+
+from gapsim import Config, simulate  # noqa: E402
+from gapsim.batch import simulate_batch  # noqa: E402
+from gapsim.objective import objective  # noqa: E402
+from gapsim.simulate import prepare  # noqa: E402
+from gapsim.solvers import stationarity  # noqa: E402
 
 TAU = 0.1
 
@@ -102,8 +117,12 @@ def scipy_maker(cfg: Config):
     return run
 
 
-def bench_row(n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap: bool):
-    configs = [Config(n_pairs=n, dim=d, tau=TAU, seed=s) for s in range(n_seeds)]
+def bench_row(
+    n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap: bool, cert_seeds: int
+) -> dict:
+    """One table row: solve times (one-by-one, batched, scipy) and the second-order cost."""
+    base = Config(n_pairs=n, dim=d, tau=TAU, second_order=False)
+    configs = [base.replace(seed=s) for s in range(n_seeds)]
     methods = {
         "one_by_one": lambda: [simulate(c) for c in configs],
         "batched": lambda: simulate_batch(configs),
@@ -113,10 +132,12 @@ def bench_row(n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap
     sp = scipy_maker(configs[0])
     sp_configs = configs[:scipy_seeds]
     methods["scipy"] = lambda: [sp(c) for c in sp_configs]
-    simulate(configs[0])  # warm-ups: compile every program once
-    for name, fn in methods.items():
-        if name != "one_by_one":
-            fn()
+    second = [c.replace(second_order=True) for c in configs[:cert_seeds]]
+    for c in second:  # the certificate's cost: simulate with it minus simulate without it
+        methods[f"second_{c.seed}"] = lambda c=c: [simulate(c)]
+        methods[f"first_{c.seed}"] = lambda c=c: [simulate(c.replace(second_order=False))]
+    for fn in methods.values():  # warm-ups: compile every program once
+        fn()
     times: dict[str, list[float]] = {k: [] for k in methods}
     cpu: dict[str, list[float]] = {k: [] for k in methods}
     outs = {}
@@ -127,19 +148,21 @@ def bench_row(n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap
             cpu[name].append(c)
     ratios = [a / b for a, b in zip(times["one_by_one"], times["batched"], strict=True)]
     cpu_ratios = [a / b for a, b in zip(cpu["one_by_one"], cpu["batched"], strict=True)]
-    n_cert = {k: sum(r.converged for r in outs[k]) for k in methods if k != "scipy"}
+    main = [k for k in methods if k in ("one_by_one", "batched", "vmap")]
+    n_cert = {k: sum(r.converged for r in outs[k]) for k in main}
     n_cert["scipy"] = sum(ok for _, _, ok in outs["scipy"])
-    per_opt = {k: statistics.median(times[k]) / max(n_cert[k], 1e-300) for k in methods}
+    per_opt = {k: statistics.median(times[k]) / max(n_cert[k], 1e-300) for k in main + ["scipy"]}
+    sec = {k: statistics.median(times[k]) for k in main + ["scipy"]}
     row = {
         "n": n,
         "d": d,
         "seeds": n_seeds,
         "scipy_seeds": len(sp_configs),
-        "seconds": {k: statistics.median(v) for k, v in times.items()},
-        "seconds_all": times,
-        "cpu_seconds": {k: statistics.median(v) for k, v in cpu.items()},
-        "certified": n_cert,
-        "per_certified_optimum_s": per_opt,
+        "seconds": sec,
+        "seconds_all": {k: times[k] for k in main + ["scipy"]},
+        "cpu_seconds": {k: statistics.median(cpu[k]) for k in main + ["scipy"]},
+        "first_order_certified": n_cert,
+        "per_first_order_optimum_s": per_opt,
         "speedup": statistics.median(ratios),
         "speedup_spread": [min(ratios), max(ratios)],
         "speedup_cpu": statistics.median(cpu_ratios),
@@ -151,7 +174,30 @@ def bench_row(n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap
             "scipy": min((v for v, _, ok in outs["scipy"] if ok), default=float("nan")),
         },
         "max_iterations": max(r.certificate.steps for r in outs["one_by_one"]),
+        "second_order_s": None,
     }
+    if second:
+        diffs = [
+            statistics.median(
+                [
+                    a - b
+                    for a, b in zip(
+                        times[f"second_{c.seed}"], times[f"first_{c.seed}"], strict=True
+                    )
+                ]
+            )
+            for c in second
+        ]
+        so = statistics.median(diffs)
+        kinds = [outs[f"second_{c.seed}"][0].certificate.kind for c in second]
+        total_1 = sec["one_by_one"] + n_seeds * so
+        row.update(
+            second_order_s=so,
+            second_order_spread=[min(diffs), max(diffs)],
+            second_order_kinds=kinds,
+            second_order_share=n_seeds * so / total_1,
+            speedup_certified=total_1 / (sec["batched"] + n_seeds * so),
+        )
     if vmap:
         row["vmap_speedup"] = statistics.median(
             [a / b for a, b in zip(times["one_by_one"], times["vmap"], strict=True)]
@@ -162,12 +208,33 @@ def bench_row(n: int, d: int, n_seeds: int, repeats: int, scipy_seeds: int, vmap
     return row
 
 
+def _line(row: dict) -> str:
+    sec, po = row["seconds"], row["per_first_order_optimum_s"]
+    vm = f"  vmap {row['vmap_speedup']:.2f}x" if "vmap_speedup" in row else ""
+    so = (
+        f"  2nd order {row['second_order_s']:.2f} s/seed ({100 * row['second_order_share']:.0f}%"
+        f" of one-by-one), certified speedup {row['speedup_certified']:.2f}x"
+        if row["second_order_s"] is not None
+        else "  2nd order not measured"
+    )
+    return (
+        f"N={row['n']:5d} d={row['d']:3d} S={row['seeds']:3d}  solve: one-by-one "
+        f"{sec['one_by_one']:8.2f} s  batched {sec['batched']:8.2f} s  speedup "
+        f"{row['speedup']:.2f}x [{row['speedup_spread'][0]:.2f}, {row['speedup_spread'][1]:.2f}]"
+        f" cpu {row['speedup_cpu']:.2f}x{vm}  per optimum: batched {po['batched']:.3f} s, "
+        f"scipy {po['scipy']:.3f} s ({row['batched_vs_scipy']:.1f}x){so}  "
+        f"first-order certified {row['first_order_certified']}"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--full", action="store_true", help="also S = 64 at N = 256, and N = 1024")
     p.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds")
     p.add_argument("--scipy-seeds", type=int, default=4, help="seeds run with scipy")
+    p.add_argument("--cert-seeds", type=int, default=2, help="seeds timed with the 2nd order")
+    p.add_argument("--cert-max-n", type=int, default=256, help="largest N timed with it")
     p.add_argument("--quick", action="store_true", help="N = 16, d = 4 only (smoke test)")
     a = p.parse_args()
     plan = [(64, 8, 8), (64, 8, 64), (64, 64, 8), (64, 64, 64), (256, 8, 8), (256, 64, 8)]
@@ -180,24 +247,11 @@ def main() -> None:
     rows = []
     for n, d, s in plan:
         vmap = n <= 64 and (s <= 8 or a.full)
-        row = bench_row(n, d, s, 1 if a.quick else a.repeats, a.scipy_seeds, vmap=vmap)
+        cert = min(a.cert_seeds, s) if n <= a.cert_max_n else 0
+        row = bench_row(n, d, s, 1 if a.quick else a.repeats, a.scipy_seeds, vmap, cert)
+        row["loadavg"] = os.getloadavg()
         rows.append(row)
-        if not a.json:
-            sec, po = row["seconds"], row["per_certified_optimum_s"]
-            vm = (
-                f"  vmap {row['vmap_speedup']:.2f}x (cpu {row['vmap_speedup_cpu']:.2f}x)"
-                if "vmap_speedup" in row
-                else ""
-            )
-            print(
-                f"N={n:5d} d={d:3d} S={s:3d}  one-by-one {sec['one_by_one']:8.2f} s  "
-                f"batched {sec['batched']:8.2f} s  speedup {row['speedup']:.2f}x "
-                f"[{row['speedup_spread'][0]:.2f}, {row['speedup_spread'][1]:.2f}] "
-                f"cpu {row['speedup_cpu']:.2f}x{vm}  "
-                f"per optimum: batched {po['batched']:.3f} s, scipy {po['scipy']:.3f} s "
-                f"({row['batched_vs_scipy']:.1f}x)  certified {row['certified']}",
-                flush=True,
-            )
+        print(_line(row), file=sys.stderr if a.json else sys.stdout, flush=True)
     out = {
         "device": str(jax.devices()[0].device_kind),
         "cpu_count": os.cpu_count(),

@@ -105,3 +105,9 @@ def plot(data: dict, path) -> None:
         "mean ± sd over seeds)"
     )
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yaras_initial_rate"))

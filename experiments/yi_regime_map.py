@@ -127,3 +127,9 @@ def plot(data: dict, path) -> None:
     a2.legend(fontsize=7, loc="lower left")
     fig.suptitle("Two hyperplanes: what the converged gap equals (free points, certified)")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yi_regime_map"))

@@ -26,6 +26,20 @@ SIZES = {
     "full": ("ViT-B-32", 224, (0, 1, 2, 3, 4), 256, 5000),
 }
 TAU = 0.07
+EXTRA = "clip"
+"""The optional dependency group this figure needs (open_clip, torch)."""
+
+
+def available() -> str:
+    """'' when open_clip imports (:func:`gapsim.embed.import_open_clip`), else the reason."""
+    from gapsim import embed
+    from gapsim.errors import ConfigError
+
+    try:
+        embed.import_open_clip()
+    except (ConfigError, ImportError, RuntimeError) as e:
+        return f"needs the '{EXTRA}' extra: pip install 'gapsim[{EXTRA}]' ({e})"
+    return ""
 
 
 def _cone(mean_norm: np.ndarray, n: int) -> np.ndarray:
@@ -76,3 +90,9 @@ def plot(data: dict, path) -> None:
     b.set(xlabel="step", ylabel="mean paired cosine", title=f"N = {data['n']} pairs, Adam")
     a.legend(fontsize=7)
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("clip_init_free_points"))

@@ -116,3 +116,9 @@ def plot(data: dict, path) -> None:
         y=1.07,
     )
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yi_fig1"))

@@ -109,3 +109,9 @@ def plot(data: dict, path) -> None:
     a3.set_title("gap Δ before and after")
     fig.suptitle(f"Pair structure at certified optima (N = {data['n']}, τ = {data['tau']})")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yi_pair_structure"))

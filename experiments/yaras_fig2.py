@@ -111,3 +111,9 @@ def plot(data: dict, path) -> None:
         a = fig.add_subplot(2, 4, 5 + j, projection="3d")
         sphere_panel(a, s["x"], s["y"], title=f"t = {s['t']:.3g}")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yaras_fig2"))

@@ -157,3 +157,9 @@ def plot(data: dict, path) -> None:
     at.legend(fontsize=7, title="logit scale β = 1/τ", title_fontsize=7)
     fig.suptitle("Embedding shift (Liang et al. 2022): where is the loss smallest? ★ = minimum")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("liang_shift"))

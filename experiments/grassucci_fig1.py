@@ -154,3 +154,9 @@ def plot(data: dict, path) -> None:
     )
     fig.suptitle("Closing the gap: instance-wise vs group-wise measures (grey ×: the paper)")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("grassucci_fig1"))

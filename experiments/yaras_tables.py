@@ -237,3 +237,9 @@ def plot(data: dict, path) -> None:
         f"{data['seeds']} seeds; R@1 dashed, right axis); grey ×: the paper's CLIP numbers"
     )
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yaras_tables"))

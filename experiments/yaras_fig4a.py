@@ -77,3 +77,9 @@ def plot(data: dict, path) -> None:
     a2.set_title("temperature")
     fig.suptitle("n = 5 on S², gradient flow from the matched parallel start")
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("yaras_fig4a"))

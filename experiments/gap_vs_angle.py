@@ -129,3 +129,9 @@ def plot(data: dict, path) -> None:
         f"{data['seeds']} seeds, one marker per seed)"
     )
     save(fig, path)
+
+
+if __name__ == "__main__":
+    from gapsim.figures import main
+
+    raise SystemExit(main("gap_vs_angle"))

@@ -9,7 +9,11 @@ time axis, the first time all pairs are matched (margin > 0) marked; bottom: sph
     gapsim figures --only yaras_fig2   (or: python experiments/yaras_fig2.py [--full])
 
 Expected (sign rule, theory.md 3.1): Delta and tau rise while pairs are mismatched, peak near the
-time all pairs become matched, then fall while tau -> 0 and the gap freezes.
+time all pairs become matched, then fall while tau -> 0 and the gap freezes. The data also hold
+``landmarks``, one row per start seed (:data:`SEEDS`; one uncut run of the same length each, seed 0
+read from the drawn trajectory): the peaks of Delta and tau, their times and the first time all
+pairs are matched, so that "peak near matching" is seen on more than one start (this table was
+the script ``experiments/yaras_mismatched.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ SIZES = {
     "full": ((20, 100), (100, 10000)),
 }
 TAU0, ANGLE, LR = 0.1, 1.0, 1e-3
+SEEDS = {"tiny": (0, 1), "quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
+
+
+def _landmarks(h: dict, seed: int) -> dict:
+    """Peaks of Delta and tau, their times, and the first time all pairs are matched."""
+    t = h["step"] * LR
+    i, j = int(np.argmax(h["centroid_distance"])), int(np.argmax(h["tau"]))
+    matched = np.flatnonzero(h["matched_fraction"] == 1)
+    return {
+        "seed": seed,
+        "delta0": float(h["centroid_distance"][0]),
+        "delta_peak": float(h["centroid_distance"][i]),
+        "t_delta_peak": float(t[i]),
+        "tau_peak": float(h["tau"][j]),
+        "t_tau_peak": float(t[j]),
+        "t_all_matched": float(t[matched[0]]) if matched.size else None,
+        "delta_final": float(h["centroid_distance"][-1]),
+        "tau_final": float(h["tau"][-1]),
+        "t_final": float(t[-1]),
+    }
 
 
 def run(size: str) -> dict:
@@ -62,6 +86,11 @@ def run(size: str) -> dict:
     h = {k: np.concatenate(v) for k, v in hist.items()}
     t = h["step"] * LR
     matched = np.flatnonzero(h["matched_fraction"] == 1)
+    marks = [_landmarks(h, 0)] + [
+        _landmarks(simulate(cfg.replace(seed=s, steps=done)).history, s)
+        for s in SEEDS[size]
+        if s != 0
+    ]
     return {
         "t": t,
         "delta": h["centroid_distance"],
@@ -70,6 +99,7 @@ def run(size: str) -> dict:
         "t_all_matched": float(t[matched[0]]) if matched.size else None,
         "t_delta_peak": float(t[np.argmax(h["centroid_distance"])]),
         "snapshots": snaps,
+        "landmarks": marks,
         "lr": LR,
         "tau0": TAU0,
     }

@@ -18,7 +18,7 @@ EXPECTED = {
     "gap_vs_angle": ("angles", "hyper_free", "hyper_caps", "subspace_free"),
     "yi_pair_structure": ("runs",),
     "yi_regime_map": ("regimes", "runs"),
-    "yaras_fig2": ("t", "delta", "tau", "t_all_matched", "snapshots"),
+    "yaras_fig2": ("t", "delta", "tau", "t_all_matched", "snapshots", "landmarks"),
     "yaras_fig4a": ("curves",),
     "yaras_initial_rate": ("rows", "gamma0"),
     "yaras_tables": ("fixed", "learned", "schedule", "swap_hard", "swap_other", "paper"),

@@ -24,6 +24,7 @@ import numpy as np
 
 from gapsim import Config, simulate
 from gapsim.checks.yi_subspace import ANGLE_RESOLUTION, position_error
+from gapsim.scenarios import two_hyperplanes
 
 SIZES = {
     "tiny": dict(n=8, seeds=1, angles=2, steps=100),
@@ -60,7 +61,7 @@ def run(size: str) -> dict:
     s = SIZES[size]
     seeds = range(s["seeds"])
     phis = np.linspace(0.15, 1.45, s["angles"])
-    hyp = Config(n_pairs=s["n"], dim=3, tau=TAU, constraint="subspace", phi=0.5)
+    hyp = two_hyperplanes(0.5, n_pairs=s["n"], dim=3, tau=TAU)
     cap = hyp.replace(cone_angle=CAP, solver="adam", lr=1e-3, steps=s["steps"])
     sub = Config(n_pairs=s["n"], dim=6, tau=TAU, constraint="subspace", thetas=(0.5, 0.9))
     rows = {"hyper_free": [], "hyper_caps": [], "subspace_free": []}

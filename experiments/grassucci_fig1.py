@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import Config, group_measures, inject_gap, simulate
+from gapsim.scenarios import CONE_START
 
 SIZES = {
     "tiny": dict(n=12, d=3, k=3, steps=50, gaps=3, seeds=1),
@@ -67,7 +68,7 @@ def run(size: str) -> dict:
     for g in np.linspace(0.0, 0.95, s["gaps"]):
         xg, yg = inject_gap(x, y, float(g), u)
         sweep.append({"g": float(g), **_scores(xg, yg, labels, 0)})
-    cone = base.replace(init="cones", init_angle=0.3, init_axis_angle=1.5)
+    cone = base.replace(**CONE_START)
     methods = {"CLIP": cone, "CLIP + ATP + CU": cone.replace(atp=1.0, cu=1.0)}
     compare = {}
     for name, cfg in methods.items():

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import Config, gap_shift_curve, simulate
+from gapsim import gap_shift_curve, simulate
+from gapsim.scenarios import cone_effect
 
 SIZES = {"tiny": (8, 4, 50, 11), "quick": (64, 16, 1500, 81), "full": (256, 32, 5000, 161)}
 TAU_TRAIN = 0.02
@@ -34,19 +35,7 @@ TAUS = (0.01, 0.02, 0.05, 0.1, 0.5)
 def run(size: str) -> dict:
     """Train once, then one loss curve per evaluation temperature."""
     n, d, steps, grid = SIZES[size]
-    r = simulate(
-        Config(
-            n_pairs=n,
-            dim=d,
-            tau=TAU_TRAIN,
-            init="cones",
-            init_angle=0.3,
-            init_axis_angle=1.5,
-            solver="adam",
-            steps=steps,
-            early_stop=False,
-        )
-    )
+    r = simulate(cone_effect(n_pairs=n, dim=d, tau=TAU_TRAIN, steps=steps))
     lam = np.linspace(-1.0, 1.5, grid)  # past 1 the gap reverses: no minimum at the edge
     curves = []
     for tau in TAUS:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import Config, simulate
+from gapsim import simulate
+from gapsim.scenarios import mismatched_flow
 
 # segments (count, steps): short ones early for snapshots, long ones later (one compile each)
 SIZES = {
@@ -54,21 +55,7 @@ def _landmarks(h: dict, seed: int) -> dict:
 def run(size: str) -> dict:
     """Segments of one trajectory; history concatenated; snapshots at every segment end."""
     segs = [s for count, s in SIZES[size] for _ in range(count)]
-    cfg = Config(
-        n_pairs=5,
-        dim=3,
-        tau=TAU0,
-        init="parallel-mismatched",
-        init_angle=ANGLE,
-        learn_tau=True,
-        solver="gd",
-        lr=LR,
-        steps=segs[0],
-        stride=10,
-        early_stop=False,
-        dtype="float64",
-        seed=0,
-    )
+    cfg = mismatched_flow(tau=TAU0, init_angle=ANGLE, lr=LR, steps=segs[0], seed=0)
     keys = ("step", "centroid_distance", "tau", "matched_fraction", "margin")
     hist = {k: [] for k in keys}
     snaps = []

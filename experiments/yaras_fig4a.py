@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import Config, simulate
+from gapsim import simulate
+from gapsim.scenarios import parallel_flow
 
 SIZES = {"tiny": 2000, "quick": 200_000, "full": 2_000_000}
 TAU0, ANGLE, LR = 0.05, 1.0, 1e-3
@@ -26,18 +27,8 @@ FIXED = (0.05, 0.1, 0.2)
 def run(size: str) -> dict:
     """One learnable-tau trajectory and one per fixed tau, same start."""
     steps = SIZES[size]
-    base = Config(
-        n_pairs=5,
-        dim=3,
-        tau=TAU0,
-        init="parallel-matched",
-        init_angle=ANGLE,
-        solver="gd",
-        lr=LR,
-        steps=steps,
-        stride=max(steps // 1000, 1),
-        early_stop=False,
-        dtype="float64",
+    base = parallel_flow(
+        True, tau=TAU0, init_angle=ANGLE, lr=LR, steps=steps, stride=max(steps // 1000, 1)
     )
     curves = {}
     for name, cfg in [("learnable", base.replace(learn_tau=True))] + [

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import Config, simulate
+from gapsim.scenarios import cone_effect
 
 SIZES = {
     "tiny": dict(n=8, d=4, steps=50, seeds=1, taus=(0.01, 0.1), ends=(0.02,), ps=(0.1,)),
@@ -66,17 +67,7 @@ def _stats(cfg: Config, seeds: int) -> dict:
 def run(size: str) -> dict:
     """Three sweeps with a shared start and step budget."""
     s = SIZES[size]
-    base = Config(
-        n_pairs=s["n"],
-        dim=s["d"],
-        tau=0.01,
-        init="cones",
-        init_angle=0.3,
-        init_axis_angle=1.5,
-        solver="adam",
-        steps=s["steps"],
-        early_stop=False,
-    )
+    base = cone_effect(n_pairs=s["n"], dim=s["d"], tau=0.01, steps=s["steps"])
     k = s["seeds"]
     fixed = [{"tau": t, **_stats(base.replace(tau=t), k)} for t in s["taus"]]
     learned = _stats(base.replace(learn_tau=True), k)

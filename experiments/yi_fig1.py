@@ -29,7 +29,8 @@ import math
 
 import numpy as np
 
-from gapsim import Config, hyperplane_pair, simulate
+from gapsim import hyperplane_pair, simulate
+from gapsim.scenarios import cone_effect, two_hyperplanes
 
 SIZES = {"tiny": (8, 200), "quick": (24, 20000), "full": (40, 100000)}
 LR = 1e-3
@@ -41,25 +42,13 @@ KAPPA = 4.0
 def run(size: str) -> dict:
     """Four runs from the same two-cone start (and one uniform); points, starts, measures."""
     n, steps = SIZES[size]
-    base = Config(
-        n_pairs=n,
-        dim=3,
-        tau=TAU,
-        init="cones",
-        init_angle=0.3,
-        init_axis_angle=1.5,
-        solver="adam",
-        lr=LR,
-        steps=steps,
-    )
+    base = cone_effect(n_pairs=n, dim=3, tau=TAU, lr=LR, steps=steps, early_stop=True)
     cfgs = {
         "none": base,
         "cone": base.replace(constraint="cone", cone_angle=CAP),
         "concentration": base.replace(constraint="concentration", kappa=KAPPA),
         "planes": base.replace(constraint="subspace", phi=PHI),
-        "planes_uniform": Config(
-            n_pairs=n, dim=3, tau=TAU, constraint="subspace", phi=PHI, steps=steps
-        ),
+        "planes_uniform": two_hyperplanes(PHI, n_pairs=n, dim=3, tau=TAU, steps=steps),
     }
     out = {"tau": TAU, "phi": PHI, "cap": CAP, "kappa": KAPPA, "n": n, "panels": {}}
     for k, c in cfgs.items():

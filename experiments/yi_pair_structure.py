@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import Config, hyperplane_rotation, simulate, ssp
+from gapsim import hyperplane_rotation, simulate, ssp
+from gapsim.scenarios import two_hyperplanes
 
 SIZES = {
     "tiny": (8, (0.6,)),
@@ -31,7 +32,7 @@ def run(size: str) -> dict:
     n, phis = SIZES[size]
     out = {"tau": TAU, "dim": DIM, "n": n, "runs": []}
     for phi in phis:
-        r = simulate(Config(n_pairs=n, dim=DIM, tau=TAU, constraint="subspace", phi=phi))
+        r = simulate(two_hyperplanes(phi, n_pairs=n, dim=DIM, tau=TAU))
         m = r.measures
         fixes = {"before": None}
         for name, fn in (("SSP", ssp), ("rotation", hyperplane_rotation)):

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import Config
 from gapsim.checks.yi_subspace import REGIMES, hyperplane_study, study
+from gapsim.scenarios import two_hyperplanes
 
 GRIDS = {
     "tiny": ([(8, 4, 0.5, 0.7)], 1),
@@ -50,10 +50,7 @@ def run(size: str) -> dict:
         rows = hyperplane_study(False)
     else:
         grid, seeds = GRIDS[size]
-        cfgs = [
-            Config(n_pairs=n, dim=d, tau=t, constraint="subspace", phi=p, steps=5000)
-            for n, d, t, p in grid
-        ]
+        cfgs = [two_hyperplanes(p, n_pairs=n, dim=d, tau=t, steps=5000) for n, d, t, p in grid]
         rows = study(cfgs, range(seeds), lambda c: {"phi": c.phi})
     return {"regimes": REGIMES, "runs": [{k: r.get(k) for k in KEYS} for r in rows]}
 

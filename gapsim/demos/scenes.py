@@ -40,13 +40,12 @@ import numpy as np
 from gapsim.alignment import gap_shift, gap_shift_curve
 from gapsim.config import Config
 from gapsim.demos.base import Curve, Demo, Movie, Slider, final_numbers, trajectory_movie
+from gapsim.scenarios import CONE_START, mismatched_flow
 from gapsim.simulate import simulate
 
 __all__ = ["DEMOS"]
 
 TAU = Slider("tau", "τ", 0.05, 1.0)
-CONE_START = {"init": "cones", "init_angle": 0.3, "init_axis_angle": 1.5}
-"""Yi et al. Fig. 1's two-cone start: half-angle 0.3 rad, axes 1.5 rad apart."""
 
 
 def _base(p: dict[str, Any], **kw: Any) -> Config:
@@ -91,19 +90,11 @@ def _hyperplanes(p: dict[str, Any]) -> Movie:
 
 def _yaras(p: dict[str, Any]) -> Movie:
     swap = {"swap": "hard", "swap_p": p["swap_p"]} if p["swap_p"] > 0 else {}
-    cfg = Config(
+    cfg = mismatched_flow(
         n_pairs=p["n_pairs"],
-        dim=3,
         tau=p["tau"],
-        init="parallel-mismatched",
-        init_angle=1.0,
-        learn_tau=True,
-        solver="gd",
-        lr=1e-3,
         steps=p["steps"],
         stride=max(1, p["steps"] // (50 * p["frames"])),
-        early_stop=False,
-        dtype="float64",
         seed=p["seed"],
         **swap,
     )

@@ -1,9 +1,10 @@
 r"""The five demos: paired points on :math:`S^2` under InfoNCE, and what happens to the gap.
 
 Settings follow the paper figures that already draw these configurations
-(:mod:`gapsim.figures.yi_fig1`, :mod:`gapsim.figures.yaras_fig2`,
-:mod:`gapsim.figures.liang_shift`), with fewer pairs and steps so that each demo runs in
-seconds. Every demo runs without early stopping, so the number of frames is exact.
+(``experiments/yi_fig1.py``, ``experiments/yaras_fig2.py``, ``experiments/liang_shift.py``),
+built from the same named scenarios (:mod:`gapsim.scenarios`), with fewer pairs and steps so
+that each demo runs in seconds. Every demo runs without early stopping, so the number of frames
+is exact.
 
 - ``closing``: no constraint, from two narrow cones (Liang et al.'s cone-effect start). The
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,

@@ -168,4 +168,13 @@ def test_cli_figures_list(capsys):
     assert main(["figures", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split()[0] for ln in lines] == list(FIGURES)
-    assert "[needs the 'clip' extra]" in lines[FIGURES.index("clip_init_free_points")]
+    assert "[extra 'clip'; only with --only]" in lines[FIGURES.index("clip_init_free_points")]
+
+
+def test_default_build_leaves_out_figures_with_an_extra(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(
+        figs, "build_one", lambda n, s, o: calls.append(n) or {"png": o, "seconds": 0}
+    )
+    figs.build(outdir=tmp_path)
+    assert calls == [n for n in FIGURES if n != "clip_init_free_points"]

@@ -2,8 +2,9 @@
 
 The registry is :func:`gapsim.figures.figure_names` (the modules ``experiments/NAME.py``, each
 figure's one home); ``--list`` prints it, ``--only NAME`` (repeatable)
-selects, ``--quick`` builds the small sizes. A name not in the registry exits 2; a figure whose
-optional extra is missing is skipped with the reason.
+selects (without it: every figure that needs no optional extra), ``--quick`` builds the small
+sizes. A name not in the registry exits 2; a figure whose optional extra is missing is skipped
+with the reason.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def run(ns: argparse.Namespace) -> int:
         for name in figure_names():
             mod = module(name)
             doc = (mod.__doc__ or "").strip()
-            extra = f"  [needs the '{mod.EXTRA}' extra]" if hasattr(mod, "EXTRA") else ""
+            extra = f"  [extra '{mod.EXTRA}'; only with --only]" if hasattr(mod, "EXTRA") else ""
             print(f"{name:<22} {doc.splitlines()[0] if doc else ''}{extra}")
         return EXIT_OK
     from gapsim.progress import interactive

@@ -31,6 +31,7 @@ from gapsim.checks.base import (
 )
 from gapsim.config import Config
 from gapsim.groups import group_measures
+from gapsim.scenarios import cone_effect
 
 __all__ = ["clustering_vs_retrieval", "class_points", "trained_groups"]
 
@@ -57,18 +58,14 @@ def class_points(seed: int, n: int, d: int, k: int, spread: float, noise: float)
 
 
 def _config(quick: bool, atp: float, cu: float, seed: int) -> Config:
-    return Config(
+    return cone_effect(
         n_pairs=32,
         dim=8,
         tau=0.05,
         classes=K,
         class_p=0.2,
-        init="cones",
-        init_angle=0.3,
         init_axis_angle=2.5,
-        solver="adam",
         steps=1500 if quick else 3000,
-        early_stop=False,
         atp=atp,
         cu=cu,
         seed=seed,

@@ -28,7 +28,7 @@ from scipy.special import logsumexp
 
 from gapsim.alignment import gap_shift_curve
 from gapsim.checks.base import AGREES, DISAGREES, Paper, Regime, Verdict, register, run_cached
-from gapsim.config import Config
+from gapsim.scenarios import cone_effect
 
 __all__ = ["toy_points", "stationary_temperature", "toy_swapped_pair", "trained_free_points"]
 
@@ -181,18 +181,7 @@ def trained_free_points(quick: bool) -> Verdict:
     rows = []
     for tau in taus:
         for s in seeds:
-            cfg = Config(
-                n_pairs=16,
-                dim=8,
-                tau=tau,
-                init="cones",
-                init_angle=0.3,
-                init_axis_angle=1.5,
-                solver="adam",
-                steps=1500 if quick else 3000,
-                early_stop=False,
-                seed=s,
-            )
+            cfg = cone_effect(n_pairs=16, dim=8, tau=tau, steps=1500 if quick else 3000, seed=s)
             r = run_cached(cfg)
             c = gap_shift_curve(r.x, r.y, tau, lambdas)
             k = int(np.argmin(c.losses))

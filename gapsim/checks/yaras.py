@@ -31,6 +31,7 @@ from gapsim.checks.base import (
 )
 from gapsim.config import Config
 from gapsim.objective import reduced_rates
+from gapsim.scenarios import gamma_lift_flow
 from gapsim.theory import yaras_initial_rates
 
 __all__ = ["invariant", "initial_rate", "sign_rule", "sign_rule_parallel_circles", "wilson"]
@@ -59,21 +60,7 @@ def _sphere(key: jax.Array, n: int, d: int) -> jax.Array:
 
 
 def _flow(tau: float, quick: bool, lr: float = 1e-3, **kw) -> Config:
-    base = {
-        "n_pairs": 8,
-        "dim": 3,
-        "tau": tau,
-        "solver": "gd",
-        "dtype": "float64",
-        "lr": lr,
-        "steps": 4000 if quick else 20000,
-        "stride": 20,
-        "early_stop": False,
-        "gamma_lift": True,
-        "gamma0": 0.3,
-    }
-    base.update(kw)
-    return Config(**base)
+    return gamma_lift_flow(**{"tau": tau, "lr": lr, "steps": 4000 if quick else 20000, **kw})
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from gapsim.checks.base import (
 )
 from gapsim.checks.yaras import YARAS
 from gapsim.config import Config
+from gapsim.scenarios import cone_effect
 
 __all__ = ["hard_vs_row", "row_effect_free_points", "swap_gaps"]
 
@@ -34,17 +35,7 @@ PAPER_ROW_OVER_NONE = 0.289 / 0.294
 
 
 def _base(quick: bool) -> Config:
-    return Config(
-        n_pairs=16,
-        dim=8,
-        tau=0.05,
-        init="cones",
-        init_angle=0.3,
-        init_axis_angle=1.5,
-        solver="gd",
-        steps=2000 if quick else 6000,
-        early_stop=False,
-    )
+    return cone_effect(n_pairs=16, dim=8, tau=0.05, solver="gd", steps=2000 if quick else 6000)
 
 
 def swap_gaps(quick: bool) -> dict:

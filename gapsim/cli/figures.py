@@ -1,7 +1,10 @@
 """``gapsim figures``: rebuild the paper figures (PNG + JSON data) into a folder.
 
-The registry is :data:`gapsim.figures.FIGURES`; ``--list`` prints it, ``--only NAME`` (repeatable)
-selects, ``--quick`` builds the small sizes. A name not in the registry exits 2.
+The registry is :func:`gapsim.figures.figure_names` (the modules ``experiments/NAME.py``, each
+figure's one home); ``--list`` prints it, ``--only NAME`` (repeatable)
+selects (without it: every figure that needs no optional extra), ``--quick`` builds the small
+sizes. A name not in the registry exits 2; a figure whose optional extra is missing is skipped
+with the reason.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Build the selected figures (or list them)."""
-    from gapsim.figures import FIGURES, build
+    from gapsim.figures import build, figure_names, module
 
     if ns.list:
-        import importlib
-
-        for name in FIGURES:
-            doc = importlib.import_module(f"gapsim.figures.{name}").__doc__ or ""
-            print(f"{name:<20} {doc.strip().splitlines()[0] if doc.strip() else ''}")
+        for name in figure_names():
+            mod = module(name)
+            doc = (mod.__doc__ or "").strip()
+            extra = f"  [extra '{mod.EXTRA}'; only with --only]" if hasattr(mod, "EXTRA") else ""
+            print(f"{name:<22} {doc.splitlines()[0] if doc else ''}{extra}")
         return EXIT_OK
     from gapsim.progress import interactive
 

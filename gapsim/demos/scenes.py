@@ -1,9 +1,10 @@
 r"""The five demos: paired points on :math:`S^2` under InfoNCE, and what happens to the gap.
 
 Settings follow the paper figures that already draw these configurations
-(:mod:`gapsim.figures.yi_fig1`, :mod:`gapsim.figures.yaras_fig2`,
-:mod:`gapsim.figures.liang_shift`), with fewer pairs and steps so that each demo runs in
-seconds. Every demo runs without early stopping, so the number of frames is exact.
+(``experiments/yi_fig1.py``, ``experiments/yaras_fig2.py``, ``experiments/liang_shift.py``),
+built from the same named scenarios (:mod:`gapsim.scenarios`), with fewer pairs and steps so
+that each demo runs in seconds. Every demo runs without early stopping, so the number of frames
+is exact.
 
 - ``closing``: no constraint, from two narrow cones (Liang et al.'s cone-effect start). The
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
@@ -40,13 +41,12 @@ import numpy as np
 from gapsim.alignment import gap_shift, gap_shift_curve
 from gapsim.config import Config
 from gapsim.demos.base import Curve, Demo, Movie, Slider, final_numbers, trajectory_movie
+from gapsim.scenarios import CONE_START, mismatched_flow
 from gapsim.simulate import simulate
 
 __all__ = ["DEMOS"]
 
 TAU = Slider("tau", "τ", 0.05, 1.0)
-CONE_START = {"init": "cones", "init_angle": 0.3, "init_axis_angle": 1.5}
-"""Yi et al. Fig. 1's two-cone start: half-angle 0.3 rad, axes 1.5 rad apart."""
 
 
 def _base(p: dict[str, Any], **kw: Any) -> Config:
@@ -91,19 +91,11 @@ def _hyperplanes(p: dict[str, Any]) -> Movie:
 
 def _yaras(p: dict[str, Any]) -> Movie:
     swap = {"swap": "hard", "swap_p": p["swap_p"]} if p["swap_p"] > 0 else {}
-    cfg = Config(
+    cfg = mismatched_flow(
         n_pairs=p["n_pairs"],
-        dim=3,
         tau=p["tau"],
-        init="parallel-mismatched",
-        init_angle=1.0,
-        learn_tau=True,
-        solver="gd",
-        lr=1e-3,
         steps=p["steps"],
         stride=max(1, p["steps"] // (50 * p["frames"])),
-        early_stop=False,
-        dtype="float64",
         seed=p["seed"],
         **swap,
     )

@@ -214,7 +214,17 @@ def bench_row(n: int, d: int, s1: int, s2: int, torch_steps: tuple[int, int], ro
             "micro-benchmark was not a bound in this run (load, or a kernel path faster than "
             "the micro-benchmark's); not an efficiency"
         )
+    elif row["roofline_fraction_spread"][1] > 1:
+        row["warnings"].append(
+            f"{sum(x > 1 for x in _fractions(rates))} round(s) above 1 (max "
+            f"{row['roofline_fraction_spread'][1]:.2f}): in those rounds the roofline was not a "
+            "bound (load moved between the two measurements); read the median"
+        )
     return row
+
+
+def _fractions(rates: dict) -> list[float]:
+    return [x / y for x, y in zip(rates["gapsim"], rates["roofline"], strict=True)]
 
 
 def roofline_batch_maker(configs: int, n: int, d: int):
@@ -287,6 +297,11 @@ def bench_sweep(n_seeds: int, steps: int, rounds: int) -> dict:
     }
     if out["sweep_roofline_fraction"] > 1:
         out["warnings"].append("sweep_roofline_fraction > 1: the batch roofline was not a bound")
+    elif fraction_spread[1] > 1:
+        out["warnings"].append(
+            f"a round above 1 (max {fraction_spread[1]:.2f}): the batch roofline was not a bound "
+            "in it; read the median"
+        )
     return out
 
 

@@ -36,9 +36,7 @@ def interactive(quiet: bool = False) -> bool:
     return not quiet and sys.stdout.isatty() and sys.stderr.isatty()
 
 
-def bar(
-    total: int, desc: str = "", enabled: bool = True, file: Any = None, **kw: Any
-) -> tqdm:
+def bar(total: int, desc: str = "", enabled: bool = True, file: Any = None, **kw: Any) -> tqdm:
     """A tqdm bar over ``total`` items on ``file`` (default: stderr); a no-op when not ``enabled``.
 
     Args:

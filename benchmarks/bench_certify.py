@@ -40,7 +40,7 @@ import scipy.optimize
 from gapsim import Config, simulate
 from gapsim.batch import simulate_batch
 from gapsim.objective import objective
-from gapsim.simulate import prepare
+from gapsim.parts import prepare
 from gapsim.solvers import stationarity
 
 TAU = 0.1

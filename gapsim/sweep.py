@@ -52,10 +52,10 @@ from jax.sharding import PartitionSpec as P
 from gapsim.batch import batched, finish_or_error, group_key, stack
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
+from gapsim.parts import prepare
 from gapsim.precision import x64
 from gapsim.progress import bar
 from gapsim.result import Result, _atomic_write_text
-from gapsim.simulate import prepare
 from gapsim.solvers import Args, SolverOutput, Static
 
 __all__ = [

@@ -2,7 +2,7 @@ r"""Sweeps: a grid of configurations run as one batched, compiled, sharded progr
 
 A sweep is the outer product of a few config fields (``seed x tau x phi x ...``) over a base
 :class:`~gapsim.config.Config`. :func:`sweep` runs any list of configurations the way a single
-run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
+run goes (:func:`gapsim.parts.prepare`, :func:`gapsim.solvers.execute`,
 :func:`gapsim.simulate.finish`), but batched:
 
 1. every config is split into its compile-time :class:`~gapsim.solvers.Static` and its traced

@@ -157,3 +157,12 @@ def test_only_parts_builds_the_mechanisms():
             if called in ("MechArgs", "Mechanisms"):
                 hits.append(name)
     assert hits == []
+
+
+def test_public_names_point_at_their_one_home():
+    import gapsim
+    from gapsim import batch, parts
+
+    assert gapsim.make_constraints is parts.constraints
+    assert gapsim.prepare is parts.prepare
+    assert gapsim.best_of_seeds is batch.best_of_seeds

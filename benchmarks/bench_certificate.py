@@ -23,7 +23,8 @@ import jax.numpy as jnp
 
 from gapsim import Config
 from gapsim.certificate import kkt_certificate
-from gapsim.simulate import finish, prepare
+from gapsim.parts import prepare
+from gapsim.simulate import finish
 from gapsim.solvers import execute
 
 

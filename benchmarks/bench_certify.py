@@ -55,7 +55,7 @@ import scipy.optimize  # noqa: E402
 from gapsim import Config, simulate  # noqa: E402
 from gapsim.batch import simulate_batch  # noqa: E402
 from gapsim.objective import objective  # noqa: E402
-from gapsim.simulate import prepare  # noqa: E402
+from gapsim.parts import prepare  # noqa: E402
 from gapsim.solvers import stationarity  # noqa: E402
 
 TAU = 0.1

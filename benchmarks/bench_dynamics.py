@@ -14,7 +14,7 @@ import time
 import jax
 
 from gapsim import Config
-from gapsim.simulate import prepare
+from gapsim.parts import prepare
 from gapsim.solvers import run_dynamics
 
 

@@ -52,7 +52,7 @@ from jax.sharding import Mesh, NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
 from gapsim import Config, simulate  # noqa: E402
-from gapsim.simulate import prepare  # noqa: E402
+from gapsim.parts import prepare  # noqa: E402
 from gapsim.solvers import run_dynamics  # noqa: E402
 from gapsim.sweep import AXIS, grid, sweep  # noqa: E402
 

@@ -1,4 +1,4 @@
-r"""The compiled JAX half of :mod:`gapsim.certificate`: constraint residuals, gradients, VJPs, HVPs.
+r"""The compiled JAX half of :mod:`gapsim.certificate`: residual Jacobians, gradients, VJPs, HVPs.
 
 The variable vector :math:`v` is ``ravel_pytree`` of :func:`variables`: the points ``z`` (and
 ``nu`` / ``gamma`` when learnable). Every function is jit-compiled once per
@@ -6,7 +6,8 @@ The variable vector :math:`v` is ``ravel_pytree`` of :func:`variables`: the poin
 second certificate of the same shape does not recompile. Batched functions take a fixed
 ``CHUNK`` of rows (padded by the caller).
 
-To certify a new constraint, add its residuals to :func:`residuals` and, if it brings a
+To certify a new constraint, add its residuals to :func:`gapsim.geometry.residuals` (the set's
+defining equalities and inequalities live beside its projection) and, if it brings a
 parameter, a key to :func:`variables` (listed in ``POINT_KEYS`` when a rotation acts on it, so
 that it is rotated with the points). The learnable cap axis is such a parameter: the caller
 puts the fitted axes (:func:`gapsim.geometry.cap_axis`, one row per modality) in
@@ -21,56 +22,16 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from gapsim._types import Array, Points, Vector
-from gapsim.geometry import Constraint
+from gapsim._types import Array
+from gapsim.geometry import residuals
 from gapsim.objective import beta_at, objective
 from gapsim.solvers import Args, Static
 
-__all__ = ["residuals", "variables", "first_order", "vjp_rows", "hvp_rows", "generators"]
+__all__ = ["variables", "first_order", "vjp_rows", "hvp_rows", "generators"]
 
 CHUNK = 32
 POINT_KEYS = ("z", "axis")
 """Variables whose last axis is a point of R^d, rotated jointly by a symmetry."""
-
-
-def residuals(c: Constraint, x: Points, axis: Vector | None = None) -> tuple[Array, Array]:
-    r"""Constraint residuals of one modality's points: feasible iff ``eq == 0``, ``ineq >= 0``.
-
-    - unit norm: :math:`\tfrac12(\|x_i\|^2 - 1)` (its gradient is :math:`x_i`, its Hessian
-      :math:`I`: a multiplier is then the radial component of the gradient);
-    - subspace :math:`U = \mathrm{span}(Q)`: :math:`Q_\perp^\top x_i` (:math:`d-k` per row,
-      :math:`Q_\perp` an orthonormal basis of :math:`U^\perp`);
-    - cap: :math:`x_i\cdot c - \cos\alpha` with the fixed axis, the given ``axis`` (a learnable
-      axis passed as a variable, with its own equalities :math:`\tfrac12(\|c\|^2-1)` and
-      :math:`Q_\perp^\top c`);
-    - fixed concentration: :math:`\tfrac12(\|\bar x\|^2 - \rho^2)`.
-
-    Args:
-        c: the constraint.
-        x: ``(N, d)`` points.
-        axis: a cap axis that is part of the variables (overrides ``c.axis``).
-
-    Returns:
-        Flat ``eq`` and ``ineq`` arrays.
-    """
-    eq = [0.5 * (jnp.sum(x * x, axis=1) - 1)]
-    if c.basis is not None:
-        u = jnp.linalg.svd(c.basis, full_matrices=True)[0]
-        eq.append((x @ u[:, c.basis.shape[1] :]).ravel())
-    ineq = [jnp.zeros((0,), x.dtype)]
-    if c.cap_cos is not None:
-        a = c.axis if axis is None else axis
-        if a is None:
-            raise ValueError("a learnable cap axis must be passed as a variable (params['axis'])")
-        if c.axis is None:  # the learnable axis is a variable on the sphere (and in U)
-            eq.append((0.5 * (a @ a - 1))[None])
-            if c.basis is not None:
-                eq.append(a @ u[:, c.basis.shape[1] :])
-        ineq.append(x @ a - c.cap_cos)
-    if c.rho is not None:  # fixed concentration: ||mean(x)||^2 = rho^2 (halved, like the norms)
-        m = jnp.mean(x, axis=0)
-        eq.append((0.5 * (m @ m - c.rho**2))[None])
-    return jnp.concatenate(eq), jnp.concatenate(ineq)
 
 
 def variables(static: Static, params: dict) -> dict:

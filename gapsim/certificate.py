@@ -2,9 +2,10 @@ r"""Second-order (KKT) certificates: is an end point a local minimum, a saddle, 
 
 The problem certified is "minimise the noise-free objective :math:`f(v)` subject to
 :math:`h(v) = 0,\ g(v) \ge 0`", where :math:`v` stacks the points :math:`z` (and :math:`\nu`,
-:math:`\gamma` when they are learnable) and :func:`residuals` gives :math:`(h, g)` of each
-modality's :class:`~gapsim.geometry.Constraint`: :math:`\tfrac12(\|x_i\|^2-1)`, the components
-:math:`Q_\perp^\top x_i` orthogonal to a subspace, and a cap :math:`x_i\cdot c - \cos\alpha \ge 0`.
+:math:`\gamma` when they are learnable) and :func:`gapsim.geometry.residuals` gives
+:math:`(h, g)` of each modality's :class:`~gapsim.geometry.Constraint`:
+:math:`\tfrac12(\|x_i\|^2-1)`, the components :math:`Q_\perp^\top x_i` orthogonal to a subspace,
+and a cap :math:`x_i\cdot c - \cos\alpha \ge 0`.
 With the Lagrangian :math:`\mathcal{L} = f - \lambda^\top h - \mu^\top g`:
 
 1. **First order.** :math:`A` = Jacobian of the equalities and the *active* caps
@@ -73,13 +74,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from gapsim import _kkt
-from gapsim._kkt import residuals
 from gapsim.geometry import cap_axis
 from gapsim.solvers import Args, Static
 
 __all__ = [
     "SecondOrder",
-    "residuals",
     "kkt_certificate",
     "mean_error",
     "centroid_angle_precision",

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, no_type_check
 
+from gapsim import config_rules as rules
 from gapsim.config_rules import (
     INIT_ANGLE_DEFAULTS,
     MAX_SEED,
@@ -312,13 +313,7 @@ class Config:
 
     def _check_constraint(self) -> None:
         c, d = self.constraint, self.dim
-        _check(
-            self.cone_axis != "free",
-            "cone_axis",
-            "free",
-            "was removed (its mean-direction iteration is not a projection: points merged); "
-            "use 'learned', the exact learnable-axis cap",
-        )
+        rules.no_free_axis(self.cone_axis)
         if c == "concentration":
             _check(
                 self.kappa is not None and math.isfinite(self.kappa) and self.kappa > 0,
@@ -335,20 +330,7 @@ class Config:
                 self.cone_angle,
                 "only used with --constraint cone or subspace",
             )
-            _check(
-                0 < self.cone_angle < math.pi,
-                "cone_angle",
-                self.cone_angle,
-                "must lie in (0, pi) radians",
-            )
-            eps = 2.2e-16 if self.effective_dtype == "float64" else 1.2e-7
-            _check(
-                self.cone_angle >= math.sqrt(32 * eps),
-                "cone_angle",
-                self.cone_angle,
-                f"must be >= {math.sqrt(32 * eps):.2g} rad in {self.effective_dtype} (cos(alpha) "
-                "is not resolved below; use --dtype float64 for smaller caps)",
-            )
+            rules.cap_angle(self.cone_angle, self.effective_dtype)
         elif c == "cone":
             _check(False, "cone_angle", None, "required with --constraint cone")
         _check(
@@ -380,32 +362,21 @@ class Config:
                 self.thetas,
                 f"one angle per subspace dimension: at most d={d} angles",
             )
-        _check(1 <= k <= d, "subspace_dim", k, f"must lie in 1..d={d}")
+        rules.subspace_dim(k, d)
         if self.phi is not None:
-            _check(0 <= self.phi <= math.pi / 2, "phi", self.phi, "must lie in [0, pi/2]")
+            rules.principal_angle("phi", self.phi)
         if self.thetas is not None:
             _check(len(self.thetas) == k, "thetas", self.thetas, f"must have k={k} angles")
-            _check(
-                all(0 <= t <= math.pi / 2 for t in self.thetas),
-                "thetas",
-                self.thetas,
-                "each angle must lie in [0, pi/2]",
-            )
+            rules.principal_angles("thetas", self.thetas)
         _check(
             self.phi is not None or self.thetas is not None,
             "phi",
             None,
             "--constraint subspace needs --phi or --thetas",
         )
-        need = k + sum(t > 0 for t in self.principal_angles)
-        _check(
-            d >= need,
-            "dim",
-            d,
-            f"two {k}-dim subspaces with these principal angles need dim >= {need}",
-        )
+        rules.subspace_room(d, self.principal_angles)
         if self.cone_angle is not None:
-            _check(k >= 2, "subspace_dim", k, "a cap inside a subspace needs subspace_dim >= 2")
+            rules.cap_in_subspace(k)
 
     # --- resolved values -------------------------------------------------------------------
     @property

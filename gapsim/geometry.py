@@ -37,22 +37,21 @@ projection both modes (implicit derivative), so L-BFGS can run over it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim import config_rules as rules
 from gapsim._types import Array, Basis, Points, Scalar, Vector
 from gapsim.cone_sets import concentration_normal, concentration_project, fit_axis
 from gapsim.errors import ConfigError
-
-if TYPE_CHECKING:
-    from gapsim.config import Config
+from gapsim.subspaces import orthonormalize
 
 __all__ = [
     "Constraint",
-    "make_constraints",
+    "residuals",
     "stack",
     "project",
     "feasible",
@@ -112,32 +111,22 @@ class Constraint(NamedTuple):
         Raises:
             ConfigError: on any out-of-range input.
         """
-        from gapsim.subspaces import orthonormalize
-
         q = None
         if basis is not None:
             q = orthonormalize(basis, "basis")
             if q.shape[0] != d:
                 raise ConfigError("basis", f"array of shape {q.shape}", f"must have d={d} rows")
         c = cos = r = None
-        if isinstance(axis, str) and axis == "free":
-            raise ConfigError(
-                "cone_axis",
-                "free",
-                "was removed (its mean-direction iteration is not a projection and merged "
-                "points); use 'learned', the exact learnable-axis cap",
-            )
+        rules.no_free_axis(axis)
         if rho is not None:
-            if not 0 < rho < 1:
-                raise ConfigError("rho", rho, "must lie in (0, 1)")
+            rules.concentration_rho(rho)
             if cap_angle is not None or q is not None:
                 raise ConfigError("rho", rho, "a fixed concentration goes with no cap, no subspace")
             r = jnp.asarray(rho, dtype=dtype)
         if cap_angle is not None:
-            if not 0 < cap_angle < np.pi:
-                raise ConfigError("cone_angle", cap_angle, "must lie in (0, pi) radians")
-            if q is not None and q.shape[1] < 2:
-                raise ConfigError("subspace_dim", q.shape[1], "a cap inside a subspace needs >= 2")
+            rules.cap_angle(cap_angle, dtype)
+            if q is not None:
+                rules.cap_in_subspace(q.shape[1])
             cos = jnp.asarray(np.cos(cap_angle), dtype=dtype)
             if not (isinstance(axis, str) and axis == "learned"):
                 a = np.asarray(axis, dtype=np.float64).reshape(-1)
@@ -287,35 +276,46 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     return t - jnp.sum(t * n) / jnp.where(nn > 0, nn, 1.0) * n
 
 
-def make_constraints(cfg: Config) -> list[Constraint]:
-    r"""The M modalities' constraint sets described by a :class:`~gapsim.config.Config`.
-
-    ``subspace`` (M = 2): U, V from :func:`gapsim.subspaces.subspace_pair` with the configured
-    principal angles (canonical frame), optionally with caps inside them; ``cone``: caps on the
-    sphere. Fixed cap axes (M = 2): :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2`
-    for Y (``a = cone_axis_angle``), each projected onto its subspace. ``concentration``:
-    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.cone_sets.mean_resultant_length`).
-    """
-    from gapsim.cone_sets import mean_resultant_length
-    from gapsim.subspaces import subspace_pair
-
-    d, dt, m = cfg.dim, cfg.effective_dtype, cfg.modalities
-    bases = [None] * m
-    if cfg.constraint == "subspace":
-        bases = list(subspace_pair(d, cfg.principal_angles))
-    axes = ["learned"] * m
-    if cfg.cone_axis == "fixed":
-        a = cfg.cone_axis_angle
-        axes = [np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]]
-    rho = None
-    if cfg.constraint == "concentration":
-        rho = mean_resultant_length(cfg.kappa, d)
-    return [
-        Constraint.make(d, q, cfg.cone_angle, ax, dt, rho)
-        for q, ax in zip(bases, axes, strict=True)
-    ]
-
-
 def stack(constraints: list[Constraint]) -> Constraint:
     """Stack constraints of the same structure along a new leading (modality) axis."""
     return jax.tree.map(lambda *a: jnp.stack(a), *constraints)
+
+
+def residuals(c: Constraint, x: Points, axis: Vector | None = None) -> tuple[Array, Array]:
+    r"""Constraint residuals of one modality's points: feasible iff ``eq == 0``, ``ineq >= 0``.
+
+    - unit norm: :math:`\tfrac12(\|x_i\|^2 - 1)` (its gradient is :math:`x_i`, its Hessian
+      :math:`I`: a multiplier is then the radial component of the gradient);
+    - subspace :math:`U = \mathrm{span}(Q)`: :math:`Q_\perp^\top x_i` (:math:`d-k` per row,
+      :math:`Q_\perp` an orthonormal basis of :math:`U^\perp`);
+    - cap: :math:`x_i\cdot c - \cos\alpha` with the fixed axis, the given ``axis`` (a learnable
+      axis passed as a variable, with its own equalities :math:`\tfrac12(\|c\|^2-1)` and
+      :math:`Q_\perp^\top c`);
+    - fixed concentration: :math:`\tfrac12(\|\bar x\|^2 - \rho^2)`.
+
+    Args:
+        c: the constraint.
+        x: ``(N, d)`` points.
+        axis: a cap axis that is part of the variables (overrides ``c.axis``).
+
+    Returns:
+        Flat ``eq`` and ``ineq`` arrays.
+    """
+    eq = [0.5 * (jnp.sum(x * x, axis=1) - 1)]
+    if c.basis is not None:
+        u = jnp.linalg.svd(c.basis, full_matrices=True)[0]
+        eq.append((x @ u[:, c.basis.shape[1] :]).ravel())
+    ineq = [jnp.zeros((0,), x.dtype)]
+    if c.cap_cos is not None:
+        a = c.axis if axis is None else axis
+        if a is None:
+            raise ValueError("a learnable cap axis must be passed as a variable (params['axis'])")
+        if c.axis is None:  # the learnable axis is a variable on the sphere (and in U)
+            eq.append((0.5 * (a @ a - 1))[None])
+            if c.basis is not None:
+                eq.append(a @ u[:, c.basis.shape[1] :])
+        ineq.append(x @ a - c.cap_cos)
+    if c.rho is not None:  # fixed concentration: ||mean(x)||^2 = rho^2 (halved, like the norms)
+        m = jnp.mean(x, axis=0)
+        eq.append((0.5 * (m @ m - c.rho**2))[None])
+    return jnp.concatenate(eq), jnp.concatenate(ineq)

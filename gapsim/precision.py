@@ -2,7 +2,7 @@
 
 Certified optima are computed, and every run is certified, in float64 (:mod:`gapsim.simulate`).
 JAX computes in float64 only in its 64-bit mode; gapsim asks for that mode around its own
-entry points (:func:`x64` on :func:`gapsim.simulate.simulate`, :func:`~gapsim.simulate.prepare`,
+entry points (:func:`x64` on :func:`gapsim.simulate.simulate`, :func:`~gapsim.parts.prepare`,
 :func:`~gapsim.simulate.finish`, :func:`gapsim.sweep.sweep`; the ``gapsim`` command runs under it)
 with :func:`jax.enable_x64`, a context manager that restores the caller's setting on exit.
 Importing gapsim changes nothing: the default dtypes of the user's own JAX code stay theirs.

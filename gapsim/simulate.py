@@ -1,7 +1,7 @@
 """``simulate(config) -> Result``: the one-call entry point over the composable parts.
 
-Steps: build the constraint sets (:func:`gapsim.geometry.make_constraints`), draw or load the
-start (:func:`gapsim.init.initial_points`), run the compiled solver loop
+Steps: take the config apart (:func:`gapsim.parts.prepare`: the constraint sets, the start
+drawn or loaded by :func:`gapsim.init.initial_points`, the mechanisms), run the compiled solver loop
 (:mod:`gapsim.solvers`), then certify: the final points are re-projected in float64 and the
 stationarity measure is evaluated there, so the certificate does not depend on the working
 precision. A run that produces NaN/inf raises :class:`gapsim.errors.DivergenceError` naming the
@@ -11,7 +11,7 @@ step and the likely cause.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -20,100 +20,18 @@ import numpy as np
 
 from gapsim.certificate import centroid_angle_precision, kkt_certificate
 from gapsim.config import Config
-from gapsim.errors import ConfigError, DivergenceError
-from gapsim.geometry import Constraint, make_constraints, project, stack
-from gapsim.init import initial_points
+from gapsim.errors import DivergenceError
+from gapsim.geometry import Constraint, project
 from gapsim.measures import flag_centroid_angle, subspace_measures
-from gapsim.objective import Mechanisms, MechArgs, pairs
+from gapsim.objective import pairs
+from gapsim.parts import prepare
 from gapsim.posthoc import posthoc_measures
 from gapsim.precision import x64
 from gapsim.progress import steps_bar
 from gapsim.result import Certificate, Result
 from gapsim.solvers import Args, SolverOutput, Static, certify, execute
-from gapsim.temperature import nu_of_beta
 
-__all__ = ["simulate", "prepare", "finish", "best_of_seeds", "final_measures"]
-
-
-@x64
-def prepare(
-    cfg: Config, points: Any = None, tau_fn: Callable | None = None, *, record_points: bool = False
-) -> tuple[Static, Args]:
-    """Split a config into the compile-time :class:`Static` and the traced :class:`Args`.
-
-    Builds the constraint sets and the starting points (see :func:`simulate` for ``points``,
-    ``tau_fn`` and ``record_points``). Runs with equal ``Static`` and shapes share one compiled
-    program, and their ``Args`` can be stacked and vmapped.
-    """
-    if (tau_fn is not None) != (cfg.tau_schedule == "custom"):
-        raise ConfigError(
-            "tau_schedule",
-            cfg.tau_schedule,
-            "'custom' goes with a tau_fn callable in the API, and only with it",
-        )
-    dt = cfg.effective_dtype
-    k_init, k_run = jax.random.split(jax.random.key(cfg.seed))
-    cs = make_constraints(cfg)
-    z0 = initial_points(k_init, cfg, cs, points)
-    mech = Mechanisms(
-        n_modalities=cfg.modalities,
-        learn_tau=cfg.learn_tau,
-        tau_param=cfg.tau_param,
-        schedule=cfg.tau_schedule,
-        tau_fn=tau_fn,
-        gamma_lift=cfg.gamma_lift,
-        swap=cfg.swap,
-        n_noisy=cfg.n_noisy,
-        classes=cfg.classes,
-        atp=cfg.atp > 0,
-        cu=cfg.cu > 0,
-    )
-
-    def arr(v):
-        return jnp.asarray(v, dt)
-
-    margs = MechArgs(
-        key=jax.random.key_data(k_run),
-        tau_end=arr(cfg.tau_end or cfg.tau),
-        tau_period=arr(cfg.tau_period or cfg.steps),
-        tau_scale=arr(cfg.tau_scale),
-        tau_lr_mult=arr(cfg.tau_lr_mult),
-        gamma_lr_mult=arr(cfg.gamma_lr_mult),
-        swap_p=arr(cfg.swap_p),
-        class_p=arr(cfg.class_p),
-        atp=arr(cfg.atp),
-        cu=arr(cfg.cu),
-    )
-    n_pairs = len(pairs(cfg.modalities))
-    gamma0 = jnp.full((n_pairs,), cfg.gamma0 if cfg.gamma_lift else 0.0, dt)
-    momentum = cfg.momentum if cfg.solver == "sgd" else 0.0
-    args = Args(
-        z0=z0,
-        constraints=stack(cs),
-        beta=arr(cfg.beta),
-        lr=arr(cfg.effective_lr),
-        momentum=arr(momentum),
-        gtol=arr(cfg.effective_gtol),
-        nu0=arr(nu_of_beta(cfg.beta, cfg.tau_param, cfg.tau_scale)),
-        gamma0=gamma0,
-        mech=margs,
-        z_lr_mult=arr(
-            np.asarray(cfg.modality_lrs) / cfg.effective_lr
-            if cfg.modality_lrs is not None
-            else np.ones(cfg.modalities)
-        ),
-    )
-    static = Static(
-        cfg.solver,
-        cfg.steps,
-        cfg.stride,
-        cfg.early_stop,
-        mech,
-        cfg.block_size,
-        record_points,
-        cfg.parametrization,
-    )
-    return static, args
+__all__ = ["simulate", "finish", "final_measures"]
 
 
 def _divergence_cause(cfg: Config, z0: Any = None) -> str:
@@ -316,47 +234,3 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
         m.update({"raw_norm_min": float(arrays["raw_norms"].min())})
         m.update({"raw_norm_max": float(arrays["raw_norms"].max())})
     return Result(cfg, z, np.asarray(args.z0, np.float64), hist, m, cert, arrays)
-
-
-@x64
-def best_of_seeds(
-    cfg: Config, seeds: Sequence[int], *, batched: bool = True
-) -> tuple[Result, np.ndarray]:
-    """Multi-start: run ``cfg`` from each seed and keep the lowest-loss certified minimum.
-
-    These landscapes have distinct stationary points (on the circle, for instance, a start whose
-    cyclic order of x differs from that of y can end at a local minimum where two pairs
-    coincide; collapsed and great-circle configurations are saddles), so a claim about *the*
-    optimum is checked on the best of several starts, among certified minima only
-    (``Result.converged``). Runs that are not minima are used only if none is. The best
-    result's measures also count the seeds by kind: ``seeds_minimum``, ``seeds_saddle``,
-    ``seeds_not_stationary`` (and ``seeds_other``: second order off, stochastic).
-
-    With ``batched`` (default) the seeds run as one vmapped, compiled program, each with its
-    own stopping rule (:func:`gapsim.batch.simulate_batch`; equal to one-by-one runs to
-    rounding); ``batched=False`` runs them one by one.
-
-    Returns:
-        ``(best, losses)``: the best :class:`~gapsim.result.Result` and every run's final loss
-        (NaN for runs that are not certified minima), in the order of ``seeds``.
-    """
-    configs = [cfg.replace(seed=int(s)) for s in seeds]
-    if batched:
-        from gapsim.batch import simulate_batch
-
-        runs = simulate_batch(configs)
-        for r in runs:
-            if isinstance(r, DivergenceError):
-                raise r
-    else:
-        runs = [simulate(c) for c in configs]
-    losses = np.array([r.measures["loss"] if r.converged else np.nan for r in runs])
-    key = losses if np.isfinite(losses).any() else np.array([r.measures["loss"] for r in runs])
-    best = runs[int(np.nanargmin(key))]
-    kinds = [r.certificate.kind for r in runs]
-    for kind in ("minimum", "saddle", "not stationary"):
-        best.measures[f"seeds_{kind.replace(' ', '_')}"] = kinds.count(kind)
-    best.measures["seeds_other"] = len(kinds) - sum(
-        best.measures[f"seeds_{k}"] for k in ("minimum", "saddle", "not_stationary")
-    )
-    return best, losses

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from gapsim import config_rules as rules
 from gapsim.errors import ConfigError
 
 __all__ = [
@@ -175,20 +176,11 @@ def subspace_pair(
         array([0.3, 0.7])
     """
     th = np.sort(np.asarray(thetas, dtype=np.float64).ravel())
-    k = th.size
-    if not 1 <= k <= d:
-        raise ConfigError("thetas", tuple(th.tolist()), f"must have between 1 and d={d} angles")
-    if np.any(~np.isfinite(th)) or th[0] < 0 or th[-1] > np.pi / 2:
-        raise ConfigError("thetas", tuple(th.tolist()), "each angle must lie in [0, pi/2]")
+    k, given = th.size, tuple(th.tolist())
+    rules.subspace_dim(k, d, "thetas", given)
+    rules.principal_angles("thetas", given)
+    rules.subspace_room(d, given, "thetas", given)
     nonzero = th > 0
-    need = k + int(nonzero.sum())
-    if d < need:
-        raise ConfigError(
-            "thetas",
-            tuple(th.tolist()),
-            f"two {k}-dim subspaces with {int(nonzero.sum())} non-zero principal angles "
-            f"need d >= {need}, got d={d}",
-        )
     frame = np.eye(d) if key is None else random_orthogonal(key, d)
     u = frame[:, :k]
     w = np.zeros_like(u)
@@ -211,6 +203,5 @@ def hyperplane_pair(
     """
     if d < 2:
         raise ConfigError("dim", d, "hyperplanes need dim >= 2")
-    if not 0 <= phi <= np.pi / 2:
-        raise ConfigError("phi", phi, "must lie in [0, pi/2]")
+    rules.principal_angle("phi", phi)
     return subspace_pair(d, [0.0] * (d - 2) + [phi], key)

@@ -2,7 +2,7 @@ r"""Sweeps: a grid of configurations run as one batched, compiled, sharded progr
 
 A sweep is the outer product of a few config fields (``seed x tau x phi x ...``) over a base
 :class:`~gapsim.config.Config`. :func:`sweep` runs any list of configurations the way a single
-run goes (:func:`gapsim.simulate.prepare`, :func:`gapsim.solvers.execute`,
+run goes (:func:`gapsim.parts.prepare`, :func:`gapsim.solvers.execute`,
 :func:`gapsim.simulate.finish`), but batched:
 
 1. every config is split into its compile-time :class:`~gapsim.solvers.Static` and its traced
@@ -52,10 +52,10 @@ from jax.sharding import PartitionSpec as P
 from gapsim.batch import batched, finish_or_error, group_key, stack
 from gapsim.config import Config
 from gapsim.errors import ConfigError, DivergenceError
+from gapsim.parts import prepare
 from gapsim.precision import x64
 from gapsim.progress import bar
 from gapsim.result import Result, _atomic_write_text
-from gapsim.simulate import prepare
 from gapsim.solvers import Args, SolverOutput, Static
 
 __all__ = [

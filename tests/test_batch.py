@@ -82,7 +82,7 @@ def test_best_of_seeds_batched_equals_looped_and_compiles_once():
 
 
 def test_auto_mode_and_bad_mode():
-    from gapsim.simulate import prepare
+    from gapsim.parts import prepare
 
     static, _ = prepare(LBFGS_CFG)
     assert resolve_mode(static) == "map"  # L-BFGS on the CPU backend (module docstring)

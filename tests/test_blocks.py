@@ -20,7 +20,7 @@ import gapsim
 import gapsim.loss as loss_mod
 from gapsim.blocks import DENSE_MAX_N, block_rows
 from gapsim.measures import measures
-from gapsim.simulate import prepare
+from gapsim.parts import prepare
 
 DISCRETE = ("r1_xy", "r1_yx", "matched_fraction")
 

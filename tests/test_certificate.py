@@ -12,9 +12,11 @@ import pytest
 
 import gapsim
 from gapsim import Config, simplex_loss
+from gapsim.batch import best_of_seeds
 from gapsim.certificate import centroid_angle_precision, kkt_certificate, mean_error
 from gapsim.loss import infonce
-from gapsim.simulate import best_of_seeds, prepare, simulate
+from gapsim.parts import prepare
+from gapsim.simulate import simulate
 from gapsim.solvers import certify
 
 GTOL = 1e-9

@@ -16,10 +16,9 @@ from scipy.special import i0e, i1e
 from testutil import assert_close, gauss
 
 from gapsim import Config, ConfigError, Constraint, project, simulate, tangent
-from gapsim._kkt import residuals
 from gapsim.cli import main
 from gapsim.cone_sets import mean_resultant_length
-from gapsim.geometry import cap_axis, feasible
+from gapsim.geometry import cap_axis, feasible, residuals
 from gapsim.loss import infonce
 
 EPS = float(np.finfo(np.float64).eps)
@@ -171,7 +170,7 @@ def test_concentration_tangent_and_retraction():
 
 
 def test_residual_functions():
-    # the certificate's residuals (gapsim._kkt.residuals): feasible iff eq == 0 and ineq >= 0
+    # the certificate's residuals (gapsim.geometry.residuals): feasible iff eq == 0 and ineq >= 0
     c = Constraint.make(3, cap_angle=0.4)
     x = project(c, jnp.asarray(gauss(6, 0, 5, 3)))
     eq, ineq = residuals(c, x, cap_axis(c, x))  # 5 norms + the learnable axis's norm

@@ -12,8 +12,8 @@ from test_raw import _loss_grad
 from gapsim import Config, simulate
 from gapsim.cli import main
 from gapsim.cli.sweep import parse_grid
-from gapsim.geometry import make_constraints
 from gapsim.init import initial_points
+from gapsim.parts import make_constraints
 
 SIMULATE = importlib.import_module("gapsim.simulate")
 

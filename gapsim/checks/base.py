@@ -24,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
+import os
 import pkgutil
 import time
 import traceback
@@ -33,10 +34,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gapsim.batch import best_of_seeds
 from gapsim.config import Config
 from gapsim.precision import x64
 from gapsim.result import Result, jsonable
-from gapsim.simulate import best_of_seeds, simulate
+from gapsim.simulate import simulate
 
 __all__ = [
     "AGREES",
@@ -274,15 +276,14 @@ def register(
 
 def load_checks() -> list[str]:
     """Import every check module of this package by name (once); return their names."""
-    import gapsim.checks as pkg
-
+    here = os.path.dirname(os.path.abspath(__file__))  # this package's folder, not the package
     names = [
         m.name
-        for m in pkgutil.iter_modules(pkg.__path__)
+        for m in pkgutil.iter_modules([here])
         if m.name not in _INFRA and not m.name.startswith("_")
     ]
     for name in names:
-        importlib.import_module(f"gapsim.checks.{name}")
+        importlib.import_module(f"{__package__}.{name}")
     return names
 
 

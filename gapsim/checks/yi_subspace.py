@@ -34,7 +34,7 @@ import numpy as np
 
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, register, run_cached
 from gapsim.config import Config
-from gapsim.geometry import make_constraints
+from gapsim.parts import make_constraints
 from gapsim.result import Result
 from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
 

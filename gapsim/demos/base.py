@@ -19,8 +19,8 @@ import numpy as np
 
 from gapsim.config import Config
 from gapsim.errors import ConfigError
-from gapsim.geometry import make_constraints
 from gapsim.measures import MIN_MEAN_NORM
+from gapsim.parts import make_constraints
 from gapsim.result import Result
 from gapsim.simulate import simulate
 

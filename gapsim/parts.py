@@ -45,6 +45,7 @@ same name (as arrays of the working dtype); the others (``key``, ``tau_end``, ``
 are resolved in :func:`mech_args`."""
 
 
+@x64  # float64 constraint arrays even where the caller's JAX is in 32-bit mode
 def constraints(cfg: Config) -> list[Constraint]:
     r"""The M modalities' constraint sets described by a config.
 

@@ -1,4 +1,4 @@
-"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend;
+"""Strict test settings: rank promotion raises, dtype promotion is strict, warnings are errors (pyproject), Agg backend;
 jaxtyping checks the shape annotations at runtime (pyproject's addopts).
 
 The tests compare against float64 NumPy references, so this test process switches on JAX's
@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # before any test builds arrays
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")  # mixed dtypes must be explicit
 
 settings.register_profile(
     "fast",

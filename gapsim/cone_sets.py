@@ -67,7 +67,7 @@ __all__ = ["mean_resultant_length", "fit_axis", "concentration_project", "concen
 
 AXIS_MAX_ITERS = 100
 CONC_MAX_ITERS = 50
-_BACKTRACK = 2.0 ** -jnp.arange(24)
+_BACKTRACK = 2.0 ** -np.arange(24.0)  # cast to the points' dtype where used
 MAX_AXIS_STEP = 0.25
 GN_LOCAL = 1e-6
 """Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""

@@ -130,7 +130,8 @@ def _rotated_axis(key, ax, angle, c, d, dt):
     """``ax`` rotated by ``angle`` towards a random orthogonal direction, projected into U."""
     g = jax.random.normal(key, (d,), dtype=dt)
     w = safe_normalize((g - (g @ ax) * ax)[None], jnp.roll(ax, 1)[None])[0]
-    a = np.cos(angle) * ax + np.sin(angle) * w
+    angle = jnp.asarray(angle, dt)  # a float64 angle must not promote float32 points
+    a = jnp.cos(angle) * ax + jnp.sin(angle) * w
     if c.basis is not None:
         a = safe_normalize((c.basis @ (c.basis.T @ a))[None], c.basis[:, 0][None])[0]
     return a

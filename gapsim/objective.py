@@ -140,9 +140,10 @@ def group_permutation(key: jax.Array, groups: jax.Array, active: jax.Array) -> j
     """
     n = groups.shape[0]
     idx = jnp.arange(n)
-    g = jnp.where(active, groups, jnp.max(groups) + 1 + idx)  # inactive: singleton groups
+    g = jnp.where(active, groups, jnp.max(groups) + 1 + idx.astype(groups.dtype))  # singletons
     r = jax.random.uniform(key, (n,))
-    home = jnp.argsort(g + idx / n)  # positions in group order
+    g = g.astype(r.dtype)  # group + a fraction in [0, 1) sorts by group, then by the fraction
+    home = jnp.argsort(g + idx.astype(r.dtype) / n)  # positions in group order
     rand = jnp.argsort(g + r)  # a random order inside each group
     return jnp.zeros(n, idx.dtype).at[home].set(rand)
 

@@ -317,7 +317,10 @@ def run_dynamics(args: Args, static: Static, progress: bool = False) -> SolverOu
         g = jax.grad(f)(p)
         if not raw:
             g = {**g, "z": _tangent(c, p["z"], g["z"])}
-        u, s = opt.update(g, s, p)
+        # optax mixes its int32 step counter with Python floats (optax/tree_utils/_tree_math.py,
+        # tree_bias_correction: ``1 - decay**count``), which strict dtype promotion rejects
+        with jax.numpy_dtype_promotion("standard"):
+            u, s = opt.update(g, s, p)
         uz = u["z"] if args.z_lr_mult is None else u["z"] * args.z_lr_mult[:, None, None]
         new = {
             "z": p["z"] + uz if raw else _project(c, p["z"] + uz),
@@ -366,7 +369,12 @@ def run_lbfgs(args: Args, static: Static, memory: int = 20, progress: bool = Fal
     def advance(state):
         w, s = state
         v, g = value_and_grad(w, state=s)
-        u, s = opt.update(g, s, w, value=v, grad=g, value_fn=f)
+        # optax.lbfgs mixes int32 and int64 indices (optax/_src/transform.py,
+        # _precondition_by_lbfgs: ``memory_idx + jnp.arange(memory_size)``) and, for float32
+        # points under x64, float32 weights with its default-dtype memory (scale_by_lbfgs's
+        # ``weights_memory=jnp.zeros(memory_size)``), which strict dtype promotion rejects
+        with jax.numpy_dtype_promotion("standard"):
+            u, s = opt.update(g, s, w, value=v, grad=g, value_fn=f)
         w = optax.apply_updates(w, u)
         norms = jnp.linalg.norm(w, axis=-1)
         drift = (jnp.min(norms) < 1 / RESTART_DRIFT) | (jnp.max(norms) > RESTART_DRIFT)

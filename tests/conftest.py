@@ -1,5 +1,6 @@
-"""Strict test settings: rank promotion raises, warnings are errors (pyproject), Agg backend;
-jaxtyping checks the shape annotations at runtime (pyproject's addopts).
+"""Strict test settings: rank promotion raises, dtype promotion is strict (mixed dtypes must be
+cast explicitly), warnings are errors (pyproject), Agg backend; jaxtyping checks the shape
+annotations at runtime (pyproject's addopts). gapsim itself never sets the promotion mode.
 
 The tests compare against float64 NumPy references, so this test process switches on JAX's
 64-bit mode itself, as a user's float64 code would (importing gapsim no longer does;
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # before any test builds arrays
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")  # mixed dtypes must be explicit
 
 settings.register_profile(
     "fast",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gapsim import Config, inject_gap, simplex_loss, simulate, subspace_pair
 from gapsim.checks import REGISTRY, select
-from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, run_check
+from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Verdict, run_check
 from gapsim.checks.grassucci import class_points
 from gapsim.cli import main
 from gapsim.measures import measures
@@ -147,6 +147,17 @@ def test_fast_checks_agree():
     for cid in ("yi.subspace.theta1_bound", FAST_ID):
         r = run_check(REGISTRY[cid], quick=True)
         assert r.verdict == AGREES, (cid, r.measured)
+        assert all((r.quantity, r.unit, r.regime)), cid  # the report's columns are filled
+
+
+def test_every_check_returns_a_typed_verdict():
+    # the older dict form leaves the report's quantity and regime columns empty; every check
+    # module now returns gapsim.checks.base.Verdict (as_verdict still reads dicts for old code)
+    import inspect
+
+    for c in select(None):
+        ret = inspect.signature(c.fn.__wrapped__).return_annotation
+        assert ret in ("Verdict", Verdict), (c.id, ret)
 
 
 def test_check_cli_json_and_report(capsys, tmp_path):

@@ -4,12 +4,12 @@
   import hook with beartype (``--jaxtyping-packages`` in pyproject's ``addopts``);
 - every docstring example of the library runs (below), under the test process's settings.
 
-Strict dtype promotion is not on yet: under ``jax_numpy_dtype_promotion='strict'`` both
-optimiser updates gapsim calls raise inside optax, not in gapsim: L-BFGS mixes int32 and int64
-counters in 64-bit mode, and Adam's bias correction computes ``decay ** count`` (a Python float
-and an int32 count). Tracing the two ``opt.update`` calls in ``gapsim.solvers`` under
-``jax.numpy_dtype_promotion("standard")`` would let the rest run strict; the whole suite has
-not been run that way yet.
+Strict dtype promotion is on for the whole test run (conftest.py): gapsim casts explicitly where
+it mixes dtypes, and the two optimiser updates whose mixing happens inside optax (Adam's
+``decay ** count`` with an int32 count; L-BFGS's int32/int64 indices and its default-dtype
+memory) are traced under ``jax.numpy_dtype_promotion("standard")`` in ``gapsim.solvers``.
+``tests/test_precision.py`` checks that importing gapsim leaves the setting alone and that a
+user's strict mode runs.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Each case runs in a fresh interpreter, because this test process has 64-bit mode
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,24 @@ print(json.dumps({"x": str(r.x.dtype), "converged": bool(r.converged)}))
 """
     out = _run(code)
     assert out == {"x": "float32", "converged": False}
+
+
+def test_gapsim_leaves_dtype_promotion_alone_and_runs_under_strict():
+    """Importing gapsim keeps the promotion mode; a user's strict mode (x64 off) stays and works.
+
+    The optimiser updates inside optax are traced under standard promotion (``gapsim.solvers``);
+    everything gapsim computes itself casts explicitly.
+    """
+    code = """
+import json, jax
+before = jax.config.jax_numpy_dtype_promotion
+import gapsim, gapsim.simulate, gapsim.solvers, gapsim.checks, gapsim.cli
+after_import = jax.config.jax_numpy_dtype_promotion
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+cfg = gapsim.Config(n_pairs=4, dim=3, tau=0.5, steps=20)
+losses = {s: gapsim.simulate(cfg.replace(solver=s)).measures["loss"] for s in ("adam", "lbfgs")}
+print(json.dumps({"modes": [before, after_import, jax.config.jax_numpy_dtype_promotion], **losses}))
+"""
+    out = _run(code)
+    assert out["modes"] == ["standard", "standard", "strict"]
+    assert all(math.isfinite(out[s]) for s in ("adam", "lbfgs"))

@@ -66,6 +66,9 @@ def test_regimes():
 
 def _row(angle, phi, regime="phi", unc=1e-6, defined=True):
     return {
+        "n": 32,
+        "d": 8,
+        "tau": 0.5,
         "regime": regime,
         "angle_raw": angle,
         "phi": phi,
@@ -75,12 +78,12 @@ def _row(angle, phi, regime="phi", unc=1e-6, defined=True):
 
 
 def test_angle_verdict_can_go_every_way():
-    assert ys._verdict_on_angle([_row(0.7, 0.7)], "phi")["verdict"] == AGREES
-    assert ys._verdict_on_angle([_row(0.5, 0.7, "between")], "phi")["verdict"] == DISAGREES
+    assert ys._verdict_on_angle([_row(0.7, 0.7)], "phi").verdict == AGREES
+    assert ys._verdict_on_angle([_row(0.5, 0.7, "between")], "phi").verdict == DISAGREES
     undefined = _row(math.nan, 0.7, "undefined", math.inf, False)
-    assert ys._verdict_on_angle([undefined], "phi")["verdict"] == INCONCLUSIVE
+    assert ys._verdict_on_angle([undefined], "phi").verdict == INCONCLUSIVE
     # a tiny miss within 10 uncertainties is not a disagreement
-    assert ys._verdict_on_angle([_row(0.7 + 5e-6, 0.7)], "phi")["verdict"] == AGREES
+    assert ys._verdict_on_angle([_row(0.7 + 5e-6, 0.7)], "phi").verdict == AGREES
 
 
 @pytest.fixture(scope="module")

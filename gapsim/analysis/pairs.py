@@ -53,7 +53,7 @@ def _block(carry, xb, start, y, dg, beta, shared: bool):
     """
     cnt, cmax, cm, cs = carry
     b = xb.shape[0]
-    rows = jnp.arange(b)
+    rows = jnp.arange(b, dtype=start.dtype)  # int32 like start (strict dtype promotion)
     cols = start + rows
     s = xb @ y.T
     d_row = dg[cols]
@@ -61,7 +61,7 @@ def _block(carry, xb, start, y, dg, beta, shared: bool):
     off = s.at[rows, cols].set(-jnp.inf)
     rank_r = jnp.sum(off > d_row[:, None], axis=1)
     rmax = jnp.max(off, axis=1)
-    cnt = cnt + jnp.sum(off > dg[None, :], axis=0)
+    cnt = cnt + jnp.sum(off > dg[None, :], axis=0, dtype=cnt.dtype)
     cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
     if shared:  # logits <= beta: one exp(beta (S - 1)) serves rows and columns (docs/theory.md 0)
         e = jnp.exp(beta * (off - 1))

@@ -30,7 +30,7 @@ import numpy as np
 
 from gapsim import embed as _embed
 from gapsim.analysis.spectra import cone_cosine
-from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, register
+from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.errors import ConfigError
 
 __all__ = ["cone_effect_init", "random_inputs", "WORDS"]
@@ -89,7 +89,7 @@ def _spread(rows: list[dict], key: str) -> dict:
     "a randomly initialised CLIP maps random images and random captions into two narrow cones "
     "(one per modality) with a gap between them",
 )
-def cone_effect_init(quick: bool) -> dict:
+def cone_effect_init(quick: bool) -> Verdict:
     """Cone cosines and centroid distance of random-init open_clip models over seeds."""
     runs = [("ViT-B-32", s, 32, 224) for s in range(2 if quick else 5)]
     if not quick:
@@ -100,35 +100,48 @@ def cone_effect_init(quick: bool) -> dict:
         f"in both modalities, and a centroid distance above {GAP_SIGMAS:g} sd of its sampling "
         "noise, for every seed; fixed before running."
     )
+    quantity = "mean cone cosine per modality and centroid distance over init seeds"
+    models = ", ".join(dict.fromkeys(m for m, *_ in runs))
+    regime = Regime(
+        n=32, solver="random init, no training", note=f"{models}; {len(runs)} seeds in all"
+    )
     try:
         rows = [_seed_row(*r) for r in runs]
         toy_rows = [_seed_row(*r) for r in toy]
     except ConfigError as e:
-        return {
-            "verdict": INCONCLUSIVE,
-            "predicted": "two narrow cones with a gap",
-            "measured": None,
-            "tolerance": CONE_MIN,
-            "why_tolerance": why,
-            "details": {"reason": str(e)},
-        }
+        return Verdict(
+            verdict=INCONCLUSIVE,
+            quantity=quantity,
+            unit="1",
+            predicted="two narrow cones with a gap",
+            measured=None,
+            tolerance=CONE_MIN,
+            why_tolerance=why,
+            regime=regime,
+            decides="open_clip installed (the models are built with random weights)",
+            details={"reason": str(e)},
+        )
     ok_cone = all(min(r["cone_cosine_x"], r["cone_cosine_y"]) >= CONE_MIN for r in rows)
     ok_gap = all(r["centroid_distance"] > GAP_SIGMAS * r["gap_noise_sd"] for r in rows)
     verdict = AGREES if ok_cone and ok_gap else DISAGREES
     if len({r["seed"] for r in rows}) < 2:
         verdict = INCONCLUSIVE
     keys = ("cone_cosine_x", "cone_cosine_y", "centroid_distance", "cross_cosine_mean")
-    return {
-        "verdict": verdict,
-        "predicted": f"cone cosines >= {CONE_MIN}, gap > {GAP_SIGMAS:g} sd",
-        "measured": {k: _spread(rows, k)["mean"] for k in keys},
-        "tolerance": CONE_MIN,
-        "why_tolerance": why,
-        "details": {
+    return Verdict(
+        verdict=verdict,
+        quantity=quantity,
+        unit="1",
+        predicted=f"cone cosines >= {CONE_MIN}, gap > {GAP_SIGMAS:g} sd",
+        measured={k: _spread(rows, k)["mean"] for k in keys},
+        tolerance=CONE_MIN,
+        why_tolerance=why,
+        regime=regime,
+        decides="at least two init seeds",
+        details={
             "runs": rows,
             "spread": {k: _spread(rows, k) for k in keys},
             "narrow_cones": ok_cone,
             "gap": ok_gap,
             "toy_2_layer_runs": toy_rows,  # reported, not in the verdict (see docstring)
         },
-    }
+    )

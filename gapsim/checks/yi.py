@@ -17,6 +17,9 @@ from gapsim.checks.base import (
     AGREES,
     DISAGREES,
     INCONCLUSIVE,
+    Paper,
+    Regime,
+    Verdict,
     best_cached,
     register,
     verdict_within,
@@ -24,7 +27,7 @@ from gapsim.checks.base import (
 from gapsim.config import Config
 from gapsim.theory import large_n_limit, simplex_loss
 
-YI = "Yi, Douady & Chen 2025"
+YI = Paper("Yi, Douady & Chen 2025", 2)
 
 
 def _seeds(quick: bool, n_quick: int = 3, n_full: int = 8) -> list[int]:
@@ -38,7 +41,7 @@ def _seeds(quick: bool, n_quick: int = 3, n_full: int = 8) -> list[int]:
     "L* = log(1 + (N-1) exp(-N/((N-1) tau)))",
     figures=("yi_fig1.png", "demos/closing.gif"),
 )
-def simplex(quick: bool) -> dict:
+def simplex(quick: bool) -> Verdict:
     """Best-of-seeds certified optimum against the simplex value, over (N, d, tau)."""
     grid = (
         [(4, 3, 0.1), (4, 3, 0.5)]
@@ -79,17 +82,27 @@ def simplex(quick: bool) -> dict:
     v = verdict_within(worst, tol, conclusive)
     if v == AGREES and not cos_ok:
         v = DISAGREES
-    return {
-        "verdict": v,
-        "predicted": 0.0,
-        "measured": worst,
-        "tolerance": tol,
-        "why_tolerance": "|L_best - L*|; a certified stationary point (grad <= 1e-9) is within "
+    return Verdict(
+        verdict=v,
+        quantity="max |L_best - L*| over the resolved grid (and min paired cosine x_i . y_i)",
+        unit="nats",
+        predicted=0.0,
+        measured=worst,
+        tolerance=tol,
+        why_tolerance="|L_best - L*|; a certified stationary point (grad <= 1e-9) is within "
         "O(gtol^2/curvature) ~1e-16 of the optimum value; 1e-8 leaves room for float64 "
         "summation. Also x_i . y_i >= 1 - 1e-6 (x_i = y_i). Only grid points with beta^2 L* >= "
         "1e-6 count: there the certificate pins the points to ~1e-3 and the cosines to ~1e-6.",
-        "details": {"grid": rows},
-    }
+        regime=Regime(
+            n=sorted({n for n, _, _ in grid}),
+            d=sorted({d for _, d, _ in grid}),
+            tau=sorted({t for _, _, t in grid}),
+            solver="lbfgs, best of seeds",
+            certified=conclusive,
+        ),
+        decides="certified optima (grad <= 1e-9) at grid points where beta^2 L* >= 1e-6",
+        details={"grid": rows},
+    )
 
 
 def _pos_term(n: int, d: int, tau: float) -> float:
@@ -103,7 +116,7 @@ def _pos_term(n: int, d: int, tau: float) -> float:
     YI,
     "L - log N -> -1/tau + log(Gamma(nu+1)(2tau)^nu I_nu(1/tau)) as N -> infinity (paired uniform)",
 )
-def large_n(quick: bool) -> dict:
+def large_n(quick: bool) -> Verdict:
     """Certified optima at growing N; the gap to the limit must shrink like the O(1/N) term."""
     d, tau = 3, 0.5
     ns = [16, 32, 64] if quick else [16, 32, 64, 128, 256]
@@ -128,22 +141,22 @@ def large_n(quick: bool) -> dict:
     err = rows[-1]["err"]
     tol = abs(rows[-2]["err"] - err) + 1e-8
     v = verdict_within(err, tol, conclusive)
-    return {
-        "verdict": v,
-        "quantity": "(L - log N) - limit at the largest N",
-        "unit": "nats",
-        "regime": {"n": ns, "d": d, "tau": tau, "solver": "lbfgs", "certified": conclusive},
-        "decides": "certified optima at every N",
-        "predicted": 0.0,
-        "measured": err,
-        "tolerance": tol,
-        "why_tolerance": "the optimum's loss is certified to ~1e-10 and its error falls faster "
+    return Verdict(
+        verdict=v,
+        quantity="(L - log N) - limit at the largest N",
+        unit="nats",
+        predicted=0.0,
+        measured=err,
+        tolerance=tol,
+        why_tolerance="the optimum's loss is certified to ~1e-10 and its error falls faster "
         "than 1/N (4.6e-4, 7.7e-7, 4.5e-9 at N = 16, 32, 64): for a sequence converging at "
         "least geometrically the distance to the limit is bounded by the last step, "
         "|err(N_max/2) - err(N_max)|, plus 1e-8 for the certificate. A constant offset of the "
         "loss (a wrong formula) does not shrink and fails.",
-        "details": {"d": d, "tau": tau, "sweep": rows, "last_step": tol - 1e-8},
-    }
+        regime=Regime(n=ns, d=d, tau=tau, solver="lbfgs", certified=conclusive),
+        decides="certified optima at every N",
+        details={"d": d, "tau": tau, "sweep": rows, "last_step": tol - 1e-8},
+    )
 
 
 # The subspace rows (yi.subspace.*) live in gapsim.checks.yi_subspace; the former

@@ -22,7 +22,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim.checks.base import register, run_cached, verdict_within
+from gapsim.checks.base import Regime, Verdict, register, run_cached, verdict_within
 from gapsim.checks.yi import YI
 from gapsim.config import Config
 from gapsim.loss import infonce
@@ -162,6 +162,13 @@ def _settings(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _params(rows: list[dict], kind: str) -> str:
+    """The constraint parameters (alpha or kappa) of one kind of run, sorted, as text."""
+    return ", ".join(
+        f"{p:g}" for p in sorted({r["param"] for r in rows if r["constraint"] == kind})
+    )
+
+
 @register(
     "yi.cone.gap_zero",
     YI,
@@ -169,24 +176,35 @@ def _settings(rows: list[dict]) -> list[dict]:
     "rho = A_d(kappa)) and a free centre, the optimal centroid angle is 0",
     figures=("yi_fig1.png", "demos/cone.gif"),
 )
-def cone_gap_zero(quick: bool) -> dict:
+def cone_gap_zero(quick: bool) -> Verdict:
     """Learnable-axis caps (gd) and fixed concentration (L-BFGS); the gap at the minimum."""
     rows = _cap_runs(quick) + _concentration_runs(quick)
     settings = _settings(rows)
     judged = [s for s in settings if s["certified"]]
     measured = max((s["gap_at_minimum"] for s in judged), default=float("nan"))
     v = verdict_within(measured, GAP_TOL, len(judged) == len(settings))
-    return {
-        "verdict": v,
-        "predicted": 0.0,
-        "measured": measured,
-        "tolerance": GAP_TOL,
-        "why_tolerance": "the certificates (gradient norm 1e-9 for L-BFGS, gradient mapping "
+    return Verdict(
+        verdict=v,
+        quantity="largest centroid angle at the minimum over the settings",
+        unit="rad",
+        predicted=0.0,
+        measured=measured,
+        tolerance=GAP_TOL,
+        why_tolerance="the certificates (gradient norm 1e-9 for L-BFGS, gradient mapping "
         "1e-6 for the caps) pin the means to ~1e-6 rad or better; 1e-3 rad is far above that "
         "and far below any gap of interest. Judged per setting on the certified runs of lowest "
         "loss (ties to 1e-9 relative), a gap-0 twin of equal loss counting as a minimiser; "
         "inconclusive unless every setting has a certified run.",
-        "details": {
+        regime=Regime(
+            n=16,
+            d=3,
+            tau=sorted({r["tau"] for r in rows}),
+            solver="cap: gd (gradient mapping 1e-6); concentration: lbfgs",
+            certified=len(judged) == len(settings),
+            note=f"cap alpha {_params(rows, 'cap')}; kappa {_params(rows, 'concentration')}",
+        ),
+        decides="a certified run in every setting",
+        details={
             "reading": "ties: where all points of a modality sit on one rim, reflecting Y "
             "across the plane orthogonal to its mean direction shifts every logit by one "
             "constant, so the gapped twin has the same loss: gap 0 is optimal but not the "
@@ -201,4 +219,4 @@ def cone_gap_zero(quick: bool) -> dict:
             "certified": sum(r["converged"] for r in rows),
             "total": len(rows),
         },
-    }
+    )

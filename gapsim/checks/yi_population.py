@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, register
+from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
+from gapsim.checks.yi import YI
 from gapsim.population import (
     VMF,
     cone_argmin,
@@ -35,7 +36,6 @@ from gapsim.population import (
 )
 from gapsim.subspaces import hyperplane_pair
 
-YI = "Yi, Douady & Chen 2025"
 N_SIGMA = 4.0  # a Monte Carlo quantity is "significant" / "consistent" at 4 standard errors
 __all__ = ["cone_population_argmin", "subspace_population_argmin", "mgf_validation"]
 
@@ -86,6 +86,19 @@ def _scan(z, qu, qv_of, omega_of, grid, kappa, tau) -> dict:
     }
 
 
+def _regime(rows: list[dict], draws: int, model: str) -> Regime:
+    """The population regime of a grid of runs (N -> infinity; no run to certify)."""
+    kappas = ", ".join(f"{k:g}" for k in sorted({r["kappa"] for r in rows}))
+    return Regime(
+        n="infinity",
+        d=sorted({r["d"] for r in rows}),
+        tau=sorted({r["tau"] for r in rows}),
+        solver=f"population closed form + Monte Carlo ({draws} draws)",
+        certified=None,
+        note=f"{model}; kappa {kappas}",
+    )
+
+
 def _base_draws(k: int, kappa: float, draws: int, seed: int) -> np.ndarray:
     e1 = np.eye(k)[0]
     return sample_vmf(np.random.default_rng(seed), VMF(np.eye(k), e1, kappa), draws)
@@ -97,7 +110,7 @@ def _base_draws(k: int, kappa: float, draws: int, seed: int) -> np.ndarray:
     "(Thm 2, N -> infinity) vMF modalities of fixed kappa with free centres: the population "
     "InfoNCE is minimised with centroid angle 0",
 )
-def cone_population_argmin(quick: bool) -> dict:
+def cone_population_argmin(quick: bool) -> Verdict:
     """Argmin over the angle between the centres of J (closed form) and of F (CRN Monte Carlo)."""
     grid = (
         [(3, 5.0, 0.1), (8, 2.0, 0.5)]
@@ -148,23 +161,27 @@ def cone_population_argmin(quick: bool) -> dict:
         v = DISAGREES
     else:
         v = INCONCLUSIVE if f_undecided else AGREES
-    return {
-        "verdict": v,
-        "predicted": "argmin centroid angle 0 (rad) for J and F at every (d, kappa, tau)",
-        "measured": {
+    return Verdict(
+        verdict=v,
+        quantity="argmin of the centroid angle: J (closed form, Brent) and F (Monte Carlo grid)",
+        unit="rad",
+        predicted="argmin centroid angle 0 (rad) for J and F at every (d, kappa, tau)",
+        measured={
             "max_J_argmin_delta_rad": worst_j,
             "F_argmin_delta_rad": [r["F_argmin_delta"] for r in rows],
             "F_confidence_set_delta_rad": [r["F_confidence_set_delta"] for r in rows],
         },
-        "tolerance": {"J_rad": tol_j, "F": f"grid step pi/12; {N_SIGMA} SE confidence set"},
-        "why_tolerance": "J: Brent's argmin of a smooth function of cos(delta) is resolved to "
+        tolerance={"J_rad": tol_j, "F": f"grid step pi/12; {N_SIGMA} SE confidence set"},
+        why_tolerance="J: Brent's argmin of a smooth function of cos(delta) is resolved to "
         "~sqrt(eps) ~1.5e-8 rad (1e3 x that is allowed); F: Monte Carlo with common random "
         f"numbers, the argmin lies in the set of grid points within {N_SIGMA} standard errors "
         "of the paired difference of the smallest F; it must contain 0 and exclude pi. "
         "The closed-form vMF mgf must match scipy's "
         f"vMF sampler within {N_SIGMA} SE, else the model is wrong (inconclusive).",
-        "details": {"runs": rows, "draws": draws, "mgf_closed_form_valid": bool(valid)},
-    }
+        regime=_regime(rows, draws, "vMF caps, free centres on the sphere"),
+        decides="more draws (or a finer grid) until every F confidence set excludes pi or 0",
+        details={"runs": rows, "draws": draws, "mgf_closed_form_valid": bool(valid)},
+    )
 
 
 @register(
@@ -173,7 +190,7 @@ def cone_population_argmin(quick: bool) -> dict:
     "(Thm 3, N -> infinity) vMF of fixed kappa inside each hyperplane: the population InfoNCE is "
     "minimised with both centres orthogonal to C and centroid angle phi",
 )
-def subspace_population_argmin(quick: bool) -> dict:
+def subspace_population_argmin(quick: bool) -> Verdict:
     """Argmin of J over free centres in A and B, and of F over centres c_y = R c_x."""
     grid = (
         [(3, 0.7, 5.0, 0.3), (8, 1.0, 2.0, 0.5)]
@@ -237,24 +254,29 @@ def subspace_population_argmin(quick: bool) -> dict:
     decided = all(a or z for a, z in zip(at_phi, at_zero, strict=True))
     v = INCONCLUSIVE if not (valid and decided) else (AGREES if all(at_phi) else DISAGREES)
     j_in_c = all(r["J_argmin_delta"] < 1e-6 for r in rows)
-    return {
-        "verdict": v,
-        "predicted": "F argmin: centres orthogonal to C (|P_C c| = 0), centroid angle = phi",
-        "measured": {
+    return Verdict(
+        verdict=v,
+        quantity="argmin of F over the centres' angle s from C (and the centroid angle there)",
+        unit="rad",
+        predicted="F argmin: centres orthogonal to C (|P_C c| = 0), centroid angle = phi",
+        measured={
             "F_argmin_delta_minus_phi_rad": [r["F_argmin_delta"] - r["phi"] for r in rows],
             "F_argmin_shared_norm": [r["F_argmin_shared_norm"] for r in rows],
             "F_confidence_delta_rad": [r["F_confidence_delta"] for r in rows],
             "J_argmin_delta_rad": [r["J_argmin_delta"] for r in rows],
         },
-        "tolerance": f"grid step {ss[1]:.3f} rad in the centre's angle s from C; "
+        tolerance=f"grid step {ss[1]:.3f} rad in the centre's angle s from C; "
         f"{N_SIGMA} SE confidence set",
-        "why_tolerance": "F by Monte Carlo with common random numbers: the argmin lies in the set "
+        why_tolerance="F by Monte Carlo with common random numbers: the argmin lies in the set "
         f"of grid points within {N_SIGMA} standard errors of the paired difference of the "
         "smallest F. s = pi/2 (centres orthogonal to C) gives centroid angle phi exactly, s = 0 "
         "(centres in C) gives 0; the set must hold one and not the other to decide. "
         "The closed-form vMF "
         f"mgf must match scipy's sampler within {N_SIGMA} SE, else inconclusive.",
-        "details": {
+        regime=_regime(rows, draws, "vMF in two hyperplanes at angle phi, free centres"),
+        decides="more draws (or a finer grid) until every F confidence set holds exactly one "
+        "of s = 0 and s = pi/2",
+        details={
             "reading": f"the whole population InfoNCE F (pair structure y = Rx) puts the centres "
             f"orthogonal to C (angle phi) in {sum(at_phi)} of {len(rows)} runs and in C (angle 0) "
             f"in {sum(at_zero)}; the centre-pair leading term J alone puts both centres in C "
@@ -264,4 +286,4 @@ def subspace_population_argmin(quick: bool) -> dict:
             "draws": draws,
             "mgf_closed_form_valid": bool(valid),
         },
-    }
+    )

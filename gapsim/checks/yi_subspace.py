@@ -32,13 +32,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, register, run_cached
+from gapsim.checks.base import (
+    AGREES,
+    DISAGREES,
+    INCONCLUSIVE,
+    Regime,
+    Verdict,
+    register,
+    run_cached,
+)
+from gapsim.checks.yi import YI
 from gapsim.config import Config
 from gapsim.parts import make_constraints
 from gapsim.result import Result
 from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
 
-YI = "Yi, Douady & Chen 2025"
 RESOLVED = 10.0  # a component is resolved at 10 x its uncertainty
 ANGLE_RESOLUTION = 1e-2  # rad: an angle read to better than this can be told from phi or 0
 SAME_OPTIMUM_RTOL = 1e-9  # seeds whose loss agrees to 9 digits reached the same optimum
@@ -220,7 +228,19 @@ def subspace_study(quick: bool) -> list[dict]:
     return study(configs, range(3 if quick else 4), lambda c: {"phi": min(c.thetas)})
 
 
-def _verdict_on_angle(rows: list[dict], name: str) -> dict:
+def _regime(rows: list[dict], note: str = "") -> Regime:
+    """N, d, tau of a study's settings; certified when every setting has a certified optimum."""
+    return Regime(
+        n=sorted({r["n"] for r in rows}),
+        d=sorted({r["d"] for r in rows}),
+        tau=sorted({r["tau"] for r in rows}),
+        solver="lbfgs, best of seeds",
+        certified=bool(rows) and all(r["regime"] != "not_certified" for r in rows),
+        note=note,
+    )
+
+
+def _verdict_on_angle(rows: list[dict], name: str) -> Verdict:
     """Verdict of "the converged centroid angle equals the smallest non-zero angle"."""
     counts = {k: sum(r["regime"] == k for r in rows) for k in [*REGIMES, "not_certified"]}
     defined = [r for r in rows if r.get("angle_defined")]
@@ -245,21 +265,25 @@ def _verdict_on_angle(rows: list[dict], name: str) -> dict:
             else "no setting pins the means well enough to read the angle."
         )
     )
-    return {
-        "verdict": v,
-        "predicted": f"centroid angle = {name} (rad)",
-        "measured": {
+    return Verdict(
+        verdict=v,
+        quantity=f"centroid angle of the best certified optimum minus {name}, where defined",
+        unit="rad",
+        predicted=f"centroid angle = {name} (rad)",
+        measured={
             "sentence": sentence,
             "regime_counts": counts,
             "defined_angle_minus_target": [r["angle_raw"] - r["phi"] for r in defined],
         },
-        "tolerance": f"{RESOLVED} x the angle's uncertainty (certificate / seed spread)",
-        "why_tolerance": "the angle is read only where the certified points pin it to "
+        tolerance=f"{RESOLVED} x the angle's uncertainty (certificate / seed spread)",
+        why_tolerance="the angle is read only where the certified points pin it to "
         f"<= {ANGLE_RESOLUTION} rad: uncertainty = max(position error / min mean norm, spread "
         "over seeds at the same optimum), position error = |grad| N / (beta^2 min(L,1)) "
         "(gradient over the curvature of one point) or the certificate's own; an angle differs "
         f"from the target when it is more than {RESOLVED} uncertainties away.",
-    }
+        regime=_regime(rows, f"{name} = smallest non-zero principal angle"),
+        decides=f"an optimum certified well enough to read the angle to {ANGLE_RESOLUTION} rad",
+    )
 
 
 def _public(rows):
@@ -273,12 +297,11 @@ def _public(rows):
     "converges to phi",
     figures=("yi_regime_map.png", "gap_vs_angle.png", "demos/hyperplanes.gif"),
 )
-def gap_vs_phi(quick: bool) -> dict:
+def gap_vs_phi(quick: bool) -> Verdict:
     """Regime map of certified free-point optima in two hyperplanes (module docstring)."""
     rows = hyperplane_study(quick)
     out = _verdict_on_angle(rows, "phi")
-    out["details"] = {"regimes": REGIMES, "runs": _public(rows)}
-    return out
+    return out._replace(details={"regimes": REGIMES, "runs": _public(rows)})
 
 
 @register(
@@ -287,12 +310,11 @@ def gap_vs_phi(quick: bool) -> dict:
     "k-dim subspaces with trivial intersection: the centroid angle converges to theta_1",
     figures=("gap_vs_angle.png",),
 )
-def gap_vs_theta1(quick: bool) -> dict:
+def gap_vs_theta1(quick: bool) -> Verdict:
     """As gap_vs_phi, for k-dim subspaces whose principal angles are all non-zero."""
     rows = subspace_study(quick)
     out = _verdict_on_angle(rows, "theta_1")
-    out["details"] = {"regimes": REGIMES, "runs": _public(rows)}
-    return out
+    return out._replace(details={"regimes": REGIMES, "runs": _public(rows)})
 
 
 @register(
@@ -301,26 +323,31 @@ def gap_vs_theta1(quick: bool) -> dict:
     "(Cor 2) with the pair structure, cos(angle) = (|m_C|^2 + abar^2 cos phi)/(|m_C|^2 + abar^2)",
     figures=("yi_regime_map.png",),
 )
-def centroid_identity(quick: bool) -> dict:
+def centroid_identity(quick: bool) -> Verdict:
     """The measured centroid angle against the identity, at optima where the angle is defined."""
-    rows = [r for r in hyperplane_study(quick) + subspace_study(quick) if r.get("angle_defined")]
+    study_rows = hyperplane_study(quick) + subspace_study(quick)
+    rows = [r for r in study_rows if r.get("angle_defined")]
     worst = max((r["identity_residual"] / r["angle_uncertainty"] for r in rows), default=math.nan)
     v = INCONCLUSIVE if not rows else (AGREES if worst <= RESOLVED else DISAGREES)
-    return {
-        "verdict": v,
-        "predicted": "angle = identity(|m_C|, abar, principal angles), residual 0 (rad)",
-        "measured": {"max_residual_in_uncertainties": worst, "defined_optima": len(rows)},
-        "tolerance": f"{RESOLVED} x the angle's uncertainty",
-        "why_tolerance": "residual |angle - identity| in units of the angle's uncertainty "
+    return Verdict(
+        verdict=v,
+        quantity="max |angle - identity| over the defined optima, in angle uncertainties",
+        unit="1",
+        predicted="angle = identity(|m_C|, abar, principal angles), residual 0 (rad)",
+        measured={"max_residual_in_uncertainties": worst, "defined_optima": len(rows)},
+        tolerance=f"{RESOLVED} x the angle's uncertainty",
+        why_tolerance="residual |angle - identity| in units of the angle's uncertainty "
         "(position error / min mean norm, or the seed spread): exact at an exact optimum.",
-        "details": {
+        regime=_regime(study_rows, "hyperplanes and k-dim subspaces"),
+        decides="at least one optimum whose angle is defined",
+        details={
             "runs": [
                 {k: r[k] for k in ("n", "d", "tau", "phi", "angle_raw", "angle_identity")}
                 | {"residual": r["identity_residual"], "uncertainty": r["angle_uncertainty"]}
                 for r in rows
             ]
         },
-    }
+    )
 
 
 @register(
@@ -330,31 +357,36 @@ def centroid_identity(quick: bool) -> dict:
     "x_i.y_i = 1-(1-cos phi) a_i^2",
     figures=("yi_pair_structure.png",),
 )
-def pair_structure(quick: bool) -> dict:
+def pair_structure(quick: bool) -> Verdict:
     """Residuals of the pair structure at the best certified optima, in position errors."""
-    rows = [r for r in hyperplane_study(quick) if "pair_residual" in r]
+    study_rows = hyperplane_study(quick)
+    rows = [r for r in study_rows if "pair_residual" in r]
     ratio = [r["pair_residual"] / r["position_error"] for r in rows]
     worst = max(ratio, default=math.nan)
     v = INCONCLUSIVE if not rows else (AGREES if worst <= RESOLVED else DISAGREES)
-    return {
-        "verdict": v,
-        "predicted": "residual 0",
-        "measured": {
+    return Verdict(
+        verdict=v,
+        quantity="max pair-structure residual at the best certified optima, in position errors",
+        unit="1",
+        predicted="residual 0",
+        measured={
             "max_residual_in_position_errors": worst,
             "max_residual": max((r["pair_residual"] for r in rows), default=math.nan),
         },
-        "tolerance": f"{RESOLVED} x the position error",
-        "why_tolerance": "max(|P_C x - P_C y|, |a - b|, paired-cosine formula) is exact at an "
+        tolerance=f"{RESOLVED} x the position error",
+        why_tolerance="max(|P_C x - P_C y|, |a - b|, paired-cosine formula) is exact at an "
         "exact optimum; a certified point is known to its position error "
         "|grad| N/(beta^2 min(L,1)).",
-        "details": {
+        regime=_regime(study_rows, "two hyperplanes"),
+        decides="at least one certified optimum",
+        details={
             "runs": [
                 {k: r[k] for k in ("n", "d", "tau", "phi", "pair_residual", "position_error")}
                 for r in rows
             ],
-            "not_certified": sum(r["regime"] == "not_certified" for r in hyperplane_study(quick)),
+            "not_certified": sum(r["regime"] == "not_certified" for r in study_rows),
         },
-    }
+    )
 
 
 @register(
@@ -362,7 +394,7 @@ def pair_structure(quick: bool) -> dict:
     YI,
     "for x in U, y in V: x.y <= cos theta_1, so every pair angle and the centroid angle >= theta_1",
 )
-def theta1_bound(quick: bool) -> dict:
+def theta1_bound(quick: bool) -> Verdict:
     """Hard fact on random points in random subspaces (tests the subspace construction).
 
     The former optimum half (hyperplane optima against theta_min = 0) could not fail and is gone.
@@ -388,11 +420,14 @@ def theta1_bound(quick: bool) -> dict:
             continue
         viol = max(viol, th[0] - math.acos(np.clip(mx @ my / nx / ny, -1, 1)))
     tol = 1e-9
-    return {
-        "verdict": AGREES if viol <= tol else DISAGREES,
-        "predicted": "max violation <= 0",
-        "measured": viol,
-        "tolerance": tol,
-        "why_tolerance": "an inequality; 1e-9 covers float64 rounding of the angle computations.",
-        "details": {"random_trials": trials, "skipped_zero_means": skipped},
-    }
+    return Verdict(
+        verdict=AGREES if viol <= tol else DISAGREES,
+        quantity="max over random points of x.y - cos theta_1 and theta_1 - centroid angle",
+        unit="1 (cosine) / rad (angle)",
+        predicted="max violation <= 0",
+        measured=viol,
+        tolerance=tol,
+        why_tolerance="an inequality; 1e-9 covers float64 rounding of the angle computations.",
+        regime=Regime(n=8, d="3..8", solver="random points in random subspaces (no run)"),
+        details={"random_trials": trials, "skipped_zero_means": skipped},
+    )

@@ -252,6 +252,7 @@ def main() -> None:
     p.add_argument("--cert-seeds", type=int, default=2, help="seeds timed with the 2nd order")
     p.add_argument("--cert-max-vars", type=int, default=4096, help="largest 2Nd timed with it")
     p.add_argument("--quick", action="store_true", help="N = 16, d = 4 only (smoke test)")
+    p.add_argument("--rows", help="instead of the plan: rows NxDxS, e.g. 1024x8x8,1024x64x8")
     a = p.parse_args()
     plan = [(64, 8, 8), (64, 8, 64), (64, 64, 8), (64, 64, 64), (256, 8, 8), (256, 64, 8)]
     if a.full:
@@ -259,6 +260,8 @@ def main() -> None:
         plan += [(1024, 8, 64), (1024, 64, 64)]
     if a.quick:
         plan = [(16, 4, 4)]
+    if a.rows:
+        plan = [tuple(int(v) for v in r.split("x")) for r in a.rows.split(",")]
     load0 = os.getloadavg()
     rows = []
     for n, d, s in plan:

@@ -22,7 +22,16 @@ def _n_frames(path) -> int:
         return im.n_frames
 
 
-@pytest.mark.parametrize("name", [n for n in DEMOS if n != "closing"])
+# the cone demo compiles the learnable-axis cap projection into the recorded-points program
+# (~50 s on 2 cores, compilation only); the caps themselves are tested in test_cone.py
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n == "cone" else n
+        for n in DEMOS
+        if n != "closing"
+    ],
+)
 def test_demo_renders_a_gif(name, tmp_path):
     movie = DEMOS[name].movie(**TINY)
     assert movie.x.shape == (20, 4, 3)

@@ -16,7 +16,9 @@ def test_unconstrained_optimum_is_the_paired_simplex(d, data, tau, seed):
     n = data.draw(st.integers(2, d + 1), label="n")
     # best of 5 starts: on the circle (d=2) some starts end at a genuine local minimum where
     # two pairs coincide (found at N=3, tau=0.07, seed 3: loss 0.462, Hessian PSD)
-    r, losses = best_of_seeds(Config(n_pairs=n, dim=d, tau=tau), range(seed, seed + 5))
+    # (second order only where needed: the same best certified minimum as certifying all 5)
+    cfg = Config(n_pairs=n, dim=d, tau=tau)
+    r, losses = best_of_seeds(cfg, range(seed, seed + 5), second_order="best")
     assert r.converged, r.certificate
     # certified to grad norm 1e-9 in float64: the loss error is O(grad^2), far below 1e-8
     assert r.measures["loss"] == pytest.approx(simplex_loss(n, tau), abs=1e-8)

@@ -51,7 +51,7 @@ from gapsim.errors import DivergenceError
 from gapsim.parts import prepare
 from gapsim.precision import x64
 from gapsim.result import Result
-from gapsim.simulate import finish, simulate
+from gapsim.simulate import finish
 from gapsim.solvers import Args, SolverOutput, Static, execute
 
 MODES = ("auto", "vmap", "map")
@@ -115,6 +115,7 @@ def _run_stacked(args: Args, static: Static, mode: str) -> SolverOutput:
     return batched(static, mode)(args)
 
 
+@x64
 def run_stacked(args: Args, static: Static, mode: str = "auto") -> SolverOutput:
     """Run a stacked batch on one device (compiled once per static, mode, batch size, shapes)."""
     return _run_stacked(args, static, resolve_mode(static, mode))
@@ -128,6 +129,27 @@ def finish_or_error(cfg: Config, static: Static, args: Args, out: Any) -> Result
         return e
 
 
+def solve_batch(configs: Sequence[Config], mode: str = "auto") -> list[tuple[Static, Args, Any]]:
+    """Prepare every config and run it, batched per group of equal :func:`group_key`.
+
+    Returns ``(static, args, out)`` per config, in order, not yet certified: pass them to
+    :func:`finish_or_error` (which is what :func:`simulate_batch` does).
+    """
+    prepared = [prepare(cfg) for cfg in configs]
+    groups: dict[tuple, list[int]] = {}
+    for i, (static, args) in enumerate(prepared):
+        groups.setdefault(group_key(static, args), []).append(i)
+    solved: list[Any] = [None] * len(configs)
+    for key, idx in groups.items():
+        static = key[0]
+        stacked = stack([prepared[i][1] for i in idx])
+        outs = unstack(run_stacked(stacked, static, mode), len(idx))
+        for i, out in zip(idx, outs, strict=True):
+            solved[i] = (static, prepared[i][1], out)
+    return solved
+
+
+@x64
 def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result | DivergenceError]:
     """:func:`gapsim.simulate` of every config, batched per group of equal :func:`group_key`.
 
@@ -141,18 +163,8 @@ def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result
         One :class:`~gapsim.result.Result` per config, in order, or the
         :class:`~gapsim.errors.DivergenceError` of a config that diverged.
     """
-    prepared = [prepare(cfg) for cfg in configs]
-    groups: dict[tuple, list[int]] = {}
-    for i, (static, args) in enumerate(prepared):
-        groups.setdefault(group_key(static, args), []).append(i)
-    results: list[Any] = [None] * len(configs)
-    for key, idx in groups.items():
-        static = key[0]
-        stacked = stack([prepared[i][1] for i in idx])
-        outs = unstack(run_stacked(stacked, static, mode), len(idx))
-        for i, out in zip(idx, outs, strict=True):
-            results[i] = finish_or_error(configs[i], static, prepared[i][1], out)
-    return results
+    solved = solve_batch(configs, mode)
+    return [finish_or_error(c, *sol) for c, sol in zip(configs, solved, strict=True)]
 
 
 @x64
@@ -192,18 +204,22 @@ def best_of_seeds(
     lazy = second_order == "best" and cfg.second_order
     configs = [cfg.replace(seed=int(s), second_order=not lazy and cfg.second_order) for s in seeds]
     if batched:
-        runs = simulate_batch(configs)
-        for r in runs:
-            if isinstance(r, DivergenceError):
-                raise r
+        solved = solve_batch(configs)
     else:
-        runs = [simulate(c) for c in configs]
-    checked = len(runs) if cfg.second_order and not lazy else 0
-    if lazy:  # second order on the stationary seeds, lowest loss first, to the first minimum
-        for i in sorted(
-            (i for i, r in enumerate(runs) if r.converged), key=lambda i: runs[i].measures["loss"]
-        ):
-            runs[i] = simulate(configs[i].replace(second_order=True))
+        solved = [(st, a, execute(st, a)) for st, a in (prepare(c) for c in configs)]
+    runs = [finish_or_error(c, *sol) for c, sol in zip(configs, solved, strict=True)]
+    for r in runs:
+        if isinstance(r, DivergenceError):
+            raise r
+    checked = 0 if lazy or not cfg.second_order else sum(map(_second_order_ran, runs))
+    if lazy:  # the second order by increasing loss, on the same end points, to the first minimum
+        # candidates: every deterministic run; on a cap the KKT residual, not the gradient
+        # mapping, decides stationarity, so a first-order "not stationary" may still certify
+        cand = [i for i, r in enumerate(runs) if r.certificate.kind != "stochastic"]
+        for i in sorted(cand, key=lambda i: runs[i].measures["loss"]):
+            if not (runs[i].converged or runs[i].certificate.criterion == "gradient_mapping_norm"):
+                continue  # smooth set, not first-order stationary: the second order says so too
+            runs[i] = finish(configs[i].replace(second_order=True), *solved[i])
             checked += 1
             if runs[i].converged:
                 break
@@ -219,6 +235,13 @@ def best_of_seeds(
     )
     best.measures["seeds_second_order_checked"] = checked
     return best, losses
+
+
+def _second_order_ran(r: Result) -> bool:
+    """Whether :func:`gapsim.simulate.finish` ran the second order on this run."""
+    c = r.certificate
+    smooth_and_moving = c.criterion != "gradient_mapping_norm" and not c.grad_norm <= c.gtol
+    return c.kind != "stochastic" and not smooth_and_moving
 
 
 def _unchecked(r: Result) -> Result:

@@ -78,6 +78,8 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # ~65 s on 2 cores, 8 programs compiled in a child; the default-tier sweep
+# tests run the same shard_map program on one device
 def test_sweep_on_four_devices_equals_one_by_one_runs():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     proc = subprocess.run(

@@ -32,8 +32,8 @@ otherwise):
   ``(one_by_one + S * second_order_s) / best_lazy_s``, the speed-up on the time to the best
   certified optimum, which is what a check waits for, estimated from ``second_order_s`` (seeds
   0 and 1; the lazy run certifies the lowest-loss seed, whose certificate may cost more or
-  less); on rows with S <= 8 also timed directly against ``best_of_seeds`` certifying every
-  seed (``best_all_s``, ``best_all_vs_lazy``: median of per-round ratios; ``best_same_seed``).
+  less); where S * 2Nd <= 65,536 also timed directly against ``best_of_seeds`` certifying
+  every seed (``best_all_s``, ``best_all_vs_lazy``: median of per-round ratios; ``best_same_seed``).
 
 Every method is warmed up once (compiles) and then timed ``--repeats`` times interleaved
 (A B C A B C ...): ``speedup`` is the median of the per-round ratios one_by_one / batched (the
@@ -150,7 +150,7 @@ def bench_row(
         methods["best_lazy"] = lambda: [
             best_of_seeds(lazy_cfg, range(n_seeds), second_order="best")[0]
         ]
-        if n_seeds <= 8:  # and with every seed certified, timed directly
+        if n_seeds * 2 * n * d <= 65536:  # and with every seed certified, timed directly
             methods["best_all"] = lambda: [best_of_seeds(lazy_cfg, range(n_seeds))[0]]
     for fn in methods.values():  # warm-ups: compile every program once
         fn()

@@ -56,7 +56,8 @@ class Certificate:
         criterion: ``riemannian_grad_norm`` (smooth sets) or ``gradient_mapping_norm`` (caps).
         steps: steps (or L-BFGS iterations) taken.
         solver: the solver used.
-        kind: ``minimum``, ``saddle``, ``not stationary``, ``stationary`` (second order off)
+        kind: ``minimum``, ``saddle``, ``not stationary``, ``undecided`` (the eigensolver did
+            not converge), ``degenerate``, ``stationary`` (second order off)
             or ``stochastic`` (no deterministic stationary point; never converged).
         kkt_residual: first-order KKT residual (NaN when not computed).
         lambda_min: smallest curvature without symmetries (NaN when not computed).

@@ -263,3 +263,26 @@ def test_centroid_angle_precision_propagates_the_position_error():
     assert mean_error(0.4, 16) == pytest.approx(0.1)
     assert centroid_angle_precision((0.5, 0.25), 0.4, 16) == pytest.approx(0.1 / 0.5 + 0.1 / 0.25)
     assert centroid_angle_precision((0.05, 0.9), 0.4, 16) == math.inf  # undefined at precision
+
+
+def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
+    """ARPACK's no-convergence (seen at N = 128, d = 8 on two-hyperplane optima) is no crash."""
+    import scipy.sparse.linalg as spla
+
+    import gapsim.certificate as certificate
+
+    cfg = Config(n_pairs=64, dim=16, tau=0.5)  # 2Nd = 2048 > DENSE_MAX: the Lanczos path
+    assert simulate(cfg).certificate.method == "lanczos"
+
+    def fails(*a, **k):
+        raise spla.ArpackNoConvergence("planted", np.zeros(0), np.zeros((0, 0)))
+
+    monkeypatch.setattr(certificate.spla, "eigsh", fails)
+    r = simulate(cfg)
+    assert r.certificate.method == "dense (Lanczos failed)"
+    assert r.certificate.kind == "minimum"
+    monkeypatch.setattr(certificate, "DENSE_FALLBACK", 0)
+    r = simulate(cfg)
+    assert r.certificate.kind == "undecided"
+    assert not r.converged
+    assert np.isnan(r.certificate.lambda_min)

@@ -22,26 +22,15 @@ import numpy as np
 from gapsim import Config, simulate
 from gapsim.scenarios import cone_effect
 
+_GRID = dict(  # the paper's temperatures, schedule ends and swap probabilities (Tables 3-5)
+    taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
+    ends=(0.02, 0.03, 0.04, 0.05),
+    ps=(1e-3, 1e-2, 1e-1, 1.0),
+)
 SIZES = {
     "tiny": dict(n=8, d=4, steps=50, seeds=1, taus=(0.01, 0.1), ends=(0.02,), ps=(0.1,)),
-    "quick": dict(
-        n=32,
-        d=8,
-        steps=1500,
-        seeds=2,
-        taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
-        ends=(0.02, 0.03, 0.04, 0.05),
-        ps=(1e-3, 1e-2, 1e-1, 1.0),
-    ),
-    "full": dict(
-        n=64,
-        d=16,
-        steps=5000,
-        seeds=5,
-        taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
-        ends=(0.02, 0.03, 0.04, 0.05),
-        ps=(1e-3, 1e-2, 1e-1, 1.0),
-    ),
+    "quick": dict(n=32, d=8, steps=1500, seeds=2, **_GRID),
+    "full": dict(n=64, d=16, steps=5000, seeds=5, **_GRID),
 }
 TAU_SWAP = 0.01
 

@@ -213,12 +213,10 @@ def best_of_seeds(
             raise r
     checked = 0 if lazy or not cfg.second_order else sum(map(_second_order_ran, runs))
     if lazy:  # the second order by increasing loss, on the same end points, to the first minimum
-        # candidates: every deterministic run; on a cap the KKT residual, not the gradient
-        # mapping, decides stationarity, so a first-order "not stationary" may still certify
-        cand = [i for i, r in enumerate(runs) if r.certificate.kind != "stochastic"]
+        # candidates: the runs "all" would send to the second order (on a cap the KKT residual,
+        # not the gradient mapping, decides stationarity, so a capped run is always one)
+        cand = [i for i, r in enumerate(runs) if _second_order_ran(r)]
         for i in sorted(cand, key=lambda i: runs[i].measures["loss"]):
-            if not (runs[i].converged or runs[i].certificate.criterion == "gradient_mapping_norm"):
-                continue  # smooth set, not first-order stationary: the second order says so too
             runs[i] = finish(configs[i].replace(second_order=True), *solved[i])
             checked += 1
             if runs[i].converged:
@@ -238,7 +236,11 @@ def best_of_seeds(
 
 
 def _second_order_ran(r: Result) -> bool:
-    """Whether :func:`gapsim.simulate.finish` ran the second order on this run."""
+    """Whether :func:`gapsim.simulate.finish` runs (second order off: would run) its second order.
+
+    That is a deterministic run, first-order stationary or on a cap (where the KKT residual
+    decides stationarity).
+    """
     c = r.certificate
     smooth_and_moving = c.criterion != "gradient_mapping_norm" and not c.grad_norm <= c.gtol
     return c.kind != "stochastic" and not smooth_and_moving

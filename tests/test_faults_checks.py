@@ -194,3 +194,15 @@ def test_grassucci_sees_labels_unrelated_to_the_points(fault):
 
     fault.setattr(grassucci, "group_measures", scrambled)
     assert _verdict("grassucci.clustering_vs_retrieval") != AGREES
+
+
+# --- Yi et al.: the simplex optimum (finite N, free points, certified L-BFGS) -----------------
+
+
+def test_simplex_row_sees_a_wrong_closed_form(fault):
+    import gapsim.checks.yi as yi
+
+    real = yi.simplex_loss
+    fault.setattr(yi, "simplex_loss", lambda n, tau: real(n, 1.01 * tau))
+    assert _verdict("yi.unconstrained.simplex") != AGREES
+

@@ -205,4 +205,3 @@ def test_simplex_row_sees_a_wrong_closed_form(fault):
     real = yi.simplex_loss
     fault.setattr(yi, "simplex_loss", lambda n, tau: real(n, 1.01 * tau))
     assert _verdict("yi.unconstrained.simplex") != AGREES
-

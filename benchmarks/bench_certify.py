@@ -263,6 +263,17 @@ def _line(row: dict) -> str:
     )
 
 
+def _rows(text: str) -> list[tuple[int, int, int]]:
+    """``NxDxS,...`` -> [(N, D, S), ...]: positive integers, N >= 2, D >= 2."""
+    try:
+        rows = [tuple(int(v) for v in r.split("x")) for r in text.split(",")]
+    except ValueError:
+        rows = []
+    if not rows or any(len(r) != 3 or r[0] < 2 or r[1] < 2 or r[2] < 1 for r in rows):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NxDxS[,NxDxS...], e.g. 64x8x8")
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -272,7 +283,9 @@ def main() -> None:
     p.add_argument("--cert-seeds", type=int, default=2, help="seeds timed with the 2nd order")
     p.add_argument("--cert-max-vars", type=int, default=4096, help="largest 2Nd timed with it")
     p.add_argument("--quick", action="store_true", help="N = 16, d = 4 only (smoke test)")
-    p.add_argument("--rows", help="instead of the plan: rows NxDxS, e.g. 1024x8x8,1024x64x8")
+    p.add_argument(
+        "--rows", type=_rows, help="instead of the plan: rows NxDxS, e.g. 1024x8x8,1024x64x8"
+    )
     a = p.parse_args()
     plan = [(64, 8, 8), (64, 8, 64), (64, 64, 8), (64, 64, 64), (256, 8, 8), (256, 64, 8)]
     if a.full:
@@ -281,7 +294,7 @@ def main() -> None:
     if a.quick:
         plan = [(16, 4, 4)]
     if a.rows:
-        plan = [tuple(int(v) for v in r.split("x")) for r in a.rows.split(",")]
+        plan = a.rows
     load0 = os.getloadavg()
     rows = []
     for n, d, s in plan:

@@ -150,6 +150,27 @@ def test_fast_checks_agree():
         assert all((r.quantity, r.unit, r.regime)), cid  # the report's columns are filled
 
 
+@pytest.mark.parametrize("beta", [1.0, 9.82, 100.0])
+def test_liang_rounding_model_bounds_the_engines_loss_rounding(beta):
+    """The toy checks' tolerance rests on a rounding model of the float64 loss (liang._rounding).
+
+    Measured: the spread of the engine's loss about a quadratic over lam +- 1e-5 around the
+    predicted argmin. At beta = 100 it is ~1.4e-14 (19x eps * L: the logits are of size beta),
+    which the older model eps * L missed (its tolerance, 1.35e-7, sat below the 1.37e-7 by
+    which an unoptimised XLA build's argmin moved).
+    """
+    from gapsim.checks import liang
+
+    a = liang.stationary_temperature()
+    g = math.sqrt(1 - a / beta) if beta > a else 0.0
+    pred = liang._lam_of_gamma(g, liang.GAMMA0)
+    x, y = liang.toy_points()
+    lams = pred + np.linspace(-1e-5, 1e-5, 401)
+    f = np.asarray(liang.gap_shift_curve(x, y, 1 / beta, lams).losses)
+    spread = np.abs(f - np.polyval(np.polyfit(lams - pred, f, 2), lams - pred)).max()
+    assert spread <= liang._rounding(beta, float(f.mean()))
+
+
 def test_every_check_returns_a_typed_verdict():
     # the older dict form leaves the report's quantity and regime columns empty; every check
     # module now returns gapsim.checks.base.Verdict (as_verdict still reads dicts for old code)

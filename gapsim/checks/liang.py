@@ -35,6 +35,7 @@ __all__ = ["toy_points", "stationary_temperature", "toy_swapped_pair", "trained_
 LIANG = Paper("Liang et al. 2022", 4)
 N_TOY, GAMMA0 = 8, 0.6
 _EPS = 1e-15  # relative rounding of a float64 loss of order one
+_ULP = float(np.finfo(np.float64).eps)  # 2.2e-16
 
 
 def toy_points(n: int = N_TOY, gamma0: float = GAMMA0) -> tuple[np.ndarray, np.ndarray]:
@@ -88,12 +89,27 @@ def _reference_loss(lam: float, beta: float) -> float:
     return _ell(beta / (1 + s * s), _unlifted_cosines())
 
 
+def _rounding(beta: float, loss: float) -> float:
+    """Absolute rounding of the float64 loss: eps_mach * beta * max|Z| + 1e-15 * |L|.
+
+    Each term ``logsumexp(beta Z_i) - beta Z_ii`` subtracts numbers of size ``beta max|Z|``, so
+    its rounding grows with the logit scale, not with the loss (at beta = 100 the loss is 0.74
+    but rounds to ~1e-14: the spread of the engine's loss about a quadratic over
+    ``lam +- 1e-5``, measured in ``tests/test_checks.py``). The second term covers a loss of
+    order one at small beta.
+    """
+    return _ULP * beta * float(np.abs(_unlifted_cosines()).max()) + _EPS * abs(loss)
+
+
 def _resolution(beta: float, lam: float) -> float:
-    """How precisely a float64 loss pins the argmin: sqrt(2 eps L / L''(lam)) (+ the search's)."""
+    """How precisely a float64 loss pins the argmin: sqrt(2 delta / L''(lam)) (+ the search's).
+
+    ``delta`` is :func:`_rounding`; ``L''`` from the reference by central differences.
+    """
     h = 1e-3
     f = [_reference_loss(lam + k * h, beta) for k in (-1, 0, 1)]
     curv = max((f[0] - 2 * f[1] + f[2]) / h**2, 1e-300)
-    return math.sqrt(2 * _EPS * abs(f[1]) / curv) + 1e-8
+    return math.sqrt(2 * _rounding(beta, f[1]) / curv) + 1e-8
 
 
 @register(
@@ -117,8 +133,9 @@ def shift_at_stationary(quick: bool) -> Verdict:
         predicted=0.0,
         measured=lam,
         tolerance=tol,
-        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 eps L / L'') by "
-        "a float64 loss (eps = 1e-15); L'' from the reference l(a) by central differences.",
+        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 delta / L'') by "
+        "a float64 loss rounded by delta = 2.2e-16 beta max|Z| + 1e-15 |L|; L'' from the "
+        "reference l(a) by central differences.",
         regime=Regime(n=N_TOY, d=3, tau=1 / beta, solver="closed form (toy)", note="gamma0 0.6"),
         details={"a_star": a_star, "beta": beta, "gamma0": GAMMA0},
     )
@@ -158,8 +175,9 @@ def toy_swapped_pair(quick: bool) -> Verdict:
         predicted={f"beta={r['beta']:g}": r["predicted_lam"] for r in rows},
         measured={f"beta={r['beta']:g}": r["measured_lam"] for r in rows},
         tolerance={f"beta={r['beta']:g}": r["tol"] for r in rows},
-        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 eps L / L'') by a "
-        "float64 loss (eps = 1e-15); at beta = 1 the minimum is the end point lam = 1 of the "
+        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 delta / L'') by a "
+        "float64 loss rounded by delta = 2.2e-16 beta max|Z| + 1e-15 |L| (the logits are of "
+        "size beta); at beta = 1 the minimum is the end point lam = 1 of the "
         "search (zero gap), where the bound is reached exactly.",
         regime=Regime(n=N_TOY, d=3, tau=[0.01, 1.0], solver="closed form (toy)", note="gamma0 0.6"),
         details={"a_star": a_star, "rows": rows},

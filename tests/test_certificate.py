@@ -12,11 +12,11 @@ import pytest
 
 import gapsim
 from gapsim import Config, simplex_loss
-from gapsim.batch import best_of_seeds
+from gapsim.batch import best_of_seeds, solve_batch
 from gapsim.certificate import centroid_angle_precision, kkt_certificate, mean_error
 from gapsim.loss import infonce
 from gapsim.parts import prepare
-from gapsim.simulate import simulate
+from gapsim.simulate import finish, simulate
 from gapsim.solvers import certify
 
 GTOL = 1e-9
@@ -272,17 +272,18 @@ def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
     import gapsim.certificate as certificate
 
     cfg = Config(n_pairs=64, dim=16, tau=0.5)  # 2Nd = 2048 > DENSE_MAX: the Lanczos path
-    assert simulate(cfg).certificate.method == "lanczos"
+    solved = solve_batch([cfg])[0]  # one solve; each case below certifies its end point
+    assert finish(cfg, *solved).certificate.method == "lanczos"
 
     def fails(*a, **k):
         raise spla.ArpackNoConvergence("planted", np.zeros(0), np.zeros((0, 0)))
 
     monkeypatch.setattr(certificate.spla, "eigsh", fails)
-    r = simulate(cfg)
+    r = finish(cfg, *solved)
     assert r.certificate.method == "dense (Lanczos failed)"
     assert r.certificate.kind == "minimum"
     monkeypatch.setattr(certificate, "DENSE_FALLBACK", 0)
-    r = simulate(cfg)
+    r = finish(cfg, *solved)
     assert r.certificate.kind == "undecided"
     assert not r.converged
     assert np.isnan(r.certificate.lambda_min)

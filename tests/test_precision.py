@@ -12,15 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(code: str, env_x64: str | None = None) -> dict:
+def _run(code: str, env_x64: str | None = None, **extra_env: str) -> dict:
     import os
 
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"} | extra_env
     if env_x64 is not None:
         env["JAX_ENABLE_X64"] = env_x64
     out = subprocess.run(
@@ -101,3 +102,30 @@ print(json.dumps({"modes": [before, after_import, jax.config.jax_numpy_dtype_pro
     out = _run(code)
     assert out["modes"] == ["standard", "standard", "strict"]
     assert all(math.isfinite(out[s]) for s in ("adam", "lbfgs"))
+
+
+def test_the_unoptimised_test_build_matches_the_optimised_build():
+    """The test tier compiles without XLA's backend optimisations (conftest.py) to save time.
+
+    Same HLO, different LLVM code: rounding may differ in the last bits. A certified optimum and
+    a short float64 flow, run in both builds, agree far inside every tolerance the tests use.
+    """
+    code = """
+import json, jax
+jax.config.update("jax_enable_x64", True)
+import gapsim
+out = {}
+for name, cfg in {
+    "lbfgs": gapsim.Config(n_pairs=8, dim=3, tau=0.1),
+    "gd": gapsim.Config(n_pairs=10, dim=5, tau=0.3, solver="gd", steps=200, dtype="float64"),
+}.items():
+    r = gapsim.simulate(cfg)
+    out[name] = {"loss": r.measures["loss"], "x": r.x.tolist(), "kind": r.certificate.kind}
+print(json.dumps(out))
+"""
+    opt, unopt = (_run(code, JAX_DISABLE_MOST_OPTIMIZATIONS=f) for f in ("0", "1"))
+    for name in ("lbfgs", "gd"):
+        assert opt[name]["kind"] == unopt[name]["kind"], name
+        assert opt[name]["loss"] == pytest.approx(unopt[name]["loss"], rel=1e-12, abs=0)
+        diff = np.abs(np.asarray(opt[name]["x"]) - np.asarray(unopt[name]["x"])).max()
+        assert diff <= 1e-9, (name, diff)

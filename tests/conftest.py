@@ -12,17 +12,11 @@ Hypothesis profiles: ``fast`` (default, CI) and ``slow`` (more examples, select 
 """
 
 import os
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
-
-import jax  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-jax.config.update("jax_enable_x64", True)  # before any test builds arrays
-jax.config.update("jax_numpy_rank_promotion", "raise")
-jax.config.update("jax_numpy_dtype_promotion", "strict")  # mixed dtypes must be explicit
 
 # Compile time, not run time, is most of this tier: jax.monitoring counted 735 s of XLA
 # compilation in 1031 s of test time on 2 cores. So the tier compiles unoptimised XLA builds
@@ -31,8 +25,27 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")  # mixed dtypes must be
 # bits (tests/test_precision.py bounds the difference). The main job (checks, figures) runs
 # the optimised build; ``JAX_DISABLE_MOST_OPTIMIZATIONS=0 pytest`` runs this tier on it.
 # (A session-wide persistent compilation cache shared by the workers saved 15 s of 391: noise.)
-_UNOPT = os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
-jax.config.update("jax_disable_most_optimizations", _UNOPT.lower() in ("1", "true", "yes", "on"))
+# Set before jax is imported, so that jax parses the value itself, here and in the children.
+_JAX_READ_ITS_FLAGS = "jax" in sys.modules  # a plugin imported jax before this file
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)  # before any test builds arrays
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")  # mixed dtypes must be explicit
+if _JAX_READ_ITS_FLAGS:  # too late for the environment: set it as jax would have parsed it
+    _TRUE = {"y", "yes", "t", "true", "on", "1"}
+    _on = os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"].lower() in _TRUE
+    jax.config.update("jax_disable_most_optimizations", _on)
+
+
+def pytest_report_header(config):
+    """State the XLA build the tier compiles (see the comment above)."""
+    state = "off" if jax.config.read("jax_disable_most_optimizations") else "on"
+    return f"gapsim: XLA backend optimisations {state} (JAX_DISABLE_MOST_OPTIMIZATIONS)"
+
 
 settings.register_profile(
     "fast",

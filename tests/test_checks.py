@@ -151,13 +151,15 @@ def test_fast_checks_agree():
 
 
 @pytest.mark.parametrize("beta", [1.0, 9.82, 100.0])
-def test_liang_rounding_model_bounds_the_engines_loss_rounding(beta):
+def test_liang_rounding_model_matches_the_engines_loss_rounding(beta):
     """The toy checks' tolerance rests on a rounding model of the float64 loss (liang._rounding).
 
-    Measured: the spread of the engine's loss about a quadratic over lam +- 1e-5 around the
-    predicted argmin. At beta = 100 it is ~1.4e-14 (19x eps * L: the logits are of size beta),
-    which the older model eps * L missed (its tolerance, 1.35e-7, sat below the 1.37e-7 by
-    which an unoptimised XLA build's argmin moved).
+    Measured: the largest deviation of the engine's loss from a least-squares quadratic over
+    lam +- 1e-5 about the predicted argmin (over that window the quadratic's Taylor remainder,
+    of order L'''(lam) h^3 / 6, is below 1e-17: what is left is rounding). At beta = 100 it is
+    ~1.4e-14, 19x eps * L, because the logits are of size beta; the older model eps * L missed
+    it. The model must bound the measurement and not exceed it 10-fold (a looser model would
+    widen the tolerance unseen).
     """
     from gapsim.checks import liang
 
@@ -168,7 +170,23 @@ def test_liang_rounding_model_bounds_the_engines_loss_rounding(beta):
     lams = pred + np.linspace(-1e-5, 1e-5, 401)
     f = np.asarray(liang.gap_shift_curve(x, y, 1 / beta, lams).losses)
     spread = np.abs(f - np.polyval(np.polyfit(lams - pred, f, 2), lams - pred)).max()
-    assert spread <= liang._rounding(beta, float(f.mean()))
+    model = liang._rounding(beta, float(f.mean()))
+    assert spread <= model <= 10 * spread, (spread, model)
+
+
+def test_liang_stationary_temperature_is_the_root_of_the_derivative():
+    from gapsim.checks import liang
+
+    z = liang._unlifted_cosines()
+    a = liang.stationary_temperature()
+    h = 1e-4  # the closed-form l'(a) against central differences of l, and its root
+
+    def fd(b):
+        return (liang._ell(b + h, z) - liang._ell(b - h, z)) / (2 * h)
+
+    assert abs(fd(a)) <= 1e-9
+    for b in (a - 1e-2, a + 1e-2):
+        assert liang._dell(b, z) == pytest.approx(fd(b), rel=1e-6)
 
 
 def test_every_check_returns_a_typed_verdict():

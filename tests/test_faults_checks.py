@@ -21,6 +21,7 @@ from jax.scipy.special import logsumexp
 
 import gapsim.alignment.shift as shift_mod
 import gapsim.checks.grassucci as grassucci
+import gapsim.checks.liang as liang
 import gapsim.checks.wang_isola as wang_isola
 import gapsim.checks.yaras as yaras
 import gapsim.checks.yaras_flow as yaras_flow
@@ -86,6 +87,19 @@ def test_wang_isola_sees_every_loss_fault(fault, name):
 def test_liang_toy_sees_loss_faults(fault, name, cid):
     fault.setattr(shift_mod, "infonce", LOSS_FAULTS[name])
     assert _verdict(cid) != AGREES
+
+
+def test_liang_toy_sees_a_small_fault_on_either_side(fault):
+    # the tolerance (1.1e-6 in lam at beta = 100) leaves room for faults far below the coarse ones
+    # above: a logit scale 1e-5 too large in the engine moves the argmin ~2.7e-5 ...
+    fault.setattr(shift_mod, "infonce", lambda x, y, beta: infonce(x, y, beta * (1 + 1e-5)))
+    assert _verdict("liang.toy_swapped_pair") != AGREES
+    fault.undo()
+    clear_caches()
+    jax.clear_caches()
+    # ... and a prediction made for heights gamma0 + 1e-6 moves it ~1.3e-5
+    fault.setattr(liang, "GAMMA0", liang.GAMMA0 + 1e-6)
+    assert _verdict("liang.toy_swapped_pair") != AGREES
 
 
 def test_liang_toy_ignores_a_rescaled_loss(fault):

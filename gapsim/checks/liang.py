@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import logsumexp
+from scipy.optimize import brentq, minimize_scalar
+from scipy.special import logsumexp, softmax
 
 from gapsim.alignment import gap_shift_curve
 from gapsim.checks.base import AGREES, DISAGREES, Paper, Regime, Verdict, register, run_cached
@@ -60,14 +60,22 @@ def _unlifted_cosines(n: int = N_TOY) -> np.ndarray:
     return x @ y.T
 
 
+def _dell(a: float, z: np.ndarray) -> float:
+    """l'(a) in closed form: the softmax-weighted mean cosine minus the paired one, both ways."""
+    rows = np.sum(softmax(a * z, 1) * z, 1)
+    cols = np.sum(softmax(a * z, 0) * z, 0)
+    return float(0.5 * np.mean(rows - np.diag(z)) + 0.5 * np.mean(cols - np.diag(z)))
+
+
 def stationary_temperature(n: int = N_TOY) -> float:
-    """a* = argmin_a l(a): the logit scale at which the toy's temperature is stationary."""
+    """a* with l'(a*) = 0: the logit scale at which the toy's temperature is stationary.
+
+    The root of the closed-form derivative (Brent's root finder to 1e-14), not the argmin of l
+    itself: a minimiser of the rounded l is only known to sqrt(eps) relative (it was 1.3e-8 too
+    high, which moved the beta = 100 prediction by 3.5e-8).
+    """
     z = _unlifted_cosines(n)
-    return float(
-        minimize_scalar(
-            lambda a: _ell(a, z), bounds=(1e-3, 1e3), method="bounded", options={"xatol": 1e-10}
-        ).x
-    )
+    return float(brentq(lambda a: _dell(a, z), 1e-3, 1e3, xtol=1e-14, rtol=1e-15))
 
 
 def _lam_of_gamma(gamma: float, gamma0: float) -> float:
@@ -76,11 +84,15 @@ def _lam_of_gamma(gamma: float, gamma0: float) -> float:
     return 1 - (r0 / gamma0) * gamma / math.sqrt(1 - gamma**2)
 
 
+_XATOL = 1e-9  # the bounded Brent search's absolute tolerance in lam
+
+
 def _argmin_shift(x: np.ndarray, y: np.ndarray, tau: float, lo: float, hi: float) -> float:
     def f(lam: float) -> float:
         return float(gap_shift_curve(x, y, tau, [lam]).losses[0])
 
-    return float(minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9}).x)
+    opts = {"xatol": _XATOL}
+    return float(minimize_scalar(f, bounds=(lo, hi), method="bounded", options=opts).x)
 
 
 def _reference_loss(lam: float, beta: float) -> float:
@@ -102,14 +114,18 @@ def _rounding(beta: float, loss: float) -> float:
 
 
 def _resolution(beta: float, lam: float) -> float:
-    """How precisely a float64 loss pins the argmin: sqrt(2 delta / L''(lam)) (+ the search's).
+    """How precisely the engine's argmin is known: noise + search, sqrt(4 delta / L'') + 2 tol1.
 
-    ``delta`` is :func:`_rounding`; ``L''`` from the reference by central differences.
+    A loss known to +-delta (:func:`_rounding`) cannot tell apart points whose values differ by
+    less than 2 delta: about the minimum, ``L''(lam - lam*)^2 / 2 < 2 delta``. The bounded Brent
+    search stops within ``2 tol1`` of its bracketed minimum, ``tol1 = sqrt(eps_mach) |lam| +
+    xatol / 3`` (``scipy.optimize.fminbound``). ``L''`` from the reference by central differences.
     """
     h = 1e-3
     f = [_reference_loss(lam + k * h, beta) for k in (-1, 0, 1)]
     curv = max((f[0] - 2 * f[1] + f[2]) / h**2, 1e-300)
-    return math.sqrt(2 * _rounding(beta, f[1]) / curv) + 1e-8
+    search = 2 * (math.sqrt(_ULP) * abs(lam) + _XATOL / 3)
+    return math.sqrt(4 * _rounding(beta, f[1]) / curv) + search
 
 
 @register(
@@ -133,9 +149,9 @@ def shift_at_stationary(quick: bool) -> Verdict:
         predicted=0.0,
         measured=lam,
         tolerance=tol,
-        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 delta / L'') by "
-        "a float64 loss rounded by delta = 2.2e-16 beta max|Z| + 1e-15 |L|; L'' from the "
-        "reference l(a) by central differences.",
+        why_tolerance="the argmin of a loss known to +-delta is pinned only to "
+        "sqrt(4 delta / L''), delta = 2.2e-16 beta max|Z| + 1e-15 |L| (L'' from the reference "
+        "l(a)), plus the bounded Brent search's stopping width 2 (sqrt(eps) |lam| + xatol / 3).",
         regime=Regime(n=N_TOY, d=3, tau=1 / beta, solver="closed form (toy)", note="gamma0 0.6"),
         details={"a_star": a_star, "beta": beta, "gamma0": GAMMA0},
     )
@@ -175,10 +191,10 @@ def toy_swapped_pair(quick: bool) -> Verdict:
         predicted={f"beta={r['beta']:g}": r["predicted_lam"] for r in rows},
         measured={f"beta={r['beta']:g}": r["measured_lam"] for r in rows},
         tolerance={f"beta={r['beta']:g}": r["tol"] for r in rows},
-        why_tolerance="the argmin of a smooth minimum is pinned only to sqrt(2 delta / L'') by a "
-        "float64 loss rounded by delta = 2.2e-16 beta max|Z| + 1e-15 |L| (the logits are of "
-        "size beta); at beta = 1 the minimum is the end point lam = 1 of the "
-        "search (zero gap), where the bound is reached exactly.",
+        why_tolerance="the argmin of a loss known to +-delta is pinned only to "
+        "sqrt(4 delta / L''), delta = 2.2e-16 beta max|Z| + 1e-15 |L| (the logits are of size "
+        "beta), plus the bounded Brent search's stopping width 2 (sqrt(eps) |lam| + xatol / 3); "
+        "at beta = 1 the minimum is the end point lam = 1 of the search (zero gap).",
         regime=Regime(n=N_TOY, d=3, tau=[0.01, 1.0], solver="closed form (toy)", note="gamma0 0.6"),
         details={"a_star": a_star, "rows": rows},
     )

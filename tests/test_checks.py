@@ -319,3 +319,19 @@ def test_gap_zero_twin_detects_constant_logit_shift():
     y_other = np.roll(y, 1, axis=0)  # the same set, mismatched pairs: a different loss
     loss_other = float(infonce(jnp.asarray(x), jnp.asarray(y_other), 1 / tau))
     assert not _gap_zero_twin(x, y_other, tau, loss_other)["twin_equal_loss"]
+
+
+def test_every_registered_check_has_its_claim_in_docs_theory():
+    """docs/theory.md states every claim a check tests: one bold-id entry per registered check.
+
+    And no entry names a check that is not registered (a renamed or removed check leaves a stale
+    entry behind otherwise).
+    """
+    import re
+    from pathlib import Path
+
+    select()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "theory.md").read_text()
+    entries = set(re.findall(r"\*\*`([a-z_]+(?:\.[a-z0-9_]+)+)`\*\*", text))
+    assert set(REGISTRY) - entries == set(), "registered checks without an entry"
+    assert entries - set(REGISTRY) == set(), "entries for checks that are not registered"

@@ -172,8 +172,9 @@ def _params(rows: list[dict], kind: str) -> str:
 @register(
     "yi.cone.gap_zero",
     YI,
-    "with each modality of fixed concentration (a cap of fixed half-angle, or a fixed mean norm "
-    "rho = A_d(kappa)) and a free centre, the optimal centroid angle is 0",
+    "(finite-N form of Thm 2, which the paper states for N -> infinity) with each modality of "
+    "fixed concentration (a cap of fixed half-angle, or a fixed mean norm rho = A_d(kappa)) and "
+    "a free centre, the optimal centroid angle is 0",
     figures=("yi_fig1.png", "demos/cone.gif"),
 )
 def cone_gap_zero(quick: bool) -> Verdict:

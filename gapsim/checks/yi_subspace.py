@@ -256,11 +256,13 @@ def _verdict_on_angle(rows: list[dict], name: str) -> Verdict:
         "the gap is arccos((|m_C|^2 + sum_j abar_j^2 cos theta_j)/(|m_C|^2 + sum_j abar_j^2)), "
         f"equal to {name} only where m_C = 0 and only the first private mean abar_1 is non-zero; "
         + (
-            "so the paper's claim holds at every defined optimum."
+            "so the finite-N form of the claim holds at every defined optimum (the paper "
+            "states it for N -> infinity)."
             if v == AGREES
-            else "so the paper's claim (angle = "
+            else "so the finite-N form of the claim (angle = "
             + name
-            + ") does not hold at finite N with free points."
+            + ") does not hold with free points; the paper states it for N -> infinity, where "
+            "yi.subspace.population_argmin tests it."
             if v == DISAGREES
             else "no setting pins the means well enough to read the angle."
         )
@@ -293,8 +295,8 @@ def _public(rows):
 @register(
     "yi.subspace.gap_vs_phi",
     YI,
-    "(DISPUTED, Thm 3) two hyperplanes at dihedral angle phi: the centroid angle of the optimum "
-    "converges to phi",
+    "(finite-N form of Thm 3, which the paper states for N -> infinity; DISPUTED) two "
+    "hyperplanes at dihedral angle phi: the centroid angle of the best certified optimum is phi",
     figures=("yi_regime_map.png", "gap_vs_angle.png", "demos/hyperplanes.gif"),
 )
 def gap_vs_phi(quick: bool) -> Verdict:
@@ -307,7 +309,8 @@ def gap_vs_phi(quick: bool) -> Verdict:
 @register(
     "yi.subspace.gap_vs_theta1",
     YI,
-    "k-dim subspaces with trivial intersection: the centroid angle converges to theta_1",
+    "(finite N, free points; a question the paper leaves open) k-dim subspaces with trivial "
+    "intersection: the centroid angle of the best certified optimum is theta_1",
     figures=("gap_vs_angle.png",),
 )
 def gap_vs_theta1(quick: bool) -> Verdict:

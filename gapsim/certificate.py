@@ -88,9 +88,9 @@ __all__ = [
 ]
 
 DENSE_MAX = 1500
+"""Largest reduced dimension diagonalised densely (one HVP per basis vector); Lanczos above."""
 DENSE_FALLBACK = 8192
 """Largest reduced dimension diagonalised densely when Lanczos does not converge."""
-"""Largest reduced dimension diagonalised densely (one HVP per basis vector); Lanczos above."""
 EPS = float(np.finfo(np.float64).eps)
 SYM_RTOL = math.sqrt(EPS)
 """Relative singular-value cut for symmetry generators: exact symmetries keep the constraints to

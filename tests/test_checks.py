@@ -163,9 +163,7 @@ def test_liang_rounding_model_matches_the_engines_loss_rounding(beta):
     """
     from gapsim.checks import liang
 
-    a = liang.stationary_temperature()
-    g = math.sqrt(1 - a / beta) if beta > a else 0.0
-    pred = liang._lam_of_gamma(g, liang.GAMMA0)
+    _, pred = liang._prediction(beta, liang.stationary_temperature())
     x, y = liang.toy_points()
     lams = pred + np.linspace(-1e-5, 1e-5, 401)
     f = np.asarray(liang.gap_shift_curve(x, y, 1 / beta, lams).losses)

@@ -84,6 +84,15 @@ def _lam_of_gamma(gamma: float, gamma0: float) -> float:
     return 1 - (r0 / gamma0) * gamma / math.sqrt(1 - gamma**2)
 
 
+def _prediction(beta: float, a_star: float) -> tuple[float, float]:
+    """(gamma*, lam(gamma*)): the toy's loss-minimising height at logit scale beta, and its shift.
+
+    gamma* = sqrt(1 - a*/beta) when beta > a* (a gap), else 0 (zero gap).
+    """
+    g_star = math.sqrt(1 - a_star / beta) if beta > a_star else 0.0
+    return g_star, _lam_of_gamma(g_star, GAMMA0)
+
+
 _XATOL = 1e-9  # the bounded Brent search's absolute tolerance in lam
 
 
@@ -170,8 +179,7 @@ def toy_swapped_pair(quick: bool) -> Verdict:
     x, y = toy_points()
     rows = []
     for beta in (100.0, 1.0):
-        g_star = math.sqrt(1 - a_star / beta) if beta > a_star else 0.0
-        pred = _lam_of_gamma(g_star, GAMMA0)
+        g_star, pred = _prediction(beta, a_star)
         lam = _argmin_shift(x, y, 1 / beta, -10.0, 1.0)  # lam > 1 mirrors lam < 1
         tol = _resolution(beta, pred)
         rows.append(

@@ -68,8 +68,9 @@ class Config:
     )
     kappa: float | None = _f(
         None,
-        "vMF concentration kappa > 0 for --constraint concentration: each modality's mean has "
-        "norm rho = A_d(kappa) = I_{d/2}(kappa)/I_{d/2-1}(kappa), its direction is free",
+        "vMF concentration kappa > 0: with --constraint concentration each modality's mean has "
+        "norm rho = A_d(kappa) = I_{d/2}(kappa)/I_{d/2-1}(kappa), its direction free; inside a "
+        "--constraint subspace, rho = A_k(kappa) on U's sphere (k = subspace_dim)",
     )
     subspace_dim: int | None = _f(None, "k, dimension of each modality's subspace (default d-1)")
     phi: float | None = _f(
@@ -321,8 +322,22 @@ class Config:
                 self.kappa,
                 "required with --constraint concentration, must be > 0",
             )
-        else:
-            _check(self.kappa is None, "kappa", self.kappa, "needs --constraint concentration")
+        elif self.kappa is not None:
+            _check(
+                c == "subspace",
+                "kappa",
+                self.kappa,
+                "needs --constraint concentration or subspace",
+            )
+            _check(
+                math.isfinite(self.kappa) and self.kappa > 0, "kappa", self.kappa, "must be > 0"
+            )
+            _check(
+                self.cone_angle is None,
+                "kappa",
+                self.kappa,
+                "a fixed concentration and a cap (--cone-angle) exclude each other",
+            )
         if self.cone_angle is not None:
             _check(
                 c in ("cone", "subspace"),
@@ -377,6 +392,8 @@ class Config:
         rules.subspace_room(d, self.principal_angles)
         if self.cone_angle is not None:
             rules.cap_in_subspace(k)
+        if self.kappa is not None:
+            rules.concentration_in_subspace(k)
 
     # --- resolved values -------------------------------------------------------------------
     @property

@@ -41,6 +41,7 @@ __all__ = [
     "cap_angle",
     "cap_in_subspace",
     "concentration_rho",
+    "concentration_in_subspace",
     "no_free_axis",
     "principal_angle",
     "principal_angles",
@@ -285,6 +286,11 @@ def subspace_room(d: int, thetas: Any, name: str = "dim", value: Any = None) -> 
         d if value is None else value,
         f"two {k}-dim subspaces with {nonzero} non-zero principal angles need dim >= {need}",
     )
+
+
+def concentration_in_subspace(k: int, name: str = "subspace_dim") -> None:
+    """A fixed concentration inside a subspace needs a circle at least: ``k >= 2``."""
+    check(k >= 2, name, k, "a fixed concentration inside a subspace needs subspace_dim >= 2")
 
 
 def cap_in_subspace(k: int, name: str = "subspace_dim") -> None:

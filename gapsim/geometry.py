@@ -106,7 +106,8 @@ class Constraint(NamedTuple):
                 normalised; must not be orthogonal to U). ``"free"`` (the former mean-direction
                 iteration, not a projection) is refused.
             dtype: array dtype of the stored arrays.
-            rho: fixed mean norm in ``(0, 1)`` (no cap, no subspace), or ``None``.
+            rho: fixed mean norm in ``(0, 1)``, or ``None``; with a subspace, the mean of the
+                points (which lies in U) has norm ``rho`` (fixed concentration inside U).
 
         Raises:
             ConfigError: on any out-of-range input.
@@ -120,8 +121,10 @@ class Constraint(NamedTuple):
         rules.no_free_axis(axis)
         if rho is not None:
             rules.concentration_rho(rho)
-            if cap_angle is not None or q is not None:
-                raise ConfigError("rho", rho, "a fixed concentration goes with no cap, no subspace")
+            if cap_angle is not None:
+                raise ConfigError("rho", rho, "a fixed concentration goes with no cap")
+            if q is not None:
+                rules.concentration_in_subspace(q.shape[1])
             r = jnp.asarray(rho, dtype=dtype)
         if cap_angle is not None:
             rules.cap_angle(cap_angle, dtype)

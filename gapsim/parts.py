@@ -53,7 +53,9 @@ def constraints(cfg: Config) -> list[Constraint]:
     principal angles (canonical frame), optionally with caps inside them; ``cone``: caps on the
     sphere. Fixed cap axes (M = 2): :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2`
     for Y (``a = cone_axis_angle``), each projected onto its subspace. ``concentration``:
-    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.cone_sets.mean_resultant_length`).
+    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.cone_sets.mean_resultant_length`);
+    ``subspace`` with ``kappa``: the same inside each subspace, :math:`\rho = A_k(\kappa)` (the
+    mean resultant length of a vMF of concentration kappa on U's sphere :math:`S^{k-1}`).
     """
     d, dt, m = cfg.dim, cfg.effective_dtype, cfg.modalities
     bases = [None] * m
@@ -64,8 +66,8 @@ def constraints(cfg: Config) -> list[Constraint]:
         a = cfg.cone_axis_angle
         axes = [np.eye(d)[0], np.cos(a) * np.eye(d)[0] + np.sin(a) * np.eye(d)[1]]
     rho = None
-    if cfg.constraint == "concentration":
-        rho = mean_resultant_length(cfg.kappa, d)
+    if cfg.kappa is not None:
+        rho = mean_resultant_length(cfg.kappa, cfg.k if cfg.constraint == "subspace" else d)
     return [
         Constraint.make(d, q, cfg.cone_angle, ax, dt, rho)
         for q, ax in zip(bases, axes, strict=True)

@@ -169,6 +169,53 @@ def test_concentration_tangent_and_retraction():
         assert err < 10 * t**2 * float(jnp.max(jnp.abs(v))) ** 2 + 1e-14
 
 
+def test_concentration_inside_a_subspace_composes():
+    # issue 22: a fixed concentration inside a hyperplane (the theorem's hypothesis, finite N).
+    # The composition projects onto U, normalises, then moves rows along the mean, which lies
+    # in U: the result is on the set, in U, idempotent, and the residuals vanish on it.
+    from gapsim.subspaces import hyperplane_pair
+
+    basis = np.asarray(hyperplane_pair(4, 0.6)[1])  # a 3-dim subspace of R^4
+    rho = mean_resultant_length(3.0, 3)  # A_k(kappa) on U's sphere, k = 3
+    c = Constraint.make(4, basis, rho=rho)
+    x = np.asarray(project_jit(c, jnp.asarray(gauss(7, 0, 12, 4))))
+    assert_close(np.linalg.norm(x, axis=1), 1.0, atol=4 * EPS)
+    assert_close(np.linalg.norm(x.mean(0)), rho, atol=16 * EPS)
+    assert_close(x - x @ basis @ basis.T, 0.0, atol=8 * EPS)  # in U
+    assert_close(project_jit(c, jnp.asarray(x)), x, atol=16 * EPS)
+    assert np.all(np.asarray(feasible(c, jnp.asarray(x), tol=16 * EPS)))
+    eq, ineq = residuals(c, jnp.asarray(x))  # 12 norms, 12 x 1 subspace rows, 1 concentration
+    assert eq.shape == (25,)
+    assert ineq.shape == (0,)
+    assert float(jnp.max(jnp.abs(eq))) < 1e-14
+    v = tangent(c, jnp.asarray(x), jnp.asarray(gauss(7, 1, 12, 4)))
+    assert_close(v - v @ basis @ basis.T, 0.0, atol=1e-15)  # tangent directions stay in U
+    assert_close(jnp.mean(jnp.asarray(x), 0) @ jnp.mean(v, 0), 0.0, atol=1e-15)
+    with pytest.raises(ConfigError, match="subspace_dim"):  # a line's sphere is two points
+        Constraint.make(4, basis[:, :1], rho=0.5)
+    with pytest.raises(ConfigError, match="rho"):
+        Constraint.make(4, basis, cap_angle=0.3, rho=0.5)
+
+
+def test_concentration_in_a_subspace_config_and_certified_optimum():
+    with pytest.raises(ConfigError, match="kappa"):  # a cap and a concentration exclude
+        Config(constraint="subspace", phi=0.5, kappa=2.0, cone_angle=0.4, solver="gd")
+    with pytest.raises(ConfigError, match="subspace_dim"):
+        Config(dim=3, constraint="subspace", thetas=(0.3,), kappa=2.0)
+    with pytest.raises(ConfigError, match="kappa"):
+        Config(constraint="cone", cone_angle=0.4, kappa=2.0, solver="gd")
+    # two planes in R^3 at phi = 0.7, each modality held to kappa = 5 in its plane: L-BFGS
+    # certifies a minimum; both means have norm A_2(5) (on the circle: I_1(5)/I_0(5))
+    cfg = Config(n_pairs=8, dim=3, tau=0.3, constraint="subspace", phi=0.7, kappa=5.0, seed=1)
+    r = simulate(cfg)
+    assert r.certificate.kind == "minimum"
+    rho = float(i1e(5.0) / i0e(5.0))
+    assert_close(np.linalg.norm(r.x.mean(0)), rho, atol=1e-13)
+    assert_close(np.linalg.norm(r.y.mean(0)), rho, atol=1e-13)
+    # measured at this seed: both centres orthogonal to C = e1, so the gap is phi itself
+    assert_close(r.measures["centroid_angle"], 0.7, atol=1e-8)
+
+
 def test_residual_functions():
     # the certificate's residuals (gapsim.geometry.residuals): feasible iff eq == 0 and ineq >= 0
     c = Constraint.make(3, cap_angle=0.4)

@@ -329,9 +329,7 @@ class Config:
                 self.kappa,
                 "needs --constraint concentration or subspace",
             )
-            _check(
-                math.isfinite(self.kappa) and self.kappa > 0, "kappa", self.kappa, "must be > 0"
-            )
+            _check(math.isfinite(self.kappa) and self.kappa > 0, "kappa", self.kappa, "must be > 0")
             _check(
                 self.cone_angle is None,
                 "kappa",

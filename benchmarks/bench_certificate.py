@@ -6,7 +6,7 @@ Usage (from the repository root):
 For each N: an L-BFGS run in float64 (``second_order=False``, so that the run itself compiles
 nothing of the certificate; where it stops above 1e-9 the certificate's gtol is twice the
 gradient norm reached, ``certificate_gtol``, so that the second order is timed), then
-:func:`gapsim.certificate.kkt_certificate` at its end point twice: ``cold_s`` (first call:
+:func:`gapsim.core.certificate.kkt_certificate` at its end point twice: ``cold_s`` (first call:
 compiles the gradient, Jacobian, HVP and generator programs for this shape) and ``warm_s``
 (second call: nothing compiles). Also reported: the eigensolver used (``dense`` up to
 ``DENSE_MAX`` reduced dimensions, Lanczos above), the reduced dimension, the verdict,
@@ -22,10 +22,10 @@ import time
 import jax.numpy as jnp
 
 from gapsim import Config
-from gapsim.certificate import kkt_certificate
-from gapsim.parts import prepare
-from gapsim.simulate import finish
-from gapsim.solvers import execute
+from gapsim.app.parts import prepare
+from gapsim.app.simulate import finish
+from gapsim.core.certificate import kkt_certificate
+from gapsim.core.solvers import execute, params0
 
 
 def bench(n: int, d: int, tau: float, steps: int) -> dict:
@@ -36,7 +36,7 @@ def bench(n: int, d: int, tau: float, steps: int) -> dict:
     out = execute(static, args)
     r = finish(cfg, static, args, out)
     solve_s = time.perf_counter() - t0
-    p64 = {"z": jnp.asarray(r.z), "nu": args.nu0, "gamma": args.gamma0}  # lbfgs: float64
+    p64 = {**params0(static, args), "z": jnp.asarray(r.z)}  # lbfgs: float64
     t = max(int(out.steps) - 1, 0)
     # time the second order even where L-BFGS stopped short of 1e-9 (flat landscapes at large
     # N): the tolerance is then the gradient norm reached (reported), so the curvature runs

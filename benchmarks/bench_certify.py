@@ -1,25 +1,25 @@
-"""Time to a certified optimum: one-by-one, batched (gapsim.batch) and scipy L-BFGS-B (issue 15).
+"""Time to a certified optimum: one-by-one, batched (app.batch) and scipy L-BFGS-B (issue 15).
 
 Usage: python benchmarks/bench_certify.py [--json] [--full] [--repeats R] [--scipy-seeds K]
 [--cert-seeds K] [--cert-max-vars V]
 
 A certified optimum costs two things: the **solve** (float64 L-BFGS to the first-order
 tolerance, gtol = 1e-9 on the Riemannian gradient norm) and the **second-order certificate**
-(:func:`gapsim.certificate.kkt_certificate`: the reduced Hessian's smallest eigenvalue, dense
+(:func:`gapsim.core.certificate.kkt_certificate`: the reduced Hessian's smallest eigenvalue, dense
 LAPACK on the host up to ``dense_max`` dimensions, Lanczos above). Batching (what
-:mod:`gapsim.batch` does) can only speed up the first; so the two are timed apart. For each
+:mod:`gapsim.app.batch` does) can only speed up the first; so the two are timed apart. For each
 (N, d) and seed count S, the same S configs (no constraint, tau = 0.1, ``Config`` defaults
 otherwise):
 
 - ``one_by_one``: a Python loop of :func:`gapsim.simulate` with ``second_order=False``
   (prepare, solve, first-order certificate and measures of each);
-- ``batched``: :func:`gapsim.batch.simulate_batch` of the same configs, in its ``auto`` mode
+- ``batched``: :func:`gapsim.app.batch.simulate_batch` of the same configs, in its ``auto`` mode
   (``lax.map`` for L-BFGS on a CPU: all seeds in one compiled program) and, where measured,
-  ``vmap`` (the vmapped ``while_loop``; see :mod:`gapsim.batch` for why it is slow on a CPU);
+  ``vmap`` (the vmapped ``while_loop``; see :mod:`gapsim.app.batch` for why it is slow on a CPU);
 - ``scipy``: ``scipy.optimize.minimize(method="L-BFGS-B")`` on the same parametrisation
   ``z_i = w_i / ||w_i||`` from the same starts, with a jitted float64 value-and-gradient of the
   same objective (memory 20, as gapsim's), stopped by a callback as soon as the same
-  stationarity measure (:func:`gapsim.solvers.stationarity`) is at most gtol, on the first
+  stationarity measure (:func:`gapsim.core.solvers.stationarity`) is at most gtol, on the first
   ``--scipy-seeds`` seeds (default 4; its time is reported per first-order optimum);
 - ``second_order_s``: the second-order certificate alone, per seed: the median over
   ``--cert-seeds`` seeds (default 2) of ``simulate(cfg)`` minus ``simulate(cfg,
@@ -62,10 +62,9 @@ import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
 
 from gapsim import Config, simulate  # noqa: E402
-from gapsim.batch import best_of_seeds, simulate_batch  # noqa: E402
-from gapsim.objective import objective  # noqa: E402
-from gapsim.parts import prepare  # noqa: E402
-from gapsim.solvers import stationarity  # noqa: E402
+from gapsim.app.batch import best_of_seeds, simulate_batch  # noqa: E402
+from gapsim.app.parts import prepare  # noqa: E402
+from gapsim.core.solvers import objective_at, params0, stationarity  # noqa: E402
 
 TAU = 0.1
 
@@ -91,13 +90,12 @@ def scipy_maker(cfg: Config):
         w = wflat.reshape(shape)
 
         def f(w):
-            p = {"z": w / jnp.linalg.norm(w, axis=-1, keepdims=True)}
-            p.update(nu=args.nu0, gamma=args.gamma0)
-            return objective(static.mech, args.mech, p, args.beta, 0, stochastic=False)
+            p = {**params0(static, args), "z": w / jnp.linalg.norm(w, axis=-1, keepdims=True)}
+            return objective_at(static, args, p, 0, False)
 
         v, g = jax.value_and_grad(f)(w)
         z = w / jnp.linalg.norm(w, axis=-1, keepdims=True)
-        gn = stationarity(static, args, {"z": z, "nu": args.nu0, "gamma": args.gamma0}, 0)
+        gn = stationarity(static, args, {**params0(static, args), "z": z}, 0)
         return v, g.reshape(-1), gn
 
     def run(cfg: Config) -> tuple[float, float, bool]:

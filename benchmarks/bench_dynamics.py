@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_dynamics.py [--n 1024] [--dim 64] [--steps 500] [--json]
 
-Times ``gapsim.solvers.run_dynamics`` end to end (one compiled call, trajectory recorded every
+Times ``gapsim.core.solvers.run_dynamics`` end to end (one compiled call, trajectory recorded every
 ``stride`` steps, no early stop), after a warm-up call that compiles it. Reports the best of
 ``--repeats`` runs.
 """
@@ -14,8 +14,8 @@ import time
 import jax
 
 from gapsim import Config
-from gapsim.parts import prepare
-from gapsim.solvers import run_dynamics
+from gapsim.app.parts import prepare
+from gapsim.core.solvers import run_dynamics
 
 
 def bench(n: int, d: int, steps: int, solver: str, stride: int, repeats: int) -> dict:

@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_step.py [--json] [--quick] [--sizes 256x16,1024x6
 
 All in one run, float32, for each (N, d):
 
-- ``gapsim``: :func:`gapsim.solvers.run_dynamics` with ``adam`` (fused InfoNCE kernel,
+- ``gapsim``: :func:`gapsim.core.solvers.run_dynamics` with ``adam`` (fused InfoNCE kernel,
   Riemannian gradient, optax Adam, projection back to the sphere), no early stop;
 - ``torch``: naive PyTorch eager: leaf tensors, autograd of the textbook loss
   (``cross_entropy`` of the logits and of their transpose), ``torch.optim.Adam``, rows
@@ -26,7 +26,7 @@ run; it is printed with a warning (and a ``warnings`` entry in the JSON), never 
 efficiency.
 
 ``sweep``: 256 configs (N = 64, d = 8, 2,000 ``gd`` steps, 64 seeds x 4 temperatures,
-trajectory every 10 steps, no early stop) with :func:`gapsim.sweep.sweep` (start-up and
+trajectory every 10 steps, no early stop) with :func:`gapsim.app.sweep.sweep` (start-up and
 certification included), stated as throughput in configuration-steps per second against the
 roofline of the same batch: the same 256 configs' essential work (the roofline kernel above,
 vmapped over the batch and sharded over the same devices), interleaved with the sweep;
@@ -52,9 +52,9 @@ from jax.sharding import Mesh, NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
 from gapsim import Config, simulate  # noqa: E402
-from gapsim.parts import prepare  # noqa: E402
-from gapsim.solvers import run_dynamics  # noqa: E402
-from gapsim.sweep import AXIS, grid, sweep  # noqa: E402
+from gapsim.app.parts import prepare  # noqa: E402
+from gapsim.app.sweep import AXIS, grid, sweep  # noqa: E402
+from gapsim.core.solvers import run_dynamics  # noqa: E402
 
 TAU, LR = 0.1, 1e-3
 

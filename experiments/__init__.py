@@ -5,8 +5,8 @@ Each module's docstring names the paper figure, the setting and the expected res
 
     python experiments/NAME.py [--tiny | --full] [--out figures]
 
-``gapsim figures`` (registry :func:`gapsim.figures.figure_names`) rebuilds them all. This package
-is installed with gapsim, so the command works from an installed package too.
+``gapsim figures`` (registry :func:`gapsim.app.figures.figure_names`) rebuilds them all. This
+package is installed with gapsim, so the command works from an installed package too.
 """
 
 ORDER = (

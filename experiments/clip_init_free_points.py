@@ -1,6 +1,6 @@
 r"""Free-point InfoNCE started from a randomly initialised CLIP's embeddings (Liang et al. 2022).
 
-A random-init open_clip model (:mod:`gapsim.embed`, no download; ViT-B/32, or the 2-layer
+A random-init open_clip model (:mod:`gapsim.app.embed`, no download; ViT-B/32, or the 2-layer
 ``gapsim-tiny`` for the smoke test) maps random-pixel images and random-word captions into two
 narrow cones with a gap (the cone effect, check ``liang.cone_effect_init``). Those embeddings
 become the starting points of free-point InfoNCE (:func:`gapsim.analysis.replay.simulate_from`,
@@ -31,8 +31,8 @@ EXTRA = "clip"
 
 
 def available() -> str:
-    """'' when open_clip imports (:func:`gapsim.embed.import_open_clip`), else the reason."""
-    from gapsim import embed
+    """'' when open_clip imports (:func:`gapsim.app.embed.import_open_clip`), else the reason."""
+    from gapsim.app import embed
     from gapsim.errors import ConfigError
 
     try:
@@ -48,8 +48,8 @@ def _cone(mean_norm: np.ndarray, n: int) -> np.ndarray:
 
 def run(size: str) -> dict:
     """Embed with random CLIPs (one per seed), then run free points from each."""
-    from gapsim import embed
     from gapsim.analysis.replay import simulate_from
+    from gapsim.app import embed
     from gapsim.checks.liang_cone import random_inputs
 
     model, px, seeds, n, steps = SIZES[size]
@@ -76,7 +76,7 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """Two panels against the step: centroid distance, paired cosine, one line per seed."""
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     fig, (a, b) = figure(2, 1, width=4.2, height=3.2)
     for r, c in zip(data["runs"], series_colors(len(data["runs"])), strict=True):
@@ -93,6 +93,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("clip_init_free_points"))

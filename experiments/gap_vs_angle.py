@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from gapsim import Config, simulate
+from gapsim.app.scenarios import two_hyperplanes
 from gapsim.checks.yi_subspace import ANGLE_RESOLUTION, position_error
-from gapsim.scenarios import two_hyperplanes
 
 SIZES = {
     "tiny": dict(n=8, seeds=1, angles=2, steps=100),
@@ -76,7 +76,7 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """Two panels: against phi, against theta_1."""
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     fig, (a1, a2) = figure(2, width=4.3, height=4.2)
     ang = np.degrees(np.asarray(data["angles"]))
@@ -133,6 +133,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("gap_vs_angle"))

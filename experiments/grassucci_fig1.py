@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import Config, group_measures, inject_gap, simulate
-from gapsim.scenarios import CONE_START
+from gapsim.app.scenarios import CONE_START
 
 SIZES = {
     "tiny": dict(n=12, d=3, k=3, steps=50, gaps=3, seeds=1),
@@ -100,7 +100,7 @@ PANELS = (
 
 def plot(data: dict, path) -> None:
     """Left: the sweep (fractions). Right: one panel per quantity, the two methods as bars."""
-    from gapsim.plotting import COLORS, figure, save, series_colors
+    from gapsim.app.plotting import COLORS, figure, save, series_colors
 
     fig, axes = figure(5, width=3.0, height=3.6, width_ratios=[2.2, 1, 1, 1, 1])
     a1 = axes[0]
@@ -158,6 +158,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("grassucci_fig1"))

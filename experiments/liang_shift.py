@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import gap_shift_curve, simulate
-from gapsim.scenarios import cone_effect
+from gapsim.app.scenarios import cone_effect
 
 SIZES = {"tiny": (8, 4, 50, 11), "quick": (64, 16, 1500, 81), "full": (256, 32, 5000, 161)}
 TAU_TRAIN = 0.02
@@ -93,7 +93,7 @@ def _normalised(loss: np.ndarray) -> np.ndarray:
 
 def plot(data: dict, path) -> None:
     """Normalised loss against the shift; left trained free points, right Liang's toy."""
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     fig, (ax, at) = figure(2, width=5.0, height=3.9)
     lam = np.asarray(data["lambdas"])
@@ -149,6 +149,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("liang_shift"))

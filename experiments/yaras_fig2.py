@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import simulate
-from gapsim.scenarios import mismatched_flow
+from gapsim.app import simulate
+from gapsim.app.scenarios import mismatched_flow
 
 # segments (count, steps): short ones early for snapshots, long ones later (one compile each)
 SIZES = {
@@ -99,7 +99,7 @@ def _pick(snaps: list, times: list) -> list:
 
 def plot(data: dict, path) -> None:
     """Curves on a log time axis, four sphere snapshots."""
-    from gapsim.plotting import COLORS, figure, save, sphere_panel
+    from gapsim.app.plotting import COLORS, figure, save, sphere_panel
 
     fig, _ = figure(1, width=12, height=7, layout=None)
     fig.clf()
@@ -131,6 +131,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yaras_fig2"))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import simulate
-from gapsim.scenarios import parallel_flow
+from gapsim.app import simulate
+from gapsim.app.scenarios import parallel_flow
 
 SIZES = {"tiny": 2000, "quick": 200_000, "full": 2_000_000}
 TAU0, ANGLE, LR = 0.05, 1.0, 1e-3
@@ -46,7 +46,7 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """Delta against -1/log(t)^2; inset-style second panel with tau(t)."""
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     fig, (a1, a2) = figure(2, width=4.4, height=3.5)
     cols = series_colors(len(data["curves"]))
@@ -71,6 +71,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yaras_fig4a"))

@@ -2,7 +2,7 @@
 
 For the gamma-lift model with learnable temperature, the rate d gamma/dt at t = 0 is measured
 at N i.i.d. uniform pairs (x_i, y_i independent, i.e. a random, mismatched start) with
-:func:`gapsim.objective.reduced_rates` (the exact equal-rate flow of (beta, gamma) at those
+:func:`gapsim.core.objective.reduced_rates` (the exact equal-rate flow of (beta, gamma) at those
 points, mean ± sd over seeds), and compared with the N -> infinity formula
 2 beta0 gamma0 I_{rho+1}(a)/I_rho(a), a = beta0 (1 - gamma0^2), rho = (d-2)/2.
 
@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim.objective import reduced_rates
-from gapsim.theory import yaras_initial_rates
+from gapsim.core.objective import reduced_rates
+from gapsim.studies.theory import yaras_initial_rates
 
 SIZES = {
     "tiny": dict(ns=(16,), dims=(3,), betas=4, seeds=2),
@@ -67,8 +67,8 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """One panel per d: formula curve, measured markers per N."""
-    from gapsim.plotting import figure, save, series_colors
-    from gapsim.theory import yaras_initial_rates
+    from gapsim.app.plotting import figure, save, series_colors
+    from gapsim.studies.theory import yaras_initial_rates
 
     dims = data["dims"]
     fig, axes = figure(len(dims), width=3.5, height=3.3, squeeze=False)
@@ -108,6 +108,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yaras_initial_rate"))

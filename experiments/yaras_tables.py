@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import Config, simulate
-from gapsim.scenarios import cone_effect
+from gapsim.app.scenarios import cone_effect
 
 _GRID = dict(  # the paper's temperatures, schedule ends and swap probabilities (Tables 3-5)
     taus=(0.01, 0.02, 0.04, 0.07, 0.1, 0.2),
@@ -101,7 +101,7 @@ def _paper(ax, table: dict, label: bool = True) -> None:
 
 
 def _panel(ax, xs, rows, xlabel, title, log=False):
-    from gapsim.plotting import COLORS
+    from gapsim.app.plotting import COLORS
 
     g = [r["gap"] for r in rows]
     ax.errorbar(
@@ -128,7 +128,7 @@ def _panel(ax, xs, rows, xlabel, title, log=False):
 
 def plot(data: dict, path) -> None:
     """Three panels, gap (left axis) and R@1 (right axis)."""
-    from gapsim.plotting import COLORS, figure, save
+    from gapsim.app.plotting import COLORS, figure, save
 
     fig, axes = figure(3, width=4.4, height=4.4)
     a = axes[0]
@@ -220,6 +220,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yaras_tables"))

@@ -3,7 +3,7 @@
 Both modalities start in two narrow cones (the "cone effect" start), then InfoNCE is optimised
 with projected Adam (the same dynamics for all three panels) under (a) no constraint, (b) the
 cone constraint (each modality in a cap of fixed half-angle with a learnable axis: the exact
-projection of :mod:`gapsim.cone_sets`), (b') a fixed concentration ||mean|| = A_3(kappa)
+projection of :mod:`gapsim.core.cone_sets`), (b') a fixed concentration ||mean|| = A_3(kappa)
 (the finite-N form of Yi et al.'s fixed-kappa hypothesis) and (c) two
 planes at dihedral angle phi (the two great circles). Pairs are joined by grey segments; the
 panel titles say whether the end point is certified stationary.
@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from gapsim import hyperplane_pair, simulate
-from gapsim.scenarios import cone_effect, two_hyperplanes
+from gapsim.app.scenarios import cone_effect, two_hyperplanes
 
 SIZES = {"tiny": (8, 200), "quick": (24, 20000), "full": (40, 100000)}
 LR = 1e-3
@@ -73,7 +73,7 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """One 3-D sphere panel per run."""
-    from gapsim.plotting import figure, save, sphere_panel
+    from gapsim.app.plotting import figure, save, sphere_panel
 
     fig, axes = figure(
         len(data["panels"]), width=3.6, height=3.8, subplot_kw={"projection": "3d"}, layout=None
@@ -108,6 +108,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yi_fig1"))

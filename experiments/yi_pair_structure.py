@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim import hyperplane_rotation, simulate, ssp
-from gapsim.scenarios import two_hyperplanes
+from gapsim.app.scenarios import two_hyperplanes
 
 SIZES = {
     "tiny": (8, (0.6,)),
@@ -60,7 +60,7 @@ def run(size: str) -> dict:
 
 def plot(data: dict, path) -> None:
     """Scatter + curves; mean paired cosine (one axis) and centroid distance (another)."""
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     fig, (a1, a2, a3) = figure(3, width=3.6, height=3.6)
     cols = series_colors(len(data["runs"]))
@@ -113,6 +113,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yi_pair_structure"))

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gapsim.app.scenarios import two_hyperplanes
 from gapsim.checks.yi_subspace import REGIMES, hyperplane_study, study
-from gapsim.scenarios import two_hyperplanes
 
 GRIDS = {
     "tiny": ([(8, 4, 0.5, 0.7)], 1),
@@ -69,7 +69,7 @@ def plot(data: dict, path) -> None:
     """Regime matrix (left) and the identity with measured angles (right)."""
     from matplotlib.patches import Patch, Rectangle
 
-    from gapsim.plotting import figure, save, series_colors
+    from gapsim.app.plotting import figure, save, series_colors
 
     runs = data["runs"]
     ds = sorted({r["d"] for r in runs})
@@ -127,6 +127,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.figures import main
+    from gapsim.app.figures import main
 
     raise SystemExit(main("yi_regime_map"))

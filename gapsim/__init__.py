@@ -5,7 +5,7 @@ such as ``gapsim.simulate`` imports its module (and JAX) on first use. The comma
 (:mod:`gapsim.cli`) relies on this for a fast ``gapsim --help``.
 
 Importing gapsim leaves JAX's configuration alone: 64-bit precision is requested where it is
-needed (certified solvers, certificates, float64 runs) with :func:`gapsim.precision.x64`, and
+needed (certified solvers, certificates, float64 runs) with :func:`gapsim.core.precision.x64`, and
 the caller's setting is restored afterwards.
 """
 
@@ -16,7 +16,10 @@ import sys
 import types
 from typing import Any
 
+from gapsim import _compat
 from gapsim._version import __version__
+
+_compat.install()  # old module paths (gapsim.loss, ...) still import, with a DeprecationWarning
 
 _EXPORTS = {
     "gapsim.alignment": (
@@ -32,28 +35,28 @@ _EXPORTS = {
         "ssp_from_bases",
     ),
     "gapsim.analysis": ("Analysis", "analyze"),
-    "gapsim.batch": ("best_of_seeds",),
-    "gapsim.certificate": ("SecondOrder", "kkt_certificate"),
-    "gapsim.cone_sets": ("mean_resultant_length",),
-    "gapsim.config": ("Config",),
+    "gapsim.app.batch": ("best_of_seeds",),
+    "gapsim.core.certificate": ("SecondOrder", "kkt_certificate"),
+    "gapsim.core.cone_sets": ("mean_resultant_length",),
+    "gapsim.app.config": ("Config",),
     "gapsim.errors": ("ConfigError", "DivergenceError"),
-    "gapsim.geometry": ("Constraint", "cap_axis", "project", "tangent"),
-    "gapsim.groups": ("cluster_scores", "group_measures", "knn_accuracy"),
-    "gapsim.init": ("INITS", "initial_points", "register_init", "uniform_in_cap"),
-    "gapsim.loss": ("infonce", "infonce_value_and_grad"),
-    "gapsim.measures": ("measures", "subspace_measures"),
-    "gapsim.parts": ("make_constraints", "prepare"),
-    "gapsim.result": ("Certificate", "Result"),
-    "gapsim.simulate": ("simulate",),
-    "gapsim.solvers": ("run_dynamics", "run_lbfgs", "stationarity"),
-    "gapsim.subspaces": (
+    "gapsim.core.geometry": ("Constraint", "cap_axis", "project", "tangent"),
+    "gapsim.core.groups": ("cluster_scores", "group_measures", "knn_accuracy"),
+    "gapsim.app.init": ("INITS", "initial_points", "register_init", "uniform_in_cap"),
+    "gapsim.core.loss": ("infonce", "infonce_value_and_grad"),
+    "gapsim.core.measures": ("measures", "subspace_measures"),
+    "gapsim.app.parts": ("make_constraints", "prepare"),
+    "gapsim.app.result": ("Certificate", "Result"),
+    "gapsim.app.simulate": ("simulate",),
+    "gapsim.core.solvers": ("run_dynamics", "run_lbfgs", "stationarity"),
+    "gapsim.core.subspaces": (
         "hyperplane_pair",
         "orthonormalize",
         "principal_angles",
         "principal_vectors",
         "subspace_pair",
     ),
-    "gapsim.theory": ("large_n_limit", "simplex_loss"),
+    "gapsim.studies.theory": ("large_n_limit", "simplex_loss"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -76,8 +79,9 @@ def __dir__() -> list[str]:
 class _Package(types.ModuleType):
     """The gapsim package: a public name wins over the submodule of the same name.
 
-    Importing ``gapsim.simulate`` (the module) sets the package attribute ``simulate`` to the
-    module; the public name ``gapsim.simulate`` is the function, as with eager imports.
+    Importing ``gapsim.simulate`` (the module's old path, :mod:`gapsim._compat`) sets the package
+    attribute ``simulate`` to the module; the public name ``gapsim.simulate`` is the function, as
+    with eager imports.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:

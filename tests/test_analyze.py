@@ -17,9 +17,9 @@ import gapsim
 from gapsim.analysis import NormalizedWarning, analyze, load_pair, validate_pair
 from gapsim.analysis.pairs import pair_measures
 from gapsim.analysis.spectra import basis_from_moment, cone_cosine, moments, subspace_stats
+from gapsim.app.runs import collect, tabulate
 from gapsim.cli import analyze as analyze_cli
 from gapsim.errors import ConfigError
-from gapsim.runs import collect, tabulate
 
 
 def _unit(z):
@@ -45,7 +45,7 @@ _dense = jax.jit(gapsim.measures)
     [(37, 8, 0, 0.1), (37, 37, 1, 0.1), (37, 7, 2, 0.002)],  # 0.002: no shared exponent
 )
 def test_pair_measures_match_dense_measures(n, block, seed, tau):
-    # oracle: gapsim.measures on the same float64 rows; sums of N <= 37 O(1) terms: 1e-12,
+    # oracle: gapsim.core.measures on the same float64 rows; sums of N <= 37 O(1) terms: 1e-12,
     # and the loss (up to beta = 500) 1e-12 relative
     x, y = _cones(n, 6, seed, gap=0.7)
     got = pair_measures(x, y, tau, jax.random.key(0), block=block)
@@ -78,7 +78,7 @@ def test_uniformity_subsample_is_the_exact_value_of_the_documented_rows():
     # by ~0.1 between subsamples of half the rows (close pairs dominate the mean of
     # exp(-2 d^2)), which is why the sample size is reported beside it.
     from gapsim.analysis.pairs import subsample
-    from gapsim.measures import uniformity
+    from gapsim.core.measures import uniformity
 
     x, y = _cones(400, 6, 3)
     full = pair_measures(x, y, 0.1, jax.random.key(0))
@@ -267,7 +267,7 @@ def test_cli_analyze_json_store_and_figure(tmp_path, capsys):
 def test_run_init_file_subsamples_user_embeddings(tmp_path):
     # gapsim run --init-file: 100 unnormalised image/text pairs start a 16-pair run; the start
     # is 16 distinct file rows, normalised (projected onto the sphere), drawn with the init key
-    from gapsim.init import load_points
+    from gapsim.app.init import load_points
 
     x, y = _cones(100, 6, 7)
     np.savez(tmp_path / "e.npz", image=3 * x, text=y)

@@ -1,10 +1,10 @@
-"""Batched runs (gapsim.batch): one vmapped program, each element with its own stopping rule."""
+"""Batched runs (gapsim.app.batch): one vmapped program, each element with its own stopping rule."""
 
 import numpy as np
 import pytest
 
 from gapsim import Config, DivergenceError, best_of_seeds, simulate
-from gapsim.batch import _run_stacked, resolve_mode, simulate_batch
+from gapsim.app.batch import _run_stacked, resolve_mode, simulate_batch
 
 LBFGS_CFG = Config(n_pairs=6, dim=3, tau=0.2)
 
@@ -104,7 +104,7 @@ def test_best_of_seeds_second_order_best_skips_a_saddle(monkeypatch):
     """The lowest-loss seed planted as a saddle: the next one in loss order is certified."""
     import dataclasses
 
-    import gapsim.batch as batch
+    import gapsim.app.batch as batch
 
     _, losses = best_of_seeds(DISTINCT_CFG, range(8))
     order = np.argsort(losses, kind="stable")
@@ -126,7 +126,7 @@ def test_best_of_seeds_second_order_best_skips_a_saddle(monkeypatch):
 
 
 def test_auto_mode_and_bad_mode():
-    from gapsim.parts import prepare
+    from gapsim.app.parts import prepare
 
     static, _ = prepare(LBFGS_CFG)
     assert resolve_mode(static) == "map"  # L-BFGS on the CPU backend (module docstring)

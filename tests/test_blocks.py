@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gapsim
-import gapsim.loss as loss_mod
-from gapsim.blocks import DENSE_MAX_N, block_rows
-from gapsim.measures import measures
-from gapsim.parts import prepare
+import gapsim.core.loss as loss_mod
+from gapsim.app.parts import prepare
+from gapsim.core.blocks import DENSE_MAX_N, block_rows
+from gapsim.core.measures import measures
+from gapsim.core.solvers import params0
 
 DISCRETE = ("r1_xy", "r1_yx", "matched_fraction")
 
@@ -45,8 +46,8 @@ def _measures_and_stationarity(x, y, beta, block):
     cfg = gapsim.Config(n_pairs=n, dim=d, solver="gd", dtype=str(x.dtype), block_size=block)
     static, args = prepare(cfg)  # the sphere; only its constraint sets and shapes are used
     args = args._replace(beta=jnp.asarray(beta, x.dtype))
-    params = {"z": jnp.stack([x, y]), "nu": args.nu0, "gamma": args.gamma0}
-    c = gapsim.solvers.certify(args, params, jnp.asarray(0), static)
+    params = {**params0(static, args), "z": jnp.stack([x, y])}
+    c = gapsim.core.solvers.certify(args, params, jnp.asarray(0), static)
     return c["measures"], c["grad_norm"]
 
 
@@ -54,18 +55,18 @@ def test_block_rows_choice():
     assert block_rows(DENSE_MAX_N, jnp.float32) is None  # dense up to the threshold
     rows = block_rows(65536, jnp.float32)
     assert rows % 8 == 0
-    assert rows * 65536 * 4 <= gapsim.blocks.SLAB_BYTES
+    assert rows * 65536 * 4 <= gapsim.core.blocks.SLAB_BYTES
     assert block_rows(1000, jnp.float64, 100) == 100
     assert block_rows(50, jnp.float64, 100) is None  # a block >= N is dense
     assert block_rows(1000, jnp.float64) is None  # no hidden setting: the default is automatic
 
 
 def test_no_module_global_block_size():
-    import gapsim.blocks
-    import gapsim.solvers
+    import gapsim.core.blocks
+    import gapsim.core.solvers
 
-    assert not [k for k in vars(gapsim.blocks) if "BLOCK_SIZE" in k or "use_block" in k]
-    assert not hasattr(gapsim.solvers, "_traced_with_block_size")
+    assert not [k for k in vars(gapsim.core.blocks) if "BLOCK_SIZE" in k or "use_block" in k]
+    assert not hasattr(gapsim.core.solvers, "_traced_with_block_size")
 
 
 # Dense and blocked perform the same operations on the same numbers except the order of the

@@ -1,7 +1,7 @@
 """Second-order (KKT) certificates: minima certify, saddles and non-stationary points are refused.
 
 Each case is also checked against the *old* first-order certificate (the Riemannian gradient
-norm of :func:`gapsim.solvers.stationarity` against gtol), which accepted the saddles.
+norm of :func:`gapsim.core.solvers.stationarity` against gtol), which accepted the saddles.
 """
 
 import math
@@ -12,12 +12,12 @@ import pytest
 
 import gapsim
 from gapsim import Config, simplex_loss
-from gapsim.batch import best_of_seeds, solve_batch
-from gapsim.certificate import centroid_angle_precision, kkt_certificate, mean_error
-from gapsim.loss import infonce
-from gapsim.parts import prepare
-from gapsim.simulate import finish, simulate
-from gapsim.solvers import certify
+from gapsim.app.batch import best_of_seeds, solve_batch
+from gapsim.app.parts import prepare
+from gapsim.app.simulate import finish, simulate
+from gapsim.core.certificate import centroid_angle_precision, kkt_certificate, mean_error
+from gapsim.core.loss import infonce
+from gapsim.core.solvers import certify, params0
 
 GTOL = 1e-9
 
@@ -25,7 +25,7 @@ GTOL = 1e-9
 def _certify(cfg, z, **kw):
     """KKT certificate and the old first-order measure of points ``z`` (M, N, d) under ``cfg``."""
     static, args = prepare(cfg, z)
-    p = {"z": args.z0, "nu": args.nu0, "gamma": args.gamma0}
+    p = params0(static, args)
     old = float(certify(args, p, jnp.asarray(0), static)["grad_norm"])
     kw.setdefault("active_tol", 1e-14)
     return kkt_certificate(static, args, p, 0, GTOL, **kw), old
@@ -247,7 +247,7 @@ def test_dense_and_lanczos_agree():
 def test_planted_fault_in_the_hessian_moves_the_verdict(monkeypatch):
     # a certificate that always said "minimum" would pass the simplex test; flip the sign of the
     # Hessian-vector products and the same optimum must become a saddle
-    from gapsim import _kkt
+    from gapsim.core import _kkt
 
     cfg = Config(n_pairs=4, dim=3, tau=0.5)
     x = _simplex(4, 3)
@@ -269,7 +269,7 @@ def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
     """ARPACK's no-convergence (seen at N = 128, d = 8 on two-hyperplane optima) is no crash."""
     import scipy.sparse.linalg as spla
 
-    import gapsim.certificate as certificate
+    import gapsim.core.certificate as certificate
 
     cfg = Config(n_pairs=64, dim=16, tau=0.5)  # 2Nd = 2048 > DENSE_MAX: the Lanczos path
     solved = solve_batch([cfg])[0]  # one solve; each case below certifies its end point

@@ -19,8 +19,8 @@ from gapsim.checks import REGISTRY, select
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Verdict, run_check
 from gapsim.checks.grassucci import class_points
 from gapsim.cli import main
-from gapsim.measures import measures
-from gapsim.objective import reduced_rates
+from gapsim.core.measures import measures
+from gapsim.core.objective import reduced_rates
 
 REQUIRED_IDS = """yi.unconstrained.simplex yi.unconstrained.large_n_limit yi.cone.gap_zero
 yi.subspace.gap_vs_phi yi.subspace.gap_vs_theta1 yi.subspace.pair_structure
@@ -304,7 +304,7 @@ def test_gap_zero_twin_detects_constant_logit_shift():
     # X on the rim of a cap of half-angle a around e3, Y on the rim of the antipodal cap with the
     # same azimuths: X Y^T = X X^T - 2 cos(a)^2, one constant, so Y := X has the same loss.
     from gapsim.checks.yi_cone import gap_zero_twin as _gap_zero_twin
-    from gapsim.loss import infonce
+    from gapsim.core.loss import infonce
 
     a, n, tau = 1.0, 7, 0.1
     phi = 2 * np.pi * np.arange(n) / n

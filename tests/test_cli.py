@@ -104,7 +104,7 @@ def test_bad_input_is_one_line_exit_2(argv, capsys, tmp_path, monkeypatch):
 
 def _tau_twice(x, y, beta):
     """A planted fault: the temperature applied twice."""
-    from gapsim.loss import infonce
+    from gapsim.core.loss import infonce
 
     return infonce(x, y, beta * beta)
 

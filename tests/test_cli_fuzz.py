@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from test_config_fuzz import _assert_sane
 from test_files import _result
 
-import gapsim.store
+import gapsim.app.store
+from gapsim.app.init import load_points
 from gapsim.cli import main
-from gapsim.init import load_points
 
-SIMULATE = importlib.import_module("gapsim.simulate")  # the module, not the function
+SIMULATE = importlib.import_module("gapsim.app.simulate")  # the module, not the function
 
 VALUES = ["0", "1", "2", "3", "-1", "2.5", "inf", "nan", "1e12", "4294967296", "abc", "", "30deg"]
 VALUES += ["0.25pi", "0.07", "0.5", "none", "gd", "sgd", "adam", "hard", "raw", "cones"]
@@ -171,7 +171,7 @@ def test_sweep_flag_space(arena, capsys, monkeypatch, grids, chunk, out):
         calls.append((configs, folder))
         raise SystemExit(0)  # the work would start here
 
-    monkeypatch.setattr(gapsim.store, "run_sweep", fake_run_sweep)
+    monkeypatch.setattr(gapsim.app.store, "run_sweep", fake_run_sweep)
     argv = ["sweep", "--quiet", "--solver", "gd", "--chunk", chunk, "--out", f"@{out}"]
     for g in grids:
         argv += ["--grid", g]

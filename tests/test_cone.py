@@ -17,9 +17,9 @@ from testutil import assert_close, gauss
 
 from gapsim import Config, ConfigError, Constraint, project, simulate, tangent
 from gapsim.cli import main
-from gapsim.cone_sets import mean_resultant_length
-from gapsim.geometry import cap_axis, feasible, residuals
-from gapsim.loss import infonce
+from gapsim.core.cone_sets import mean_resultant_length
+from gapsim.core.geometry import cap_axis, feasible, residuals
+from gapsim.core.loss import infonce
 
 EPS = float(np.finfo(np.float64).eps)
 project_jit = jax.jit(project)
@@ -173,7 +173,7 @@ def test_concentration_inside_a_subspace_composes():
     # issue 22: a fixed concentration inside a hyperplane (the theorem's hypothesis, finite N).
     # The composition projects onto U, normalises, then moves rows along the mean, which lies
     # in U: the result is on the set, in U, idempotent, and the residuals vanish on it.
-    from gapsim.subspaces import hyperplane_pair
+    from gapsim.core.subspaces import hyperplane_pair
 
     basis = np.asarray(hyperplane_pair(4, 0.6)[1])  # a 3-dim subspace of R^4
     rho = mean_resultant_length(3.0, 3)  # A_k(kappa) on U's sphere, k = 3
@@ -217,7 +217,7 @@ def test_concentration_in_a_subspace_config_and_certified_optimum():
 
 
 def test_residual_functions():
-    # the certificate's residuals (gapsim.geometry.residuals): feasible iff eq == 0 and ineq >= 0
+    # the certificate's residuals (core.geometry.residuals): feasible iff eq == 0 and ineq >= 0
     c = Constraint.make(3, cap_angle=0.4)
     x = project(c, jnp.asarray(gauss(6, 0, 5, 3)))
     eq, ineq = residuals(c, x, cap_axis(c, x))  # 5 norms + the learnable axis's norm

@@ -73,7 +73,7 @@ def test_run_json_has_required_keys(capsys):
         main(["run", "--json", "--n-pairs", "4", "--dim", "3", "--tau", "0.5", "--no-store"]) == 0
     )
     out = json.loads(capsys.readouterr().out)
-    for key in gapsim.result.SUMMARY_KEYS:
+    for key in gapsim.app.result.SUMMARY_KEYS:
         assert key in out
     assert out["converged"] is True
     assert out["loss"] == pytest.approx(gapsim.simplex_loss(4, 0.5), abs=1e-8)

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gapsim.config import Config
-from gapsim.config_rules import _USED_WITH, MAX_BYTES, MAX_RECORDS, config_hints, non_default
+from gapsim.app.config import Config
+from gapsim.app.config_rules import _USED_WITH, MAX_BYTES, MAX_RECORDS, config_hints, non_default
 from gapsim.errors import ConfigError
 
 FIELDS = [f.name for f in dataclasses.fields(Config)]

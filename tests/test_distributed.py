@@ -91,6 +91,6 @@ def test_distributed_needs_a_results_folder(capsys):
 
 
 def test_barrier_is_a_no_op_in_one_process():
-    from gapsim.sweep import process_barrier
+    from gapsim.app.sweep import process_barrier
 
     process_barrier("alone", timeout_s=0.001)  # returns at once: one process

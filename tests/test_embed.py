@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 import pytest
 
-from gapsim import embed as embed_mod
+from gapsim.app import embed as embed_mod
 from gapsim.checks import liang_cone
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
 from gapsim.cli import analyze as analyze_cli

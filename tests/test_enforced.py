@@ -1,13 +1,13 @@
 """What the docs promise is enforced in the test run: shape annotations and docstring examples.
 
-- jaxtyping shape annotations (``gapsim._types``) are checked at runtime by the jaxtyping
+- jaxtyping shape annotations (``gapsim.core._types``) are checked at runtime by the jaxtyping
   import hook with beartype (``--jaxtyping-packages`` in pyproject's ``addopts``);
 - every docstring example of the library runs (below), under the test process's settings.
 
 Strict dtype promotion is on for the whole test run (conftest.py): gapsim casts explicitly where
 it mixes dtypes, and the two optimiser updates whose mixing happens inside optax (Adam's
 ``decay ** count`` with an int32 count; L-BFGS's int32/int64 indices and its default-dtype
-memory) are traced under ``jax.numpy_dtype_promotion("standard")`` in ``gapsim.solvers``.
+memory) are traced under ``jax.numpy_dtype_promotion("standard")`` in ``gapsim.core.solvers``.
 ``tests/test_precision.py`` checks that importing gapsim leaves the setting alone and that a
 user's strict mode runs.
 """

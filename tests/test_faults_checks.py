@@ -25,11 +25,11 @@ import gapsim.checks.liang as liang
 import gapsim.checks.wang_isola as wang_isola
 import gapsim.checks.yaras as yaras
 import gapsim.checks.yaras_flow as yaras_flow
-import gapsim.objective as objective
-import gapsim.solvers as solvers
+import gapsim.core.objective as objective
+import gapsim.core.solvers as solvers
 from gapsim.checks import REGISTRY, select
 from gapsim.checks.base import AGREES, clear_caches, run_check
-from gapsim.loss import infonce
+from gapsim.core.loss import infonce
 
 
 @pytest.fixture

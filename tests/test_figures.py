@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import gapsim.figures as figs
+import gapsim.app.figures as figs
+from gapsim.app.figures import FIGURES, build_one
 from gapsim.cli import main
-from gapsim.figures import FIGURES, build_one
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ def test_registry_is_the_experiments_modules_in_order():
 
 def test_registry_does_not_import_figures(tmp_path):
     code = (
-        "import sys, gapsim.figures as f; n = f.figure_names(); "
+        "import sys, gapsim.app.figures as f; n = f.figure_names(); "
         "print(len(n), any(m.startswith('experiments.') for m in sys.modules))"
     )
     out = subprocess.run(

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from gapsim import Config
-from gapsim import store as store_mod
+from gapsim.app import store as store_mod
+from gapsim.app.init import load_points
+from gapsim.app.result import Certificate, Result
 from gapsim.errors import ConfigError
-from gapsim.init import load_points
-from gapsim.result import Certificate, Result
 
 
 def _result(seed: int = 0) -> Result:
@@ -170,7 +170,7 @@ def test_init_conflicts_are_refused():
 
 
 def test_report_reads_saved_results_and_flags_corrupt_folders(tmp_path):
-    from gapsim.runs import collect, tabulate
+    from gapsim.app.runs import collect, tabulate
 
     _result(1).save(tmp_path / "out" / "tau0.1")  # what `run --out` and Result.save write
     _fake_run(tmp_path, "run-a", 0.2, 2.5)

@@ -1,4 +1,4 @@
-"""Group measures (gapsim.groups): clustering scores, kNN against brute-force references, and
+"""Group measures (gapsim.core.groups): clustering scores, kNN against brute-force references, and
 the Grassucci et al. claim in miniature (docs/theory.md 5)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import gapsim
 from gapsim.alignment import inject_gap
+from gapsim.core.groups import GROUP_KEYS, cluster_scores, group_measures, knn_accuracy
 from gapsim.errors import ConfigError
-from gapsim.groups import GROUP_KEYS, cluster_scores, group_measures, knn_accuracy
 
 SCORE_KEYS = ("v_measure", "nmi", "ari", "homogeneity")
 _measures = jax.jit(gapsim.measures)  # eager measures compile op by op: ~7 s on first use

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 import gapsim
-from gapsim.measures import MEASURE_KEYS, centroid_angle
+from gapsim.core.measures import MEASURE_KEYS, centroid_angle
 
 N_MAX, D_MAX = 8, 8
 ns = st.integers(2, 7)
@@ -403,7 +403,7 @@ def test_subspace_measures_isolate_each_defect(d, n, phi, seed):
 def test_dense_hits_equal_argmax_with_ties(seed):
     # integer coordinates make exact ties; the argmax-free hit test keeps argmax's first-wins
     # rule. One shape (9, 2): one compile, whatever hypothesis draws.
-    from gapsim.measures import _pairwise_dense
+    from gapsim.core.measures import _pairwise_dense
 
     rng = np.random.default_rng(seed)
     n = 9

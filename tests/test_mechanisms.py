@@ -13,9 +13,10 @@ import pytest
 import gapsim
 from gapsim import Config, infonce, simulate
 from gapsim.cli import main
-from gapsim.measures import uniformity
-from gapsim.objective import group_permutation, reduced_rates
-from gapsim.temperature import TAU_PARAMS, beta_of_nu, nu_of_beta
+from gapsim.core.measures import uniformity
+from gapsim.core.mechanisms import group_permutation
+from gapsim.core.objective import reduced_rates
+from gapsim.core.temperature import TAU_PARAMS, beta_of_nu, nu_of_beta
 
 SMALL = {"n_pairs": 6, "dim": 3, "solver": "gd", "dtype": "float64", "early_stop": False}
 
@@ -93,7 +94,7 @@ def test_gamma_lift_loss_is_infonce_of_lifted_points_and_reduced_rates_match_aut
         y / jnp.linalg.norm(y, axis=1, keepdims=True),
     )
     nu, gamma = jnp.log(8.0), jnp.asarray(0.4)
-    xl, yl = gapsim.objective.lift(x, y, gamma)
+    xl, yl = gapsim.core.objective.lift(x, y, gamma)
     assert float(infonce(xl, yl, 8.0)) == pytest.approx(
         float(infonce(x, y, 8.0 * (1 - 0.16))), rel=1e-12
     )

@@ -1,4 +1,4 @@
-"""gapsim.population (N -> infinity vMF objectives) and the yi_population check rows.
+"""gapsim.studies.population (N -> infinity vMF objectives) and the yi_population check rows.
 
 Closed forms against independent evaluations (quadrature, scipy's vMF sampler, a large-N draw
 of the real InfoNCE), and planted faults that must move the check verdicts.
@@ -10,10 +10,10 @@ import pytest
 from scipy import integrate, special
 
 import gapsim.checks.yi_population as yp
-import gapsim.population as pop
+import gapsim.studies.population as pop
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
-from gapsim.loss import infonce
-from gapsim.subspaces import hyperplane_pair
+from gapsim.core.loss import infonce
+from gapsim.core.subspaces import hyperplane_pair
 
 Z_MAX = 4.0  # Monte Carlo agreement at 4 standard errors (two-sided p ~ 6e-5 per comparison)
 

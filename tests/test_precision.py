@@ -35,7 +35,7 @@ def _run(code: str, env_x64: str | None = None, **extra_env: str) -> dict:
 def test_importing_gapsim_leaves_x64_as_it_was(mode):
     code = (
         "import json, jax\nbefore = jax.config.x64_enabled\n"
-        "import gapsim, gapsim.simulate, gapsim.solvers, gapsim.checks, gapsim.cli\n"
+        "import gapsim, gapsim.app.simulate, gapsim.core.solvers, gapsim.checks, gapsim.cli\n"
         "print(json.dumps([before, jax.config.x64_enabled]))"
     )
     before, after = _run(code, mode)
@@ -72,7 +72,7 @@ def test_the_check_has_teeth_without_the_x64_request():
     code = """
 import importlib, json, warnings
 import gapsim
-m = importlib.import_module("gapsim.simulate")
+m = importlib.import_module("gapsim.app.simulate")
 for name in ("prepare", "finish"):
     setattr(m, name, getattr(m, name).__wrapped__)
 warnings.simplefilter("ignore")  # JAX warns that float64 is truncated to float32
@@ -86,13 +86,13 @@ print(json.dumps({"x": str(r.x.dtype), "converged": bool(r.converged)}))
 def test_gapsim_leaves_dtype_promotion_alone_and_runs_under_strict():
     """Importing gapsim keeps the promotion mode; a user's strict mode (x64 off) stays and works.
 
-    The optimiser updates inside optax are traced under standard promotion (``gapsim.solvers``);
-    everything gapsim computes itself casts explicitly.
+    The optimiser updates inside optax are traced under standard promotion
+    (``gapsim.core.solvers``); everything gapsim computes itself casts explicitly.
     """
     code = """
 import json, jax
 before = jax.config.jax_numpy_dtype_promotion
-import gapsim, gapsim.simulate, gapsim.solvers, gapsim.checks, gapsim.cli
+import gapsim, gapsim.app.simulate, gapsim.core.solvers, gapsim.checks, gapsim.cli
 after_import = jax.config.jax_numpy_dtype_promotion
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 cfg = gapsim.Config(n_pairs=4, dim=3, tau=0.5, steps=20)

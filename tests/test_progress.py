@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from gapsim import Config, simulate
+from gapsim.app.sweep import grid, sweep
 from gapsim.cli import main
-from gapsim.progress import bar, interactive
-from gapsim.sweep import grid, sweep
+from gapsim.core.progress import bar, interactive
 
 RUN = ["run", "--n-pairs", "4", "--solver", "gd", "--steps", "40", "--no-early-stop"]
 RUN += ["--no-store"]
@@ -57,7 +57,7 @@ def test_sweep_bar_counts_configs(capsys):
 
 
 def test_figures_bar_and_forced_bar_reach_their_totals(capsys, monkeypatch, tmp_path):
-    import gapsim.figures as figs
+    import gapsim.app.figures as figs
 
     monkeypatch.setattr(figs, "build_one", lambda n, s, o: {"png": o, "seconds": 0.0})
     figs.build(["liang_shift", "yi_fig1"], outdir=tmp_path, progress=True)

@@ -1,4 +1,4 @@
-"""The shared scenarios (:mod:`gapsim.scenarios`) and their uses build the configs they replaced.
+"""The shared scenarios (app.scenarios) and their uses build the configs they replaced.
 
 Each use in a check, figure or demo is run up to its first simulation, which is intercepted; the
 config it would simulate is compared with the fields the code wrote out before the scenarios
@@ -11,8 +11,8 @@ import importlib
 
 import pytest
 
-from gapsim.config import Config
-from gapsim.scenarios import SCENARIOS, cone_effect, mismatched_flow
+from gapsim.app.config import Config
+from gapsim.app.scenarios import SCENARIOS, cone_effect, mismatched_flow
 
 DEFAULTS = Config().to_dict()
 
@@ -65,7 +65,7 @@ def capture(monkeypatch):
     return out
 
 
-# The non-default fields each use wrote out before gapsim.scenarios (tiny / quick sizes).
+# The non-default fields each use wrote out before gapsim.app.scenarios (tiny / quick sizes).
 _CONES = {"init": "cones", "init_angle": 0.3, "init_axis_angle": 1.5}
 _PARALLEL = {"init_angle": 1.0, "solver": "gd", "lr": 0.001, "early_stop": False}
 _PARALLEL |= {"dtype": "float64", "n_pairs": 5}

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from gapsim import Config, DivergenceError, Result
+from gapsim.app.store import config_hash, load_entry, write_entry
 from gapsim.cli import main
-from gapsim.store import config_hash, load_entry, write_entry
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRY_FILES = {"config.json", "metrics.json", "metrics.csv", "result.json", "result.npz"}

@@ -26,7 +26,7 @@ from gapsim import (
     project,
     subspace_pair,
 )
-from gapsim.subspaces import ZERO_ANGLE_TOL, random_orthogonal
+from gapsim.core.subspaces import ZERO_ANGLE_TOL, random_orthogonal
 
 EPS = float(np.finfo(np.float64).eps)
 HALF_PI = np.pi / 2

@@ -16,9 +16,9 @@ import pytest
 
 import gapsim
 from gapsim import Config, ConfigError
+from gapsim.app.sweep import grid
 from gapsim.cli import build_parser, main
 from gapsim.cli.sweep import parse_grid as _parse_grid
-from gapsim.sweep import grid
 
 # The child checks every config of a mixed sweep (4 groups: gd/float32, adam/float32 with a
 # diverging config, lbfgs/float64 with a swept phi, a free-axis cap; chunks of 3 padded to the 4
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     """
     import json, numpy as np, jax
     from gapsim import Config, simulate, DivergenceError
-    from gapsim.sweep import grid, sweep
+    from gapsim.app.sweep import grid, sweep
     assert len(jax.devices()) == 4, jax.devices()
     configs = (
         grid(Config(n_pairs=6, dim=3, solver="gd", steps=40),
@@ -123,7 +123,7 @@ def test_parse_grid_specs():
 def test_every_config_field_is_a_sweep_flag():
     sweep_parser = build_parser()._subparsers._group_actions[0].choices["sweep"]
     flags = {a.dest for a in sweep_parser._actions}
-    assert {f.name for f in gapsim.config.dataclasses.fields(Config)} <= flags
+    assert {f.name for f in gapsim.app.config.dataclasses.fields(Config)} <= flags
 
 
 def test_cli_sweep_writes_table_and_matches_simulate(capsys, tmp_path):

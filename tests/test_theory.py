@@ -1,10 +1,10 @@
-"""Closed forms of gapsim.theory against independent evaluations."""
+"""Closed forms of gapsim.studies.theory against independent evaluations."""
 
 import numpy as np
 import pytest
 from scipy import integrate, special
 
-from gapsim.theory import bessel_ratio, fixed_tau_rate, schedule_rate, yaras_initial_rates
+from gapsim.studies.theory import bessel_ratio, fixed_tau_rate, schedule_rate, yaras_initial_rates
 
 
 @pytest.mark.parametrize("a", [1e-3, 0.5, 2.0, 13.0, 500.0])

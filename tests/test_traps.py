@@ -10,12 +10,12 @@ from test_files import _result
 from test_raw import _loss_grad
 
 from gapsim import Config, simulate
+from gapsim.app.init import initial_points
+from gapsim.app.parts import make_constraints
 from gapsim.cli import main
 from gapsim.cli.sweep import parse_grid
-from gapsim.init import initial_points
-from gapsim.parts import make_constraints
 
-SIMULATE = importlib.import_module("gapsim.simulate")
+SIMULATE = importlib.import_module("gapsim.app.simulate")
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_repeated_grid_fields_merge():
 
 
 def test_divergence_diagnosis_names_the_real_cause():
-    from gapsim.simulate import _divergence_cause
+    from gapsim.app.simulate import _divergence_cause
 
     tiny = _divergence_cause(Config(tau=1e-300, solver="gd"))
     assert "too small" in tiny  # was: "lr=0 is likely too large"

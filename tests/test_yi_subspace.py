@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import gapsim.checks.yi_subspace as ys
 from gapsim import Config, hyperplane_pair, hyperplane_rotation, simulate, ssp_from_bases
+from gapsim.app.parts import make_constraints
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
-from gapsim.parts import make_constraints
 
 
 def _pair_structured(seed, n, d, phi, c_shift, a_shift):

@@ -2,7 +2,7 @@ r"""Post-hoc alignment of two point sets: remove (or widen) the modality gap aft
 
 Every method takes paired unit rows ``x``, ``y`` (``(N, d)``, row i of each is a pair) and
 returns an :class:`AlignResult`: the new points and the measures of
-:func:`gapsim.measures.measures` before and after (with the centroid-angle ill-conditioning
+:func:`gapsim.core.measures.measures` before and after (with the centroid-angle ill-conditioning
 flag as in ``gapsim.simulate``), plus method details in ``info``.
 
 - :func:`gap_shift`: shift along the gap vector (Liang et al. 2022); :func:`gap_shift_curve`
@@ -14,7 +14,7 @@ flag as in ``gapsim.simulate``), plus method details in ``info``.
 
 Renormalisation: a row whose norm before renormalising is below :data:`DEGENERATE_NORM` has no
 reliable direction (e.g. :math:`P_C x = 0` in SSP); it is replaced by a fixed reference point
-(the library's zero-vector policy, :mod:`gapsim.geometry`: the first basis vector of the target
+(the library's zero-vector policy, :mod:`gapsim.core.geometry`: the first basis vector of the target
 subspace, :math:`e_1` without one) and counted in ``info["degenerate_x"]`` / ``["degenerate_y"]``.
 Never NaN. All computation is float64 on the host (NumPy, with JAX for the loss).
 """

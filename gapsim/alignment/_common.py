@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim.core.measures import flag_centroid_angle, measures, unit_tolerance
 from gapsim.errors import ConfigError
-from gapsim.measures import flag_centroid_angle, measures, unit_tolerance
 
 DEGENERATE_NORM = 1e-10
 """Rows shorter than this before renormalisation are degenerate (replaced and counted)."""
@@ -24,9 +24,9 @@ class AlignResult(NamedTuple):
     Attributes:
         x, y: ``(N, d)`` float64 aligned unit rows.
         before, after: measures of the input and output points (keys of
-            :data:`gapsim.measures.MEASURE_KEYS`, plus ``centroid_angle_raw`` and
+            :data:`gapsim.core.measures.MEASURE_KEYS`, plus ``centroid_angle_raw`` and
             ``centroid_angle_ill_conditioned``; ``centroid_angle`` is NaN when a mean norm is
-            below :data:`gapsim.measures.MIN_MEAN_NORM`).
+            below :data:`gapsim.core.measures.MIN_MEAN_NORM`).
         info: method details (documented by each method).
     """
 
@@ -54,7 +54,7 @@ def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     """Float64 copies of paired unit rows; unit to the precision of the input dtype.
 
     Rows normalised in float16 (``|norm - 1|`` up to ~1e-4) are accepted
-    (:func:`gapsim.measures.unit_tolerance`) and renormalised in float64.
+    (:func:`gapsim.core.measures.unit_tolerance`) and renormalised in float64.
     """
     tol_x, tol_y = (unit_tolerance(np.asarray(z).dtype) for z in (x, y))
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)

@@ -20,7 +20,7 @@ from gapsim.alignment._common import (
     _renormalize,
     _tau,
 )
-from gapsim.loss import infonce
+from gapsim.core.loss import infonce
 
 # ---------------------------------------------------------------------------------------------
 # Liang et al. 2022: shift along the gap vector

@@ -14,8 +14,8 @@ from gapsim.alignment._common import (
     _renormalize,
     _tau,
 )
+from gapsim.core.subspaces import ZERO_ANGLE_TOL, orthonormalize, principal_vectors
 from gapsim.errors import ConfigError
-from gapsim.subspaces import ZERO_ANGLE_TOL, orthonormalize, principal_vectors
 
 # ---------------------------------------------------------------------------------------------
 # Yi et al. 2025: shared space projection and hyperplane rotation
@@ -130,8 +130,8 @@ def ssp_from_bases(x, y, qu, qv, *, k: int | None = None, tau: float = 0.07) -> 
     r"""Shared space projection with known subspaces (Yi et al. 2025, Cor 4).
 
     :math:`C = U\cap V` is spanned by the principal vectors
-    (:func:`gapsim.subspaces.principal_vectors`) with angle below
-    :data:`gapsim.subspaces.ZERO_ANGLE_TOL`; then :math:`x^* = P_C x/\|P_C x\|`,
+    (:func:`gapsim.core.subspaces.principal_vectors`) with angle below
+    :data:`gapsim.core.subspaces.ZERO_ANGLE_TOL`; then :math:`x^* = P_C x/\|P_C x\|`,
     :math:`y^* = P_C y/\|P_C y\|` (optionally the top ``k`` directions of :math:`C` by projected
     energy, as in :func:`ssp`). With :math:`P_C x_i = P_C y_i` the paired cosine is exactly 1.
 

@@ -4,7 +4,8 @@ r"""``gapsim.analyze``: every gap measure of your own paired embeddings, in one 
 
 - the gap measures (:func:`gapsim.analysis.pairs.pair_measures`: centroid distance and angle
   with the mean norms, paired cosines, alignment, uniformity, R@1/R@5 both ways, margin and
-  matched fraction; the centroid angle flagged as in :func:`gapsim.measures.flag_centroid_angle`);
+  matched fraction; the centroid angle flagged as in
+  :func:`gapsim.core.measures.flag_centroid_angle`);
 - spectra, effective ranks, 99%-variance dimensions, the principal angles of the data
   subspaces, the overlap dimension and the cone effect
   (:func:`gapsim.analysis.spectra.subspace_stats`);
@@ -35,10 +36,10 @@ from gapsim.analysis.load import validate_pair
 from gapsim.analysis.pairs import pair_measures, subsample
 from gapsim.analysis.posthoc import alignments, shift_curves
 from gapsim.analysis.spectra import subspace_stats
+from gapsim.app.result import _atomic_write_text, jsonable
+from gapsim.core.measures import flag_centroid_angle
+from gapsim.core.progress import bar
 from gapsim.errors import ConfigError
-from gapsim.measures import flag_centroid_angle
-from gapsim.progress import bar
-from gapsim.result import _atomic_write_text, jsonable
 
 __all__ = ["Analysis", "analyze"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gapsim.plotting import figure, save, series_colors
+from gapsim.app.plotting import figure, save, series_colors
 
 __all__ = ["plot_analysis"]
 

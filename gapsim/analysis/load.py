@@ -12,7 +12,7 @@ Formats (by file suffix):
 bad row, accepts float16/bfloat16 (computed in float32, float64 input stays float64), and
 normalises rows to unit norm with one warning line carrying the norm statistics when some
 :math:`\big|\|z_i\|-1\big|` exceeds the precision of the input dtype
-(:func:`gapsim.measures.unit_tolerance`). A zero row has no direction and is refused.
+(:func:`gapsim.core.measures.unit_tolerance`). A zero row has no direction and is refused.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from gapsim.core.measures import unit_tolerance
 from gapsim.errors import ConfigError
-from gapsim.measures import unit_tolerance
 
 __all__ = ["load_array", "load_pair", "validate_pair", "NormalizedWarning"]
 

@@ -1,6 +1,6 @@
 r"""Gap measures of large paired sets in one blocked pass over :math:`S = XY^\top`.
 
-:func:`pair_measures` gives every key of :data:`gapsim.measures.MEASURE_KEYS` plus R@5 both
+:func:`pair_measures` gives every key of :data:`gapsim.core.measures.MEASURE_KEYS` plus R@5 both
 ways, without an :math:`N\times N` matrix: row blocks of ``block`` rows of X meet all of Y
 (a ``(block, N)`` slab at a time); row quantities finish in the block, column quantities are
 carried across blocks. With :math:`d_i = x_i\cdot y_i`:
@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim.measures import centroid_angle, uniformity
+from gapsim.core.measures import centroid_angle, uniformity
 
 __all__ = ["pair_measures", "subsample"]
 
@@ -121,7 +121,7 @@ def pair_measures(
         tick: called with the number of rows done after each block (progress).
 
     Returns:
-        The keys of :data:`gapsim.measures.MEASURE_KEYS` (``centroid_angle`` raw) plus
+        The keys of :data:`gapsim.core.measures.MEASURE_KEYS` (``centroid_angle`` raw) plus
         ``r5_xy``, ``r5_yx``, ``uniformity_sample`` (rows used; N when exact).
 
     Example:

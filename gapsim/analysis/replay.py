@@ -5,7 +5,7 @@ starting points of a free-point run (:func:`gapsim.simulate`, sphere constraint,
 temperature) and reports what the loss alone does to that geometry: whether the gap closes,
 how fast, at the chosen temperature. The command-line form is ``gapsim analyze --simulate``;
 ``gapsim run --init-file FILE --n-pairs N`` does the same from a file (a random subsample
-when the file holds more pairs, :func:`gapsim.init.load_points`).
+when the file holds more pairs, :func:`gapsim.app.init.load_points`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import jax
 import numpy as np
 
 from gapsim.analysis.pairs import subsample
-from gapsim.config import Config
-from gapsim.simulate import simulate
+from gapsim.app.config import Config
+from gapsim.app.simulate import simulate
 
 __all__ = ["simulate_from", "GAP_KEYS"]
 

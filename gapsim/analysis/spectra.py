@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim.subspaces import principal_angles
+from gapsim.core.subspaces import principal_angles
 
 __all__ = ["moments", "spectrum_stats", "subspace_stats", "cone_cosine", "basis_from_moment"]
 

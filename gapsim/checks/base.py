@@ -34,11 +34,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gapsim.batch import best_of_seeds
-from gapsim.config import Config
-from gapsim.precision import x64
-from gapsim.result import Result, jsonable
-from gapsim.simulate import simulate
+from gapsim.app.batch import best_of_seeds
+from gapsim.app.config import Config
+from gapsim.app.result import Result, jsonable
+from gapsim.app.simulate import simulate
+from gapsim.core.precision import x64
 
 __all__ = [
     "AGREES",

@@ -19,6 +19,8 @@ import math
 import numpy as np
 from scipy.stats import t as student_t
 
+from gapsim.app.config import Config
+from gapsim.app.scenarios import cone_effect
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -29,9 +31,7 @@ from gapsim.checks.base import (
     register,
     run_cached,
 )
-from gapsim.config import Config
-from gapsim.groups import group_measures
-from gapsim.scenarios import cone_effect
+from gapsim.core.groups import group_measures
 
 __all__ = ["clustering_vs_retrieval", "class_points", "trained_groups"]
 

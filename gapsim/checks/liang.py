@@ -27,8 +27,8 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import logsumexp, softmax
 
 from gapsim.alignment import gap_shift_curve
+from gapsim.app.scenarios import cone_effect
 from gapsim.checks.base import AGREES, DISAGREES, Paper, Regime, Verdict, register, run_cached
-from gapsim.scenarios import cone_effect
 
 __all__ = ["toy_points", "stationary_temperature", "toy_swapped_pair", "trained_free_points"]
 

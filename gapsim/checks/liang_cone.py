@@ -2,7 +2,7 @@ r"""Check of Liang et al. (2022)'s cone effect at initialisation, on a real CLIP
 
 Claim ("Mind the Gap", section 3): a randomly initialised CLIP maps random images and random
 captions into two narrow cones, one per modality, with a gap between them, before any
-training. Measured with :mod:`gapsim.embed` (open_clip, random weights, no download): for each
+training. Measured with :mod:`gapsim.app.embed` (open_clip, random weights, no download): for each
 initialisation seed, ``n`` random-pixel images and ``n`` captions of random words are encoded,
 and per modality the cone cosine (mean pairwise cosine,
 :func:`gapsim.analysis.spectra.cone_cosine`) and the centroid distance are read.
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim import embed as _embed
 from gapsim.analysis.spectra import cone_cosine
+from gapsim.app import embed as _embed
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.errors import ConfigError
 

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.checks.base import Paper, Regime, Verdict, register, verdict_within
-from gapsim.loss import infonce
-from gapsim.theory import large_n_limit
+from gapsim.core.loss import infonce
+from gapsim.studies.theory import large_n_limit
 
 __all__ = ["large_n_decomposition"]
 

@@ -2,7 +2,7 @@ r"""Checks of Yaras, Chen, Wang & Qu (2025), CPAL (theory.md section 3): invaria
 
 Dynamics are plain gradient descent in float64 with a small step (a discretised gradient flow,
 time :math:`t = \text{step}\cdot\text{lr}`), the gamma-lift and a learnable
-:math:`\beta = e^\nu`. :func:`gapsim.objective.reduced_rates` gives the exact instantaneous
+:math:`\beta = e^\nu`. :func:`gapsim.core.objective.reduced_rates` gives the exact instantaneous
 rates :math:`\dot\beta = \beta^2(1-\gamma^2)g`, :math:`\dot\gamma = -2\beta\gamma g` at any
 points, with :math:`g = \tfrac1{2N}\sum_i[\mu_i(\text{row } i) + \mu_i(\text{column } i)]`.
 The flows (closure, fixed and scheduled temperature) are in :mod:`gapsim.checks.yaras_flow`,
@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.stats import t as student_t
 
+from gapsim.app.config import Config
+from gapsim.app.scenarios import gamma_lift_flow
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -29,10 +31,8 @@ from gapsim.checks.base import (
     run_cached,
     verdict_within,
 )
-from gapsim.config import Config
-from gapsim.objective import reduced_rates
-from gapsim.scenarios import gamma_lift_flow
-from gapsim.theory import yaras_initial_rates
+from gapsim.core.objective import reduced_rates
+from gapsim.studies.theory import yaras_initial_rates
 
 __all__ = ["invariant", "initial_rate", "sign_rule", "sign_rule_parallel_circles", "wilson"]
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.integrate import simpson
 
+from gapsim.app.config import Config
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -23,8 +24,7 @@ from gapsim.checks.base import (
     run_cached,
 )
 from gapsim.checks.yaras import YARAS, _flow, _rates
-from gapsim.config import Config
-from gapsim.theory import fixed_tau_rate, schedule_rate
+from gapsim.studies.theory import fixed_tau_rate, schedule_rate
 
 __all__ = ["slow_closure", "fixed_tau_exponential", "fixed_tau_toy", "schedule", "schedule_toy"]
 

@@ -15,6 +15,8 @@ import math
 import numpy as np
 from scipy.stats import t as student_t
 
+from gapsim.app.config import Config
+from gapsim.app.scenarios import cone_effect
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -25,8 +27,6 @@ from gapsim.checks.base import (
     run_cached,
 )
 from gapsim.checks.yaras import YARAS
-from gapsim.config import Config
-from gapsim.scenarios import cone_effect
 
 __all__ = ["hard_vs_row", "row_effect_free_points", "swap_gaps"]
 

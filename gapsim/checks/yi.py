@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from gapsim.app.config import Config
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -24,8 +25,7 @@ from gapsim.checks.base import (
     register,
     verdict_within,
 )
-from gapsim.config import Config
-from gapsim.theory import large_n_limit, simplex_loss
+from gapsim.studies.theory import large_n_limit, simplex_loss
 
 YI = Paper("Yi, Douady & Chen 2025", 2)
 

@@ -1,7 +1,7 @@
 r"""Yi et al. (2025) Thm 2 at finite N: with a fixed concentration and a free centre, gap 0.
 
 Two finite-N forms of the hypothesis "each modality is a vMF of fixed concentration kappa with a
-free centre" (:mod:`gapsim.cone_sets`):
+free centre" (:mod:`gapsim.core.cone_sets`):
 
 - a cap of half-angle alpha with a **learnable axis** (projected gradient descent, float64,
   gradient-mapping certificate), multistart from uniform-in-cap starts plus one gap-0 start
@@ -22,11 +22,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim.app.config import Config
+from gapsim.app.simulate import simulate
 from gapsim.checks.base import Regime, Verdict, register, run_cached, verdict_within
 from gapsim.checks.yi import YI
-from gapsim.config import Config
-from gapsim.loss import infonce
-from gapsim.simulate import simulate
+from gapsim.core.loss import infonce
 
 __all__ = ["cone_gap_zero", "rim_spread", "gap_zero_twin"]
 

@@ -1,7 +1,7 @@
 r"""Yi et al. (2025) Thm 2 and Thm 3 in their own model: N -> infinity, vMF modalities.
 
 The free-point rows (:mod:`gapsim.checks.yi_subspace`) test the claims at finite N. These rows
-test them where they are stated: the population InfoNCE of :mod:`gapsim.population`, each
+test them where they are stated: the population InfoNCE of :mod:`gapsim.studies.population`, each
 modality a von Mises-Fisher distribution of fixed concentration :math:`\kappa` with a free
 centre (on the sphere for Thm 2, inside its hyperplane for Thm 3), minimised over the centres.
 Two objectives are reported side by side:
@@ -25,7 +25,8 @@ import numpy as np
 
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.checks.yi import YI
-from gapsim.population import (
+from gapsim.core.subspaces import hyperplane_pair
+from gapsim.studies.population import (
     VMF,
     cone_argmin,
     coupled_samples,
@@ -34,7 +35,6 @@ from gapsim.population import (
     sample_vmf,
     subspace_centre_pair_argmin,
 )
-from gapsim.subspaces import hyperplane_pair
 
 N_SIGMA = 4.0  # a Monte Carlo quantity is "significant" / "consistent" at 4 standard errors
 __all__ = ["cone_population_argmin", "subspace_population_argmin", "mgf_validation"]

@@ -32,6 +32,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gapsim.app.config import Config
+from gapsim.app.parts import make_constraints
+from gapsim.app.result import Result
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
@@ -42,10 +45,7 @@ from gapsim.checks.base import (
     run_cached,
 )
 from gapsim.checks.yi import YI
-from gapsim.config import Config
-from gapsim.parts import make_constraints
-from gapsim.result import Result
-from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
+from gapsim.core.subspaces import ZERO_ANGLE_TOL, principal_vectors
 
 RESOLVED = 10.0  # a component is resolved at 10 x its uncertainty
 ANGLE_RESOLUTION = 1e-2  # rad: an angle read to better than this can be told from phi or 0

@@ -25,7 +25,7 @@ Conventions (every command):
   ``PATH.npz``).
 
 Command modules import JAX only when they run, so ``gapsim --help`` does not import it. A
-command runs in JAX's 64-bit mode (:func:`gapsim.precision.x64`): the checks and certificates
+command runs in JAX's 64-bit mode (:func:`gapsim.core.precision.x64`): the checks and certificates
 compute in float64; a float32 run stays float32 (explicit dtypes).
 """
 
@@ -37,8 +37,8 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from gapsim.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, THEORY_DOC, Parser, error
+from gapsim.core.precision import x64
 from gapsim.errors import ConfigError, DivergenceError
-from gapsim.precision import x64
 
 __all__ = ["COMMANDS", "main", "build_parser"]
 

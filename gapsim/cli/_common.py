@@ -60,8 +60,8 @@ def add_list_flag(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def print_json(doc: Any) -> None:
-    """Print ``doc`` as one JSON document (NaN/inf as ``null``: :func:`gapsim.result.jsonable`)."""
-    from gapsim.result import jsonable
+    """Print ``doc`` as one JSON document (NaN/inf as ``null``, as in ``jsonable``)."""
+    from gapsim.app.result import jsonable
 
     print(json.dumps(jsonable(doc)))
 

@@ -1,6 +1,6 @@
 """The configuration flags of ``gapsim run`` and ``gapsim sweep``: one per Config field.
 
-Flags are generated from :class:`gapsim.config.Config` (``n_pairs`` -> ``--n-pairs``; the help
+Flags are generated from :class:`gapsim.app.config.Config` (``n_pairs`` -> ``--n-pairs``; the help
 text is the field's ``help`` metadata), so the CLI and the API cannot drift apart. Angles are
 radians; ``30deg``, ``pi`` and ``0.25pi`` are accepted too.
 """
@@ -15,8 +15,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gapsim.config import Config
-from gapsim.config_rules import config_hints
+from gapsim.app.config import Config
+from gapsim.app.config_rules import config_hints
 
 __all__ = [
     "ANGLE_FIELDS",
@@ -152,9 +152,9 @@ def config_from_args(ns: argparse.Namespace) -> Config:
     """The validated :class:`Config` of the flags in ``ns`` (raises ConfigError: exit 2).
 
     Flags given explicitly for a setting that is off (``--swap-p`` without ``--swap``) are
-    refused even at their default value (:func:`gapsim.config.check_given`).
+    refused even at their default value (:func:`gapsim.app.config.check_given`).
     """
-    from gapsim.config import check_given
+    from gapsim.app.config import check_given
 
     cfg = Config(**config_fields(ns))
     check_given(cfg, given_fields(ns))

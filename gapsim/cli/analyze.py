@@ -5,7 +5,7 @@
 ``gapsim report`` reads (``results/analyze-<UTC time>-<hash>/`` unless ``--no-store``), and
 draws the one-page figure (``--figure``). ``--simulate`` also runs free-point InfoNCE from a
 random subsample of the pairs. ``gapsim embed`` computes image/text embeddings with an
-open_clip model, offline (:mod:`gapsim.embed`).
+open_clip model, offline (:mod:`gapsim.app.embed`).
 
 Each subcommand registers with :func:`add_parser` and runs with :func:`run`.
 """
@@ -120,8 +120,8 @@ def _fmt(v: Any) -> str:
 
 def _run_analyze(ns: argparse.Namespace) -> int:
     from gapsim.analysis import NormalizedWarning, analyze, load_pair
-    from gapsim.progress import interactive
-    from gapsim.result import jsonable
+    from gapsim.app.result import jsonable
+    from gapsim.core.progress import interactive
 
     x, y = load_pair(ns.x, ns.y, x_key=ns.x_key, y_key=ns.y_key)
     sim = None
@@ -177,7 +177,7 @@ def _run_analyze(ns: argparse.Namespace) -> int:
 
 
 def _run_embed(ns: argparse.Namespace) -> int:
-    from gapsim.embed import embed_folder
+    from gapsim.app.embed import embed_folder
 
     r = embed_folder(
         ns.images,

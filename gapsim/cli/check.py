@@ -94,7 +94,7 @@ def run(ns: argparse.Namespace) -> int:
         verdict_table,
         write_report,
     )
-    from gapsim.progress import bar, interactive, note
+    from gapsim.core.progress import bar, interactive, note
 
     t0 = time.perf_counter()
     with bar(len(checks), "checks", interactive(ns.quiet), unit="check") as pbar:

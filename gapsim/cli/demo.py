@@ -79,7 +79,7 @@ def run(ns: argparse.Namespace) -> int:
     if ns.frames is not None and not 2 <= ns.frames <= MAX_FRAMES:
         raise ConfigError("frames", ns.frames, f"must lie in 2..{MAX_FRAMES}")
     demo = DEMOS[ns.name]
-    from gapsim.progress import interactive
+    from gapsim.core.progress import interactive
 
     show_bars = interactive(ns.quiet)
     if not ns.interactive:  # checked before the (long) simulation
@@ -135,7 +135,7 @@ def _gif_path(out: str) -> str:
 
 
 def _gui_backend() -> None:
-    """Switch matplotlib to the first GUI backend that loads (gapsim.plotting selects Agg)."""
+    """Switch matplotlib to the first GUI backend that loads (gapsim.app.plotting selects Agg)."""
     import matplotlib.pyplot as plt
 
     for name in GUI_BACKENDS:

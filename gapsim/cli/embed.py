@@ -1,4 +1,4 @@
-"""``gapsim embed``: image/text embeddings with an open_clip model, offline (:mod:`gapsim.embed`).
+"""``gapsim embed``: image/text embeddings with an open_clip model, offline (``app.embed``).
 
 The parser and runner live beside ``analyze`` (:mod:`gapsim.cli.analyze`), which reads what
 this command writes.

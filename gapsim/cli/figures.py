@@ -1,6 +1,6 @@
 """``gapsim figures``: rebuild the paper figures (PNG + JSON data) into a folder.
 
-The registry is :func:`gapsim.figures.figure_names` (the modules ``experiments/NAME.py``, each
+The registry is :func:`gapsim.app.figures.figure_names` (the modules ``experiments/NAME.py``, each
 figure's one home); ``--list`` prints it, ``--only NAME`` (repeatable)
 selects (without it: every figure that needs no optional extra), ``--quick`` builds the small
 sizes. A name not in the registry exits 2; a figure whose optional extra is missing is skipped
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Build the selected figures (or list them)."""
-    from gapsim.figures import build, figure_names, module
+    from gapsim.app.figures import build, figure_names, module
 
     if ns.list:
         for name in figure_names():
@@ -40,7 +40,7 @@ def run(ns: argparse.Namespace) -> int:
             extra = f"  [extra '{mod.EXTRA}'; only with --only]" if hasattr(mod, "EXTRA") else ""
             print(f"{name:<22} {doc.splitlines()[0] if doc else ''}{extra}")
         return EXIT_OK
-    from gapsim.progress import interactive
+    from gapsim.core.progress import interactive
 
     build(ns.only, quick=ns.quick, outdir=ns.out, progress=interactive(ns.quiet))
     return EXIT_OK

@@ -1,7 +1,7 @@
 """``gapsim report DIR``: tabulate a results folder (a run, a sweep, or a root holding many).
 
-The rows come from :mod:`gapsim.runs` (:func:`~gapsim.runs.collect`,
-:func:`~gapsim.runs.tabulate`). A folder with nothing to report, or a ``--sort`` column that
+The rows come from :mod:`gapsim.app.runs` (:func:`~gapsim.app.runs.collect`,
+:func:`~gapsim.app.runs.tabulate`). A folder with nothing to report, or a ``--sort`` column that
 does not exist, is bad input (exit status 2).
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gapsim.app.runs import COLUMNS, MISSING
 from gapsim.cli._common import EXIT_OK, add_json_flag, print_json
 from gapsim.cli._paths import check_output_file
-from gapsim.runs import COLUMNS, MISSING
 
 __all__ = ["NAME", "HELP", "DESCRIPTION", "add_parser", "run"]
 
@@ -41,9 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Collect, tabulate and print (or write) the rows."""
-    from gapsim.result import _atomic_write_text
-    from gapsim.runs import collect, format_table, tabulate
-    from gapsim.sweep import csv_text
+    from gapsim.app.result import _atomic_write_text
+    from gapsim.app.runs import collect, format_table, tabulate
+    from gapsim.app.sweep import csv_text
 
     if ns.csv:
         check_output_file(ns.csv, "csv")

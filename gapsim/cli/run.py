@@ -1,8 +1,8 @@
 """``gapsim run``: optimise symmetric InfoNCE over free points once, print and store the result.
 
 One flag per Config field (:mod:`gapsim.cli._config`). The result goes to the results store
-(``--store DIR``, :mod:`gapsim.store`) unless ``--no-store``; ``--out PATH`` also saves it as
-``PATH.json`` + ``PATH.npz`` (:meth:`gapsim.result.Result.save`). Exit status 3 when the run
+(``--store DIR``, :mod:`gapsim.app.store`) unless ``--no-store``; ``--out PATH`` also saves it as
+``PATH.json`` + ``PATH.npz`` (:meth:`gapsim.app.result.Result.save`). Exit status 3 when the run
 diverged (:class:`gapsim.errors.DivergenceError`).
 """
 
@@ -46,8 +46,8 @@ def add_store_flags(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def describe(cfg: Any) -> str:
-    """One line naming a :class:`~gapsim.config.Config`: sizes, constraint, mechanisms."""
-    from gapsim.runs import format_value
+    """One line naming a :class:`~gapsim.app.config.Config`: sizes, constraint, mechanisms."""
+    from gapsim.app.runs import format_value
 
     c = cfg.constraint
     if c == "cone":
@@ -57,20 +57,10 @@ def describe(cfg: Any) -> str:
     elif c == "subspace":
         c += f"(k={cfg.k}, angles={format_value(list(cfg.principal_angles))}"
         c += f", cap alpha={cfg.cone_angle:.4g})" if cfg.cone_angle is not None else ")"
+    from gapsim.app.wiring import describe as describe_mechanisms
+
     mech = [f"M={cfg.modalities}"] if cfg.modalities > 2 else []
-    if cfg.learn_tau:
-        mech.append(f"learn-tau({cfg.tau_param}, lr x{cfg.tau_lr_mult:g})")
-    if cfg.tau_schedule != "none":
-        mech.append(f"tau-schedule={cfg.tau_schedule}")
-    if cfg.gamma_lift:
-        mech.append(f"gamma-lift(gamma0={cfg.gamma0:g})")
-    if cfg.swap != "none":
-        mech.append(f"swap={cfg.swap}(p={cfg.swap_p:g})")
-    if cfg.noisy_fraction > 0:
-        mech.append(f"noisy={cfg.noisy_fraction:g}")
-    if cfg.classes:
-        mech.append(f"classes={cfg.classes}(p={cfg.class_p:g})")
-    mech += [f"{k}={getattr(cfg, k):g}" for k in ("atp", "cu") if getattr(cfg, k) > 0]
+    mech += describe_mechanisms(cfg)
     return (
         f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
         f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}"
@@ -95,7 +85,7 @@ _NOT_SHOWN = {
 
 def _print_summary(result: Any) -> None:
     from gapsim import __version__
-    from gapsim.runs import format_value
+    from gapsim.app.runs import format_value
 
     s = result.summary()
     print(f"gapsim {__version__} | {describe(result.config)}")
@@ -113,11 +103,11 @@ def _print_summary(result: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Simulate the configuration of the flags; print (or ``--json``) and store the result."""
+    from gapsim.app.simulate import simulate
+    from gapsim.app.store import save_run
     from gapsim.cli._config import config_from_args
     from gapsim.cli._paths import check_output_dir, check_output_file
-    from gapsim.progress import interactive
-    from gapsim.simulate import simulate
-    from gapsim.store import save_run
+    from gapsim.core.progress import interactive
 
     cfg = config_from_args(ns)
     if ns.out:  # output paths checked before the simulation, not after it

@@ -1,9 +1,9 @@
 """``gapsim sweep``: a grid of configurations as one vmapped, sharded program.
 
 The base configuration is given by the Config flags (:mod:`gapsim.cli._config`), the axes by
-repeated ``--grid FIELD=VALUES``; the grid is their outer product (:func:`gapsim.sweep.grid`).
+repeated ``--grid FIELD=VALUES``; the grid is their outer product (:func:`gapsim.app.sweep.grid`).
 Results go to a sweep folder (``--out DIR``, default ``STORE/sweep-<hash>``) that a rerun
-resumes (:func:`gapsim.store.run_sweep`). ``--json`` prints the table as one JSON list.
+resumes (:func:`gapsim.app.store.run_sweep`). ``--json`` prints the table as one JSON list.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=HELP,
         description=(
             "Run the outer product of --grid axes over the base configuration given by the other "
-            "flags, batched (gapsim.sweep): one compiled program per group of configurations "
+            "flags, batched (gapsim.app.sweep): one compiled program per group of configurations "
             "with equal compile-time settings and shapes, sharded over all devices."
         ),
     )
@@ -62,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         help="CPU devices to shard over (default: XLA_FLAGS' host device count, else all cores)",
     )
-    dist = sw.add_argument_group("multi-process (gapsim.sweep.init_distributed)")
+    dist = sw.add_argument_group("multi-process (gapsim.app.sweep.init_distributed)")
     dist.add_argument(
         "--distributed",
         action="store_true",
@@ -99,8 +99,8 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
     Raises:
         ConfigError: a spec is not ``FIELD=VALUES`` with FIELD a Config field, or a value is bad.
     """
+    from gapsim.app.config import Config
     from gapsim.cli._config import field_type
-    from gapsim.config import Config
 
     fields = {f.name: f for f in dataclasses.fields(Config)}
     axes: dict[str, list[Any]] = {}
@@ -137,12 +137,12 @@ def run(ns: argparse.Namespace) -> int:
             jax.config.update("jax_num_cpu_devices", ns.host_devices or os.cpu_count() or 1)
         except RuntimeError:
             pass
+    from gapsim.app.runs import format_value
+    from gapsim.app.store import run_sweep, sweep_dir
+    from gapsim.app.sweep import grid, init_distributed, sweep, table_rows
     from gapsim.cli._config import config_fields
     from gapsim.cli._paths import check_output_dir
-    from gapsim.progress import interactive
-    from gapsim.runs import format_value
-    from gapsim.store import run_sweep, sweep_dir
-    from gapsim.sweep import grid, init_distributed, sweep, table_rows
+    from gapsim.core.progress import interactive
 
     if ns.distributed:
         if ns.no_store and not ns.out:

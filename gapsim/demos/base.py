@@ -17,12 +17,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gapsim.config import Config
+from gapsim.app.config import Config
+from gapsim.app.parts import make_constraints
+from gapsim.app.result import Result
+from gapsim.app.simulate import simulate
+from gapsim.core.measures import MIN_MEAN_NORM
 from gapsim.errors import ConfigError
-from gapsim.measures import MIN_MEAN_NORM
-from gapsim.parts import make_constraints
-from gapsim.result import Result
-from gapsim.simulate import simulate
 
 __all__ = ["Curve", "Movie", "Slider", "Demo", "final_numbers", "frame_indices", "trajectory_movie"]
 

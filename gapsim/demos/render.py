@@ -1,6 +1,6 @@
 """Drawing a :class:`~gapsim.demos.base.Movie`: one figure, redrawn frame by frame.
 
-Layout: the sphere (:func:`gapsim.plotting.sphere_panel`, starting points faint) on the left,
+Layout: the sphere (:func:`gapsim.app.plotting.sphere_panel`, starting points faint) on the left,
 the side-panel curve with a cursor at the current frame on the right, the title on top and the
 frame's caption (step, gap, centroid angle, tau) below. :func:`render` writes the frames as a
 GIF (matplotlib's PillowWriter) and, where ``ffmpeg`` is on the PATH, an MP4.
@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gapsim.app.plotting import COLORS, figure, sphere_panel
+from gapsim.core.progress import bar
 from gapsim.demos.base import Movie
-from gapsim.plotting import COLORS, figure, sphere_panel
-from gapsim.progress import bar
 
 __all__ = ["MovieFigure", "movie_figure", "draw_frame", "render", "FPS"]
 
@@ -123,7 +123,7 @@ def render(
     With ``mp4`` (or a ``.mp4`` path) an MP4 with the same stem is written too where
     ``ffmpeg`` is on the PATH (matplotlib's FFMpegWriter); without it, the GIF only.
 
-    ``progress`` draws a bar over the frames written (:mod:`gapsim.progress`).
+    ``progress`` draws a bar over the frames written (:mod:`gapsim.core.progress`).
 
     Returns:
         ``(paths written, note)``; ``note`` says when an MP4 was asked for but ``ffmpeg`` is

@@ -2,7 +2,7 @@ r"""The five demos: paired points on :math:`S^2` under InfoNCE, and what happens
 
 Settings follow the paper figures that already draw these configurations
 (``experiments/yi_fig1.py``, ``experiments/yaras_fig2.py``, ``experiments/liang_shift.py``),
-built from the same named scenarios (:mod:`gapsim.scenarios`), with fewer pairs and steps so
+built from the same named scenarios (:mod:`gapsim.app.scenarios`), with fewer pairs and steps so
 that each demo runs in seconds. Every demo runs without early stopping, so the number of frames
 is exact.
 
@@ -10,7 +10,7 @@ is exact.
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
   Thm 1; docs/theory.md 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
 - ``cone``: each modality kept in a cap of half-angle :math:`\alpha` with a learnable axis
-  (the exact projection onto "fits in some cap", :mod:`gapsim.cone_sets`). Gap 0 is still
+  (the exact projection onto "fits in some cap", :mod:`gapsim.core.cone_sets`). Gap 0 is still
   optimal (docs/theory.md 2.2; not uniquely: where points fill the cap
   rims, gapped twins with one constant added to every logit have the same loss, see
   ``yi.cone.gap_zero``), but the caps drift apart from this start (measured: centroid angle
@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from gapsim.alignment import gap_shift, gap_shift_curve
-from gapsim.config import Config
+from gapsim.app.config import Config
+from gapsim.app.scenarios import CONE_START, mismatched_flow
+from gapsim.app.simulate import simulate
 from gapsim.demos.base import Curve, Demo, Movie, Slider, final_numbers, trajectory_movie
-from gapsim.scenarios import CONE_START, mismatched_flow
-from gapsim.simulate import simulate
 
 __all__ = ["DEMOS"]
 

@@ -3,7 +3,7 @@
 Both modalities start in two narrow cones (the "cone effect" start), then InfoNCE is optimised
 with projected Adam (the same dynamics for all three panels) under (a) no constraint, (b) the
 cone constraint (each modality in a cap of fixed half-angle with a learnable axis: the exact
-projection of :mod:`gapsim.core.cone_sets`), (b') a fixed concentration ||mean|| = A_3(kappa)
+projection of :mod:`gapsim.core.sets`), (b') a fixed concentration ||mean|| = A_3(kappa)
 (the finite-N form of Yi et al.'s fixed-kappa hypothesis) and (c) two
 planes at dihedral angle phi (the two great circles). Pairs are joined by grey segments; the
 panel titles say whether the end point is certified stationary.

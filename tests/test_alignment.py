@@ -275,7 +275,7 @@ def test_before_and_after_are_gapsim_measures():
     assert r.x.dtype == np.float64
     for pts, got in (((x, y), r.before), ((r.x, r.y), r.after)):
         ref = _measures(pts[0], pts[1], 1 / 0.2)
-        for k, v in ref.items():
+        for k, v in ref._asdict().items():
             if k == "centroid_angle" and got["centroid_angle_ill_conditioned"]:
                 assert np.isnan(got[k])
                 continue

@@ -49,7 +49,9 @@ def test_pair_measures_match_dense_measures(n, block, seed, tau):
     # and the loss (up to beta = 500) 1e-12 relative
     x, y = _cones(n, 6, seed, gap=0.7)
     got = pair_measures(x, y, tau, jax.random.key(0), block=block)
-    ref = {k: float(v) for k, v in _dense(jnp.asarray(x), jnp.asarray(y), 1 / tau).items()}
+    ref = {
+        k: float(v) for k, v in _dense(jnp.asarray(x), jnp.asarray(y), 1 / tau)._asdict().items()
+    }
     np.testing.assert_allclose(got.pop("loss"), ref.pop("loss"), rtol=1e-12)
     for k in ref:
         np.testing.assert_allclose(got[k], ref[k], rtol=0, atol=1e-12, err_msg=k)

@@ -48,7 +48,7 @@ def _measures_and_stationarity(x, y, beta, block):
     args = args._replace(beta=jnp.asarray(beta, x.dtype))
     params = {**params0(static, args), "z": jnp.stack([x, y])}
     c = gapsim.core.solvers.certify(args, params, jnp.asarray(0), static)
-    return c["measures"], c["grad_norm"]
+    return c.measures._asdict(), c.grad_norm
 
 
 def test_block_rows_choice():

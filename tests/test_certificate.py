@@ -26,7 +26,7 @@ def _certify(cfg, z, **kw):
     """KKT certificate and the old first-order measure of points ``z`` (M, N, d) under ``cfg``."""
     static, args = prepare(cfg, z)
     p = params0(static, args)
-    old = float(certify(args, p, jnp.asarray(0), static)["grad_norm"])
+    old = float(certify(args, p, jnp.asarray(0), static).grad_norm)
     kw.setdefault("active_tol", 1e-14)
     return kkt_certificate(static, args, p, 0, GTOL, **kw), old
 

@@ -17,9 +17,8 @@ from testutil import assert_close, gauss
 
 from gapsim import Config, ConfigError, Constraint, project, simulate, tangent
 from gapsim.cli import main
-from gapsim.core.cone_sets import mean_resultant_length
-from gapsim.core.geometry import cap_axis, feasible, residuals
 from gapsim.core.loss import infonce
+from gapsim.core.sets import cap_axis, feasible, mean_resultant_length, residuals
 
 EPS = float(np.finfo(np.float64).eps)
 project_jit = jax.jit(project)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from testutil import assert_close, gauss
 
 from gapsim import ConfigError, Constraint, project, tangent, uniform_in_cap
-from gapsim.core.geometry import cap_axis
+from gapsim.core.sets import cap_axis
 
 KINDS = (
     "sphere",

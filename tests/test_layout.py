@@ -15,8 +15,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-GROUND = {"gapsim.core._types", "gapsim.errors", "gapsim.core.ranges", "gapsim.core.cone_sets"}
-"""What :mod:`gapsim.core.geometry` may import (besides ``core.subspaces``, itself ground)."""
+GROUND = {"gapsim.core._types", "gapsim.errors", "gapsim.core.ranges", "gapsim.core.sets"}
+"""What :mod:`gapsim.core.sets` may import (besides ``core.subspaces``, itself ground)."""
 ABOVE = (
     "gapsim.app.config",
     "gapsim.app.parts",
@@ -145,12 +145,12 @@ def test_cycle_finder_sees_a_planted_cycle():
 
 def test_geometry_is_on_the_ground_floor():
     g = import_graph()
-    assert g["gapsim.core.geometry"] <= GROUND | {"gapsim.core.subspaces", "gapsim.core"}
+    assert g["gapsim.core.sets"] <= GROUND | {"gapsim.core.subspaces", "gapsim.core"}
     assert g["gapsim.core.subspaces"] <= GROUND
 
 
 @pytest.mark.parametrize(
-    "module", ["gapsim.core.geometry", "gapsim.core.loss", "gapsim.core.objective"]
+    "module", ["gapsim.core.sets", "gapsim.core.loss", "gapsim.core.objective"]
 )
 def test_core_does_not_import_config_or_runs(module):
     reached = _reach(import_graph(), module)

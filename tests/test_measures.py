@@ -65,7 +65,9 @@ _measures = jax.jit(gapsim.measures)
 
 def _gapsim_measures(x, y, beta, dtype=jnp.float64) -> dict[str, float]:
     out = _measures(jnp.asarray(x, dtype), jnp.asarray(y, dtype), jnp.asarray(beta, dtype))
-    assert set(out) == set(MEASURE_KEYS)
+    assert isinstance(out, gapsim.core.measures.Measures)
+    out = out._asdict()
+    assert tuple(out) == MEASURE_KEYS
     for v in out.values():
         assert v.dtype == dtype
     return {k: float(v) for k, v in out.items()}

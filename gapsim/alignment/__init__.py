@@ -14,7 +14,7 @@ flag as in ``gapsim.simulate``), plus method details in ``info``.
 
 Renormalisation: a row whose norm before renormalising is below :data:`DEGENERATE_NORM` has no
 reliable direction (e.g. :math:`P_C x = 0` in SSP); it is replaced by a fixed reference point
-(the library's zero-vector policy, :mod:`gapsim.core.geometry`: the first basis vector of the target
+(the library's zero-vector policy, :mod:`gapsim.core.sets`: the first basis vector of the target
 subspace, :math:`e_1` without one) and counted in ``info["degenerate_x"]`` / ``["degenerate_y"]``.
 Never NaN. All computation is float64 on the host (NumPy, with JAX for the loss).
 """

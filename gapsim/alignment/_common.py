@@ -104,7 +104,8 @@ def _renormalize(z: jax.Array, fallback: jax.Array) -> tuple[jax.Array, jax.Arra
 
 def _finish(x, y, xn, yn, nx, ny, tau: float, info: dict[str, Any]) -> AlignResult:
     def meas(a, b):
-        return flag_centroid_angle({k: float(v) for k, v in _measures(a, b, 1.0 / tau).items()})
+        raw = _measures(a, b, 1.0 / tau)._asdict()
+        return flag_centroid_angle({k: float(v) for k, v in raw.items()})
 
     info = dict(info)
     if nx is not None:

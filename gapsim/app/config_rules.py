@@ -2,7 +2,7 @@
 
 The range rules of the constraint sets (a cap angle, rho, principal angles, subspace
 dimensions) live in :mod:`gapsim.core.ranges`, written once and called by
-:class:`~gapsim.app.config.Config`, :meth:`gapsim.core.geometry.Constraint.make` and
+:class:`~gapsim.app.config.Config`, :meth:`gapsim.core.sets.Constraint.make` and
 :mod:`gapsim.core.subspaces` alike.
 
 Types (an ``int`` field takes integers only, a ``float`` field finite real numbers), fields that

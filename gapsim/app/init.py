@@ -1,7 +1,7 @@
 r"""Starting configurations on any constraint set, and a registry to add more.
 
 An initialiser is ``fn(key, config, constraints) -> z0`` with ``constraints`` the list of the M
-modalities' :class:`~gapsim.core.geometry.Constraint` values and ``z0`` an ``(M, N, d)`` array (or a
+modalities' :class:`~gapsim.core.sets.Constraint` values and ``z0`` an ``(M, N, d)`` array (or a
 sequence of M ``(N, d)`` arrays); register it with :func:`register_init` and it becomes
 available as ``Config(init=NAME)`` and ``gapsim run --init NAME``. Whatever it returns is
 projected onto the constraint sets by :func:`initial_points`.
@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.core._types import Basis, Points, PRNGKey, Vector
-from gapsim.core.geometry import Constraint, feasible, project, reject, safe_normalize
+from gapsim.core.sets import Constraint, feasible, project, reject, safe_normalize
 from gapsim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -301,7 +301,7 @@ def initial_points(
     Drawn points are projected onto the sets. Given points (arrays or ``init_file``) are
     validated (:func:`check_points`); with ``parametrization="raw"`` they are the raw
     parameters, kept exactly; otherwise they are kept exactly where
-    :func:`gapsim.core.geometry.feasible` accepts them and projected elsewhere (so that the stored
+    :func:`gapsim.core.sets.feasible` accepts them and projected elsewhere (so that the stored
     start of a run replays it bit for bit), with a warning and norm statistics when rows are
     not unit vectors.
     """

@@ -6,7 +6,7 @@ and the traced :class:`~gapsim.core.solvers.Args` (starting points, stacked cons
 scalars).
 This module builds them from a config, and nothing else does:
 
-- :func:`constraints`: the M :class:`~gapsim.core.geometry.Constraint` sets (subspaces with the
+- :func:`constraints`: the M :class:`~gapsim.core.sets.Constraint` sets (subspaces with the
   configured principal angles, caps, a fixed concentration);
 - the mechanisms of the objective and their traced hyper-parameters
   (:func:`gapsim.app.wiring.mechanisms`, one row per mechanism in :data:`~gapsim.app.wiring.WIRES`);
@@ -29,9 +29,8 @@ import numpy as np
 from gapsim.app.config import Config
 from gapsim.app.init import initial_points
 from gapsim.app.wiring import hypers, mechanisms
-from gapsim.core.cone_sets import mean_resultant_length
-from gapsim.core.geometry import Constraint, stack
 from gapsim.core.precision import x64
+from gapsim.core.sets import Constraint, mean_resultant_length, stack
 from gapsim.core.solvers import Args, Static
 from gapsim.core.subspaces import subspace_pair
 
@@ -46,7 +45,7 @@ def constraints(cfg: Config) -> list[Constraint]:
     principal angles (canonical frame), optionally with caps inside them; ``cone``: caps on the
     sphere. Fixed cap axes (M = 2): :math:`e_1` for X and :math:`\cos a\, e_1 + \sin a\, e_2`
     for Y (``a = cone_axis_angle``), each projected onto its subspace. ``concentration``:
-    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.core.cone_sets.mean_resultant_length`);
+    :math:`\|\bar x\| = \rho = A_d(\kappa)` (:func:`gapsim.core.sets.mean_resultant_length`);
     ``subspace`` with ``kappa``: the same inside each subspace, :math:`\rho = A_k(\kappa)` (the
     mean resultant length of a vMF of concentration kappa on U's sphere :math:`S^{k-1}`).
     """

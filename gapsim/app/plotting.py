@@ -71,7 +71,7 @@ def sphere_panel(
         title: panel title.
         planes: optional list of ``(3, 2)`` orthonormal bases whose great circles are drawn.
         cap_angle: optional half-angle of each modality's cap; the rims are drawn around
-            each modality's learnable axis (:func:`gapsim.core.geometry.cap_axis`).
+            each modality's learnable axis (:func:`gapsim.core.sets.cap_axis`).
     """
     u, v = np.mgrid[0 : 2 * np.pi : 40j, 0 : np.pi : 20j]
     ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
@@ -80,7 +80,7 @@ def sphere_panel(
         circ = np.outer(np.cos(t), q[:, 0]) + np.outer(np.sin(t), q[:, 1])
         ax.plot(*circ.T, color=COLORS[c], lw=0.8, alpha=0.6)
     if cap_angle is not None:
-        from gapsim.core.geometry import Constraint, cap_axis
+        from gapsim.core.sets import Constraint, cap_axis
 
         cap = Constraint.make(3, cap_angle=cap_angle)
         for z, c in ((x, "x"), (y, "y")):

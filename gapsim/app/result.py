@@ -256,9 +256,12 @@ class Result:
 def jsonable(v: Any, digits: int | None = None) -> Any:
     """``v`` made JSON-ready: NumPy scalars and arrays to Python, NaN/inf to ``None``.
 
-    Recurses into dicts (keys become strings), lists and tuples. With ``digits``, floats are
-    rounded to that many significant digits (small files for figure data).
+    Recurses into dicts (keys become strings), typed results (NamedTuples, written as dicts of
+    their fields), lists and tuples. With ``digits``, floats are rounded to that many
+    significant digits (small files for figure data).
     """
+    if isinstance(v, tuple) and hasattr(v, "_asdict"):
+        v = v._asdict()
     if isinstance(v, dict):
         return {str(k): jsonable(w, digits) for k, w in v.items()}
     if isinstance(v, (list, tuple)):

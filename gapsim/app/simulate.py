@@ -24,12 +24,12 @@ from gapsim.app.postrun import posthoc_measures
 from gapsim.app.result import Certificate, Result
 from gapsim.app.wiring import reports
 from gapsim.core.certificate import centroid_angle_precision, kkt_certificate
-from gapsim.core.geometry import Constraint, project
 from gapsim.core.measures import flag_centroid_angle, subspace_measures
 from gapsim.core.mechanisms import stochastic
 from gapsim.core.objective import pairs
 from gapsim.core.precision import x64
 from gapsim.core.progress import steps_bar
+from gapsim.core.sets import Constraint, project
 from gapsim.core.solvers import Args, SolverOutput, Static, certify, execute
 from gapsim.errors import DivergenceError
 
@@ -214,19 +214,20 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     gradient norm but ``converged`` is False.
     """
     n = int(out.n_records)
-    hist = {k: np.asarray(v)[:n] for k, v in out.history.items()}  # host slice: no compile per n
+    # host slice: no compile per n
+    hist = {k: np.asarray(v)[:n] for k, v in out.history.arrays().items()}
     _check_finite(cfg, out, hist, args.z0)
     p = out.params
     args64, p64 = _to_float64(args, p)
     t = max(int(out.steps) - 1, 0)
     c = jax.device_get(certify(args64, p64, jnp.asarray(t), static))
-    gn, beta = float(c["grad_norm"]), float(c["beta"])
+    gn, beta = float(c.grad_norm), float(c.beta)
     cert = _certificate(cfg, static, args64, p64, t, gn, int(out.steps))
     z = np.asarray(p64["z"])
     cs = [jax.tree.map(lambda a, m=m: a[m], args64.constraints) for m in range(cfg.modalities)]
-    m, arrays = final_measures(c["measures"], z, cs)
+    m, arrays = final_measures(c.measures._asdict(), z, cs)
     m.update(_angle_precision(m, cert.position_error, cfg.n_pairs))
-    m.update({"objective": float(c["objective"]), "tau_final": 1 / beta})
+    m.update({"objective": float(c.objective), "tau_final": 1 / beta})
     bases = [None if cs[i].basis is None else np.asarray(cs[i].basis) for i in (0, 1)]
     m.update(posthoc_measures(cfg, z[0], z[1], *bases, 1 / beta))
     m.update(reports(cfg))

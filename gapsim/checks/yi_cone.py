@@ -1,7 +1,7 @@
 r"""Yi et al. (2025) Thm 2 at finite N: with a fixed concentration and a free centre, gap 0.
 
 Two finite-N forms of the hypothesis "each modality is a vMF of fixed concentration kappa with a
-free centre" (:mod:`gapsim.core.cone_sets`):
+free centre" (:mod:`gapsim.core.sets`):
 
 - a cap of half-angle alpha with a **learnable axis** (projected gradient descent, float64,
   gradient-mapping certificate), multistart from uniform-in-cap starts plus one gap-0 start

@@ -1,6 +1,6 @@
 """The core: the mathematics of a run, which never sees a :class:`~gapsim.app.config.Config`.
 
-Sets and their projections (:mod:`~gapsim.core.geometry`, :mod:`~gapsim.core.cone_sets`,
+Sets and their projections (:mod:`~gapsim.core.sets`, :mod:`~gapsim.core.sets`,
 :mod:`~gapsim.core.subspaces`), the loss and its blocked kernels (:mod:`~gapsim.core.loss`,
 :mod:`~gapsim.core.blocks`), the measures (:mod:`~gapsim.core.measures`,
 :mod:`~gapsim.core.groups`), the temperature and the mechanisms of the objective

@@ -7,13 +7,13 @@ jit-compiled once per :class:`~gapsim.core.solvers.Static` and shapes (``args``,
 ``t`` are traced), so a second certificate of the same shape does not recompile. Batched functions
 take a fixed ``CHUNK`` of rows (padded by the caller).
 
-To certify a new constraint, add its residuals to :func:`gapsim.core.geometry.residuals` (the set's
+To certify a new constraint, add its residuals to :func:`gapsim.core.sets.residuals` (the set's
 defining equalities and inequalities live beside its projection) and, if it brings a parameter, a
 key to :func:`variables` (listed in ``POINT_KEYS`` when a rotation acts on it, so that it is rotated
 with the points). A mechanism's variables need no edit here: they are iterated (``point_like`` ones
 are rotated with the points). The learnable cap axis is such a parameter: the caller puts the fitted
-axes (:func:`gapsim.core.geometry.cap_axis`, one row per modality) in ``params["axis"]``, and the
-problem is certified on :math:`(c, X)` jointly, as :mod:`gapsim.core.cone_sets` defines it (the loss
+axes (:func:`gapsim.core.sets.cap_axis`, one row per modality) in ``params["axis"]``, and the
+problem is certified on :math:`(c, X)` jointly, as :mod:`gapsim.core.sets` defines it (the loss
 does not depend on :math:`c`; its stationarity is :math:`\sum_i \mu_i P_c x_i = 0`). The fixed
 concentration adds one equality per modality.
 """
@@ -25,8 +25,8 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from gapsim.core._types import Array
-from gapsim.core.geometry import residuals
 from gapsim.core.mechanisms import variables as mechanism_variables
+from gapsim.core.sets import residuals
 from gapsim.core.solvers import Args, Static, objective_at
 
 __all__ = ["variables", "first_order", "vjp_rows", "hvp_rows", "generators"]

@@ -2,8 +2,8 @@ r"""Second-order (KKT) certificates: is an end point a local minimum, a saddle, 
 
 The problem certified is "minimise the noise-free objective :math:`f(v)` subject to
 :math:`h(v) = 0,\ g(v) \ge 0`", where :math:`v` stacks the points :math:`z` (and :math:`\nu`,
-:math:`\gamma` when they are learnable) and :func:`gapsim.core.geometry.residuals` gives
-:math:`(h, g)` of each modality's :class:`~gapsim.core.geometry.Constraint`:
+:math:`\gamma` when they are learnable) and :func:`gapsim.core.sets.residuals` gives
+:math:`(h, g)` of each modality's :class:`~gapsim.core.sets.Constraint`:
 :math:`\tfrac12(\|x_i\|^2-1)`, the components :math:`Q_\perp^\top x_i` orthogonal to a subspace,
 and a cap :math:`x_i\cdot c - \cos\alpha \ge 0`.
 With the Lagrangian :math:`\mathcal{L} = f - \lambda^\top h - \mu^\top g`:
@@ -76,7 +76,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from gapsim.core import _kkt
-from gapsim.core.geometry import cap_axis
+from gapsim.core.sets import cap_axis
 from gapsim.core.solvers import Args, Static
 
 __all__ = [
@@ -291,8 +291,8 @@ def with_axes(args: Args, params: dict) -> dict:
     r"""``params`` plus ``"axis"``: each modality's learnable cap axis, when there is one.
 
     A learnable axis is a variable of the problem on :math:`(c, X)`
-    (:mod:`gapsim.core.cone_sets`); its value at the end point is the best axis of the points
-    (:func:`gapsim.core.geometry.cap_axis`).
+    (:mod:`gapsim.core.sets`); its value at the end point is the best axis of the points
+    (:func:`gapsim.core.sets.cap_axis`).
     """
     c = args.constraints
     if c.cap_cos is None or c.axis is not None or "axis" in params:

@@ -33,13 +33,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gapsim.core._types import Points, Scalar
+from gapsim.core._types import Points, Scalar, keyed
 from gapsim.core.blocks import block_rows, scan_rows
 from gapsim.core.loss import infonce
 from gapsim.core.subspaces import ZERO_ANGLE_TOL, principal_vectors
 
 __all__ = [
     "measures",
+    "Measures",
     "centroid_angle",
     "flag_centroid_angle",
     "uniformity",
@@ -90,23 +91,33 @@ def check_unit_rows(**arrays) -> None:
             )
 
 
-MEASURE_KEYS = (
-    "loss",
-    "centroid_distance",
-    "centroid_angle",
-    "mean_norm_x",
-    "mean_norm_y",
-    "paired_cosine_mean",
-    "paired_cosine_min",
-    "alignment",
-    "uniformity",
-    "uniformity_x",
-    "uniformity_y",
-    "r1_xy",
-    "r1_yx",
-    "margin",
-    "matched_fraction",
-)
+@keyed
+class Measures(NamedTuple):
+    """Every scalar measure of one configuration (module docstring), a pytree of scalars.
+
+    Indexing by name (``m["loss"]``) still works, as it did when this was a dict; fields are
+    the way to read it (``m.loss``), and ``m._asdict()`` gives the plain dict.
+    """
+
+    loss: Scalar
+    centroid_distance: Scalar
+    centroid_angle: Scalar
+    mean_norm_x: Scalar
+    mean_norm_y: Scalar
+    paired_cosine_mean: Scalar
+    paired_cosine_min: Scalar
+    alignment: Scalar
+    uniformity: Scalar
+    uniformity_x: Scalar
+    uniformity_y: Scalar
+    r1_xy: Scalar
+    r1_yx: Scalar
+    margin: Scalar
+    matched_fraction: Scalar
+
+
+MEASURE_KEYS = Measures._fields
+"""The names of :class:`Measures`, in order."""
 
 
 def centroid_angle(mx: jax.Array, my: jax.Array) -> Scalar:
@@ -199,8 +210,8 @@ def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
     return _Pairwise(diag, hit_xy, arg == cols, diag - jnp.maximum(rmax, cmax))
 
 
-def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) -> dict[str, Scalar]:
-    """Every scalar measure of :data:`MEASURE_KEYS` for one configuration (jit-friendly).
+def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) -> Measures:
+    """Every scalar measure (:class:`Measures`) of one configuration (jit-friendly).
 
     ``centroid_angle`` here is the raw value; see :data:`MIN_MEAN_NORM`. ``block_size``: rows
     per block of the pairwise quantities (``0`` automatic; :func:`gapsim.core.blocks.block_rows`).
@@ -209,7 +220,7 @@ def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) ->
 
     Example:
         >>> x = jnp.eye(3)
-        >>> float(measures(x, x, 10.0)["paired_cosine_min"])
+        >>> float(measures(x, x, 10.0).paired_cosine_min)
         1.0
     """
     if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
@@ -220,23 +231,23 @@ def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) ->
     p = _pairwise_dense(x, y) if block is None else _pairwise_blocked(x, y, block)
     ux, uy = uniformity(x, block_size=block_size), uniformity(y, block_size=block_size)
     dtype = x.dtype
-    return {
-        "loss": infonce(x, y, beta, block_size),
-        "centroid_distance": jnp.linalg.norm(mx - my),
-        "centroid_angle": centroid_angle(mx, my),
-        "mean_norm_x": jnp.linalg.norm(mx),
-        "mean_norm_y": jnp.linalg.norm(my),
-        "paired_cosine_mean": jnp.mean(p.diag),
-        "paired_cosine_min": jnp.min(p.diag),
-        "alignment": jnp.mean(jnp.sum((x - y) ** 2, axis=1)),
-        "uniformity": (ux + uy) / 2,
-        "uniformity_x": ux,
-        "uniformity_y": uy,
-        "r1_xy": jnp.mean(p.hit_xy.astype(dtype)),
-        "r1_yx": jnp.mean(p.hit_yx.astype(dtype)),
-        "margin": jnp.min(p.margin),
-        "matched_fraction": jnp.mean((p.margin > 0).astype(dtype)),
-    }
+    return Measures(
+        loss=infonce(x, y, beta, block_size),
+        centroid_distance=jnp.linalg.norm(mx - my),
+        centroid_angle=centroid_angle(mx, my),
+        mean_norm_x=jnp.linalg.norm(mx),
+        mean_norm_y=jnp.linalg.norm(my),
+        paired_cosine_mean=jnp.mean(p.diag),
+        paired_cosine_min=jnp.min(p.diag),
+        alignment=jnp.mean(jnp.sum((x - y) ** 2, axis=1)),
+        uniformity=(ux + uy) / 2,
+        uniformity_x=ux,
+        uniformity_y=uy,
+        r1_xy=jnp.mean(p.hit_xy.astype(dtype)),
+        r1_yx=jnp.mean(p.hit_yx.astype(dtype)),
+        margin=jnp.min(p.margin),
+        matched_fraction=jnp.mean((p.margin > 0).astype(dtype)),
+    )
 
 
 def flag_centroid_angle(m: dict[str, float]) -> dict[str, float]:

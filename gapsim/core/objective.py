@@ -21,11 +21,12 @@ mechanisms and their math: docs/theory.md 2.3-5 and the modules of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from gapsim.core._types import keyed
 from gapsim.core.loss import infonce
 from gapsim.core.mechanisms import KEY_STREAMS, Mechanism, lift
 from gapsim.core.mechanisms import stochastic as _stochastic
@@ -38,6 +39,7 @@ __all__ = [
     "objective",
     "measured_pair",
     "reduced_rates",
+    "Rates",
 ]
 
 
@@ -134,6 +136,21 @@ def measured_pair(mechs: Sequence[Mechanism], params: dict) -> tuple[jax.Array, 
     return x, y
 
 
+@keyed
+class Rates(NamedTuple):
+    r"""Yaras et al.'s reduced dynamics at one state (:func:`reduced_rates`)."""
+
+    beta: jax.Array
+    a: jax.Array
+    """Effective inverse temperature :math:`\beta(1-\gamma^2)`."""
+    g: jax.Array
+    """:math:`g = -\partial L/\partial a`."""
+    dbeta_dt: jax.Array
+    dgamma_dt: jax.Array
+    invariant: jax.Array
+    """:math:`\beta^2\gamma e^{-\gamma^2/2}` (Lemma 3.1)."""
+
+
 def reduced_rates(
     x: jax.Array,
     y: jax.Array,
@@ -141,7 +158,7 @@ def reduced_rates(
     gamma: jax.Array | float,
     tau_param: str = "exp",
     tau_scale: float = 1.0,
-) -> dict[str, jax.Array]:
+) -> Rates:
     r"""Yaras et al.'s reduced :math:`(\beta, \gamma)` dynamics at points ``x``, ``y`` (M = 2).
 
     With :math:`a = \beta(1-\gamma^2)` and :math:`g = -\langle Z, \nabla L(aZ)\rangle
@@ -156,7 +173,7 @@ def reduced_rates(
     parametrisation :math:`\beta^2\gamma e^{-\gamma^2/2}` is invariant (Lemma 3.1).
 
     Returns:
-        dict with ``beta``, ``a``, ``g``, ``dbeta_dt``, ``dgamma_dt`` and ``invariant``.
+        :class:`Rates`: ``beta``, ``a``, ``g``, ``dbeta_dt``, ``dgamma_dt``, ``invariant``.
     """
     from gapsim.core.loss import infonce_value_and_grad
     from gapsim.core.temperature import beta_of_nu
@@ -165,14 +182,14 @@ def reduced_rates(
     dbeta_dnu = jax.grad(beta_of_nu)(jnp.asarray(nu, x.dtype), tau_param, tau_scale)
     a = beta * (1 - gamma**2)
     g = -infonce_value_and_grad(x, y, a)[1].beta
-    return {
-        "beta": beta,
-        "a": a,
-        "g": g,
-        "dbeta_dt": dbeta_dnu**2 * (1 - gamma**2) * g,
-        "dgamma_dt": -2 * beta * gamma * g,
-        "invariant": beta**2 * gamma * jnp.exp(-(gamma**2) / 2),
-    }
+    return Rates(
+        beta=beta,
+        a=a,
+        g=g,
+        dbeta_dt=dbeta_dnu**2 * (1 - gamma**2) * g,
+        dgamma_dt=-2 * beta * gamma * g,
+        invariant=beta**2 * gamma * jnp.exp(-(gamma**2) / 2),
+    )
 
 
 __all__ += ["lift"]

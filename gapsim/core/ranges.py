@@ -2,7 +2,7 @@ r"""Range rules of the constraint sets, written once (the core's ground floor).
 
 Each raises :class:`gapsim.errors.ConfigError` naming the field, the value and what is allowed,
 and is called wherever a value enters: :class:`~gapsim.app.config.Config`,
-:meth:`gapsim.core.geometry.Constraint.make` and :mod:`gapsim.core.subspaces`, so a value is
+:meth:`gapsim.core.sets.Constraint.make` and :mod:`gapsim.core.subspaces`, so a value is
 refused with the same message everywhere.
 """
 

@@ -38,11 +38,11 @@ import jax.numpy as jnp
 import optax
 
 from gapsim.core._types import Scalar
-from gapsim.core.geometry import Constraint, project, tangent
-from gapsim.core.measures import MEASURE_KEYS, measures
+from gapsim.core.measures import MEASURE_KEYS, Measures, measures
 from gapsim.core.mechanisms import Mechanism, fixed_objective, variables
 from gapsim.core.objective import beta_at, measured_pair, objective
 from gapsim.core.progress import report_step
+from gapsim.core.sets import Constraint, project, tangent
 
 __all__ = [
     "Args",
@@ -53,12 +53,69 @@ __all__ = [
     "run_dynamics",
     "run_lbfgs",
     "SolverOutput",
+    "History",
+    "Snapshot",
     "HISTORY_KEYS",
     "params0",
     "objective_at",
 ]
 
-HISTORY_KEYS = ("step", "grad_norm", "objective", "tau", "gamma", *MEASURE_KEYS)
+
+class Snapshot(NamedTuple):
+    """The state of a run at one point: what is recorded and what the certificate starts from.
+
+    Attributes:
+        grad_norm: the stationarity measure (:func:`stationarity`).
+        beta: the inverse temperature at that step.
+        objective: the noise-free objective.
+        measures: the :class:`~gapsim.core.measures.Measures` of modalities 0 and 1 (as
+            measured: lifted by the gamma-lift).
+    """
+
+    grad_norm: Scalar
+    beta: Scalar
+    objective: Scalar
+    measures: Measures
+
+
+class History(NamedTuple):
+    r"""A run's trajectory: ``(n_records,)`` arrays, NaN past the last record.
+
+    ``tau`` is :math:`1/\beta` of the step; ``gamma`` the first modality pair's gamma of the
+    gamma-lift (0 without it); the measures of :class:`~gapsim.core.measures.Measures` follow;
+    ``z`` holds the points ``(n_records, M, N, d)`` with ``Static.record_points``, else ``None``.
+    """
+
+    step: jax.Array
+    grad_norm: jax.Array
+    objective: jax.Array
+    tau: jax.Array
+    gamma: jax.Array
+    loss: jax.Array
+    centroid_distance: jax.Array
+    centroid_angle: jax.Array
+    mean_norm_x: jax.Array
+    mean_norm_y: jax.Array
+    paired_cosine_mean: jax.Array
+    paired_cosine_min: jax.Array
+    alignment: jax.Array
+    uniformity: jax.Array
+    uniformity_x: jax.Array
+    uniformity_y: jax.Array
+    r1_xy: jax.Array
+    r1_yx: jax.Array
+    margin: jax.Array
+    matched_fraction: jax.Array
+    z: jax.Array | None = None
+
+    def arrays(self) -> dict[str, jax.Array]:
+        """The recorded arrays by name (``z`` only when recorded)."""
+        return {k: v for k, v in self._asdict().items() if v is not None}
+
+
+HISTORY_KEYS = History._fields[:-1]
+"""The scalar columns of :class:`History` (all but ``z``)."""
+assert HISTORY_KEYS[5:] == MEASURE_KEYS  # the measures, in their own order
 RESTART_DRIFT = 2.0
 """L-BFGS restarts (rows renormalised, memory cleared) when a row norm of w leaves [1/2, 2]:
 gradients in w scale like 1/||w||, so drifting norms ruin the conditioning."""
@@ -126,15 +183,14 @@ class SolverOutput(NamedTuple):
         params: final ``{"z", ...}`` (the points and the mechanisms' variables).
         steps: number of steps taken.
         grad_norm: final stationarity measure (working dtype).
-        history: dict of ``(n_records,)`` arrays keyed by :data:`HISTORY_KEYS`; NaN-padded;
-            with ``Static.record_points`` also ``"z"``, ``(n_records, M, N, d)``.
+        history: the trajectory (:class:`History`).
         n_records: number of valid records.
     """
 
     params: dict[str, jax.Array]
     steps: jax.Array
     grad_norm: Scalar
-    history: dict[str, jax.Array]
+    history: History
     n_records: jax.Array
 
 
@@ -214,26 +270,24 @@ def _loop(
     steps, stride = static.steps, static.stride
     n_rec = -(-steps // stride) + 1
     dtype = args.z0.dtype
-    hist0 = {k: jnp.full((n_rec,), jnp.nan, dtype) for k in HISTORY_KEYS}
-    if static.record_points:
-        hist0["z"] = jnp.full((n_rec, *args.z0.shape), jnp.nan, dtype)
+    z_rec = jnp.full((n_rec, *args.z0.shape), jnp.nan, dtype) if static.record_points else None
+    hist0 = History(*(jnp.full((n_rec,), jnp.nan, dtype) for _ in HISTORY_KEYS), z=z_rec)
 
     def record(hist, i, state, step):
         p = params_of(state)
         t = jnp.maximum(step - 1, 0)  # the update index of the last step taken
         c = _certify(args, p, t, static)
-        row = {
-            **c["measures"],
-            "grad_norm": c["grad_norm"],
-            "objective": c["objective"],
-            "tau": 1 / c["beta"],
-            "gamma": p["gamma"][0] if "gamma" in p else jnp.zeros((), dtype),
-            "step": step,
-            "z": p["z"],
-        }
-        return {k: v.at[i].set(jnp.asarray(row[k], dtype)) for k, v in hist.items()}, row[
-            "grad_norm"
-        ]
+        row = History(
+            step=step,
+            grad_norm=c.grad_norm,
+            objective=c.objective,
+            tau=1 / c.beta,
+            gamma=p["gamma"][0] if "gamma" in p else jnp.zeros((), dtype),
+            **c.measures._asdict(),
+            z=p["z"] if static.record_points else None,
+        )
+        new = jax.tree.map(lambda h, v: h.at[i].set(jnp.asarray(v, dtype)), hist, row)
+        return new, c.grad_norm
 
     hist, gn0 = record(hist0, 0, state0, 0)
 
@@ -257,19 +311,15 @@ def _loop(
     return SolverOutput(params_of(state), step, gn, hist, i)
 
 
-def _certify(args: Args, params: dict, t: jax.Array, static: Static) -> dict[str, jax.Array]:
-    """Stationarity, temperature, noise-free objective and measures at ``params``.
-
-    Returns:
-        dict with ``grad_norm``, ``beta``, ``objective`` and ``measures`` (of modalities 0, 1).
-    """
+def _certify(args: Args, params: dict, t: jax.Array, static: Static) -> Snapshot:
+    """Stationarity, temperature, noise-free objective and measures at ``params``."""
     beta = _beta(static, args, params, t)
-    return {
-        "grad_norm": stationarity(static, args, params, t),
-        "beta": beta,
-        "objective": objective_at(static, args, params, t, False),
-        "measures": measures(*measured_pair(static.mechanisms, params), beta, static.block_size),
-    }
+    return Snapshot(
+        grad_norm=stationarity(static, args, params, t),
+        beta=beta,
+        objective=objective_at(static, args, params, t, False),
+        measures=measures(*measured_pair(static.mechanisms, params), beta, static.block_size),
+    )
 
 
 certify = jax.jit(_certify, static_argnames=("static",))

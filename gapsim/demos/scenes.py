@@ -10,7 +10,7 @@ is exact.
   optimum of symmetric InfoNCE has :math:`x_i = y_i` spread over the sphere (Yi et al. 2025,
   Thm 1; docs/theory.md 2.1), so the gap :math:`\Delta = \|\bar x - \bar y\|` closes.
 - ``cone``: each modality kept in a cap of half-angle :math:`\alpha` with a learnable axis
-  (the exact projection onto "fits in some cap", :mod:`gapsim.core.cone_sets`). Gap 0 is still
+  (the exact projection onto "fits in some cap", :mod:`gapsim.core.sets`). Gap 0 is still
   optimal (docs/theory.md 2.2; not uniquely: where points fill the cap
   rims, gapped twins with one constant added to every logit have the same loss, see
   ``yi.cone.gap_zero``), but the caps drift apart from this start (measured: centroid angle

@@ -5,9 +5,12 @@ Everything is float64 NumPy/SciPy on the host.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import gammaln, ive
 
+from gapsim.core._types import keyed
 from gapsim.errors import ConfigError
 
 __all__ = [
@@ -15,6 +18,7 @@ __all__ = [
     "large_n_limit",
     "bessel_ratio",
     "yaras_initial_rates",
+    "InitialRates",
     "fixed_tau_rate",
     "schedule_rate",
 ]
@@ -63,7 +67,18 @@ def bessel_ratio(rho: float | np.ndarray, a: float | np.ndarray) -> np.ndarray |
     return ive(np.add(rho, 1), a) / ive(rho, a)
 
 
-def yaras_initial_rates(d: int, beta0: float, gamma0: float) -> dict[str, float]:
+@keyed
+class InitialRates(NamedTuple):
+    """Yaras et al. Thm 3.3's initial rates (:func:`yaras_initial_rates`)."""
+
+    a: float
+    ratio: float
+    g: float
+    dgamma_dt: float
+    dbeta_dt: float
+
+
+def yaras_initial_rates(d: int, beta0: float, gamma0: float) -> InitialRates:
     r"""Initial rates of the gamma-lift model at a uniform random start (Yaras et al. Thm 3.3).
 
     For :math:`N \to \infty`, points i.i.d. uniform on :math:`S^{d-1}`, :math:`a = \beta_0(1 -
@@ -79,13 +94,13 @@ def yaras_initial_rates(d: int, beta0: float, gamma0: float) -> dict[str, float]
         raise ConfigError("gamma0", gamma0, "must lie in [0, 1)")
     a = beta0 * (1 - gamma0**2)
     r = float(bessel_ratio((d - 2) / 2, a))
-    return {
-        "a": a,
-        "ratio": r,
-        "g": -r,
-        "dgamma_dt": 2 * beta0 * gamma0 * r,
-        "dbeta_dt": -(beta0**2) * (1 - gamma0**2) * r,
-    }
+    return InitialRates(
+        a=a,
+        ratio=r,
+        g=-r,
+        dgamma_dt=2 * beta0 * gamma0 * r,
+        dbeta_dt=-(beta0**2) * (1 - gamma0**2) * r,
+    )
 
 
 def fixed_tau_rate(beta: float) -> float:

@@ -14,9 +14,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gapsim.core.geometry import safe_normalize
 from gapsim.core.measures import uniformity
 from gapsim.core.mechanisms.base import Mechanism
+from gapsim.core.sets import safe_normalize
 
 __all__ = ["AlignTruePairs", "CentroidUniformity", "Weight"]
 

@@ -16,8 +16,8 @@ from typing import ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gapsim.core.geometry import safe_normalize
 from gapsim.core.mechanisms.base import Mechanism
+from gapsim.core.sets import safe_normalize
 
 __all__ = ["Swapping", "SwapHyper", "SWAPS"]
 

@@ -1,38 +1,4 @@
-r"""Cone constraints with a free centre: a cap with a learnable axis, and a fixed concentration.
-
-Both stand in, at finite N, for the hypothesis of Yi et al. (2025, Thm 2): each modality is a
-von Mises-Fisher distribution of fixed concentration :math:`\kappa` with a free centre.
-
-**Cap with a learnable axis.** The set of one modality's points is defined jointly with its axis,
-:math:`\{(c, X): \|c\| = 1, \|x_i\| = 1, x_i\cdot c \ge \cos\alpha\}`. The loss does not depend on
-:math:`c`, so the problem is :math:`\min L(X)` over the projection of that set onto the points,
-:math:`S_\alpha = \{X: \exists c,\ x_i\cdot c \ge \cos\alpha\ \forall i\}` ("X fits in some cap of
-half-angle alpha"). Its exact nearest-point map is
-
-.. math:: \Pi_{S_\alpha}(Z) = \mathrm{cap}_{c^*}(Z),\qquad
-   c^* = \arg\min_{\|c\|=1} h(c),\quad h(c) = \sum_i \|\mathrm{cap}_c(z_i) - z_i\|^2
-   = \sum_i \big(2\sin\tfrac{(\theta_i(c)-\alpha)_+}{2}\big)^2
-
-for unit rows :math:`z_i` (:math:`\theta_i` the angle between :math:`z_i` and :math:`c`;
-:math:`\mathrm{cap}_c` the closed-form fixed-axis projection): for a fixed axis the nearest
-feasible point of each row is its cap projection, and minimising the sum over the axis gives the
-joint nearest point. :math:`h` is a nonlinear least-squares problem in the chord residuals; it
-is solved by a safeguarded Riemannian Newton method on the sphere, started at the mean
-direction of Z (a backtracking choice among halved Newton and gradient steps makes every
-accepted step decrease :math:`h`; near the minimum the Newton step is taken as it is).
-Where Z is feasible, :math:`h = 0` is reached exactly and the
-points are returned unchanged. The answer is the exact projection when the minimisation finds
-the global minimum over the axis (tested against a brute-force search over axes).
-
-Why this makes a stationary point a KKT point: projected gradient on :math:`X` with the exact
-:math:`\Pi_{S_\alpha}` has fixed points :math:`X = \Pi(X - \eta\xi)`, i.e. :math:`-\eta\xi` is a
-normal of :math:`S_\alpha` at X. Writing :math:`z_i = x_i - \eta\xi_i` and the optimality of
-:math:`c^*` for :math:`h`, :math:`\nabla h(c^*) = 0`, gives multipliers
-:math:`\mu_i \ge 0` (zero off the rim) with :math:`\xi_i = \mu_i P_{x_i} c` and
-:math:`\sum_i \mu_i P_c x_i = 0`: the KKT conditions of :math:`\min L` over the joint set
-:math:`(c, X)`, the second one being the axis's own stationarity. Alternating projections
-(re-centre the axis, then project the points, as the former "free axis" did) have no such
-property: their fixed points need not be nearest points, and points merge (issue 12).
+r"""A fixed concentration: :math:`\|\bar x\| = \rho`, the mean of the points at a set norm.
 
 **Fixed concentration.** :math:`M_\rho = \{X \in (S^{d-1})^N: \|\bar x\| = \rho\}` with
 :math:`\bar x = \frac1N\sum_i x_i` and
@@ -51,9 +17,15 @@ the retraction of the dynamics; its derivative (implicit function theorem, ``cus
 L-BFGS run over :math:`X = \Pi_{M_\rho}(w_i/\|w_i\|)`, whose critical points are the points where
 the Riemannian gradient on :math:`M_\rho` vanishes (the derivative of a metric projection is
 the orthogonal projection onto the tangent space there).
+
+Inside a subspace U the set is :math:`\{X \in (S^{d-1}\cap U)^N: \|\bar x\| = \rho\}` (a vMF
+of fixed concentration on U's sphere, :math:`\rho = A_k(\kappa)`): the projection moves each
+row along the mean, which lies in U, so it composes with the subspace's projection.
 """
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -63,20 +35,14 @@ from scipy.special import ive
 from gapsim.core._types import Array, Points, Scalar, Vector
 from gapsim.errors import ConfigError
 
-__all__ = ["mean_resultant_length", "fit_axis", "concentration_project", "concentration_normal"]
+__all__ = [
+    "Concentration",
+    "mean_resultant_length",
+    "concentration_project",
+    "concentration_normal",
+]
 
-AXIS_MAX_ITERS = 100
 CONC_MAX_ITERS = 50
-_BACKTRACK = 2.0 ** -np.arange(24.0)  # cast to the points' dtype where used
-MAX_AXIS_STEP = 0.25
-GN_LOCAL = 1e-6
-"""Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""
-"""Longest trial step of the axis (radians, before backtracking)."""
-
-
-def _cap_norm(v: Vector, dtype) -> Vector:
-    n = jnp.linalg.norm(v)
-    return v * jnp.minimum(1.0, MAX_AXIS_STEP / jnp.maximum(n, jnp.finfo(dtype).tiny))
 
 
 def mean_resultant_length(kappa: float, d: int) -> float:
@@ -94,82 +60,6 @@ def mean_resultant_length(kappa: float, d: int) -> float:
     if not (np.isfinite(kappa) and kappa > 0):
         raise ConfigError("kappa", kappa, "must be > 0")
     return float(ive(d / 2, kappa) / ive(d / 2 - 1, kappa))
-
-
-def _angles(z: Points, c: Vector) -> tuple[Array, Array]:
-    """Angles of unit rows to unit ``c`` (atan2: accurate near 0 and pi) and their sines."""
-    cos = z @ c
-    sin = jnp.linalg.norm(z - cos[:, None] * c[None, :], axis=1)
-    return jnp.arctan2(sin, cos), sin
-
-
-def _chords(z: Points, c: Vector, alpha: Scalar) -> Array:
-    theta, _ = _angles(z, c)
-    return 2 * jnp.sin(jnp.maximum(theta - alpha, 0.0) / 2)
-
-
-def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
-    r"""The axis :math:`c^* = \arg\min_c h(c)` of the nearest point in :math:`S_\alpha`.
-
-    Args:
-        z: ``(n, d)`` unit rows.
-        cap_cos: :math:`\cos\alpha`.
-        start: unit ``(d,)`` starting axis (the caller uses the mean direction of ``z``).
-
-    Returns:
-        Unit ``(d,)`` axis in the span of ``start`` and the rows. Riemannian Newton step
-        :math:`\delta = -(H + cc^\top)^{-1}g` (gradient g and Hessian H of
-        :math:`h(\mathrm{normalize}(c + P_c v))` at v = 0, by autodiff; h is smooth where no
-        row sits exactly on the rim); trial steps along it (if it descends) and along
-        :math:`-g`, each at most ``MAX_AXIS_STEP`` radians, are halved up to 23 times and the
-        best is taken if it lowers h; a descending Newton step shorter than ``GN_LOCAL`` is
-        taken as it is (quadratic convergence to rounding). Stops when no trial lowers h, or
-        the local step is at rounding level.
-    """
-    alpha = jnp.arctan2(jnp.sqrt(jnp.maximum(1 - cap_cos**2, 0.0)), cap_cos)
-
-    def h(c):
-        r = _chords(z, c, alpha)
-        return jnp.sum(r * r)
-
-    def step(c):
-        def h_at(v):  # h around c, in the tangent directions (v along c does nothing)
-            w = c + v - (v @ c) * c
-            return h(w / jnp.linalg.norm(w))
-
-        zero = jnp.zeros_like(c)
-        g = jax.grad(h_at)(zero)
-        hess = jax.hessian(h_at)(zero) + jnp.outer(c, c)
-        delta = jnp.linalg.solve(hess, -g)
-        descent = jnp.isfinite(delta).all() & (g @ delta < 0)
-        delta = jnp.where(descent, delta, 0.0)
-        scales = _BACKTRACK.astype(z.dtype)[:, None]
-        dirs = [_cap_norm(delta, z.dtype), _cap_norm(-g, z.dtype)]
-        cands = c[None, :] + jnp.concatenate([scales * v[None, :] for v in dirs])
-        cands = cands / jnp.linalg.norm(cands, axis=1, keepdims=True)
-        hs = jax.vmap(h)(cands)
-        k = jnp.argmin(hs)
-        full = (c + delta) / jnp.linalg.norm(c + delta)
-        size = jnp.where(descent, jnp.linalg.norm(delta), jnp.inf)
-        return cands[k], hs[k], full, size
-
-    def cond(s):
-        _, hc, i, done = s
-        return (i < AXIS_MAX_ITERS) & ~done & (hc > 0)
-
-    def body(s):
-        c, hc, i, _ = s
-        c_try, h_try, full, size = step(c)
-        # near the minimum, the undamped Newton step (accurate to rounding, where a
-        # decrease of h is no longer measurable); farther out, the best trial if it lowers h
-        small = size <= GN_LOCAL
-        c_new = jnp.where(small, full, c_try)
-        h_new = jnp.where(small, h(full), h_try)
-        ok = small | (h_try < hc)
-        done = (small & (size <= 4 * jnp.finfo(z.dtype).eps)) | ~ok
-        return jnp.where(ok, c_new, c), jnp.where(ok, h_new, hc), i + 1, done
-
-    return jax.lax.while_loop(cond, body, (start, h(start), 0, False))[0]
 
 
 def concentration_normal(x: Points) -> Points:
@@ -290,3 +180,32 @@ def _concentration_jvp(primals, tangents):
     du, ds = sol[:d], sol[d]
     dx = proj(dz + ds * u[None, :] + s * du[None, :])
     return x, dx
+
+
+class Concentration(NamedTuple):
+    r"""A fixed-concentration part: :math:`\|\bar x\| = \rho \in (0, 1)`, direction free."""
+
+    rho: Scalar
+
+    def post(self, c: Any, x: Points, ref: Vector) -> Points:
+        """The nearest point of the set to unit rows (:func:`concentration_project`)."""
+        return concentration_project(x, self.rho, ref)
+
+    def tangent(self, x: Points, t: Points) -> Points:
+        r"""``t`` minus its component along the normal :math:`n_i = P_{x_i}\hat m`."""
+        n = concentration_normal(x)
+        nn = jnp.sum(n * n)
+        return t - jnp.sum(t * n) / jnp.where(nn > 0, nn, 1.0) * n
+
+    def residuals(self, c: Any, x: Points, axis: Vector | None) -> tuple[list, list]:
+        r""":math:`\tfrac12(\|\bar x\|^2 - \rho^2)` (halved, like the norms)."""
+        m = jnp.mean(x, axis=0)
+        return [(0.5 * (m @ m - self.rho**2))[None]], []
+
+    def feasible(self, c: Any, z: Points, tol: float) -> Array:
+        """Every row, when the mean's norm is ``rho`` to ``tol``."""
+        return jnp.abs(jnp.linalg.norm(jnp.mean(z, axis=0)) - self.rho) <= tol
+
+    def reference(self) -> Vector | None:
+        """No reference point of its own."""
+        return None

@@ -133,6 +133,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("gap_vs_angle"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "gap_vs_angle"))

@@ -158,6 +158,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("grassucci_fig1"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "grassucci_fig1"))

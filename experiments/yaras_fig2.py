@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim.app import simulate
+from gapsim import simulate
 from gapsim.app.scenarios import mismatched_flow
 
 # segments (count, steps): short ones early for snapshots, long ones later (one compile each)
@@ -131,6 +131,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("yaras_fig2"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "yaras_fig2"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gapsim.app import simulate
+from gapsim import simulate
 from gapsim.app.scenarios import parallel_flow
 
 SIZES = {"tiny": 2000, "quick": 200_000, "full": 2_000_000}
@@ -71,6 +71,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("yaras_fig4a"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "yaras_fig4a"))

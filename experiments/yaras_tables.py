@@ -220,6 +220,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("yaras_tables"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "yaras_tables"))

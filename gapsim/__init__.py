@@ -11,12 +11,11 @@ the caller's setting is restored afterwards.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import Any
 
-from gapsim import _compat
+from gapsim import _compat, _lazy
 from gapsim._version import __version__
 
 _compat.install()  # old module paths (gapsim.loss, ...) still import, with a DeprecationWarning
@@ -57,22 +56,8 @@ _EXPORTS = {
     ),
     "gapsim.studies.theory": ("large_n_limit", "simplex_loss"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = ["__version__", *sorted(_WHERE)]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (PEP 562)."""
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gapsim' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__getattr__, __dir__, _names, _WHERE = _lazy.attach(globals(), _EXPORTS)
+__all__ = ["__version__", *_names]
 
 
 class _Package(types.ModuleType):

@@ -7,9 +7,15 @@ loss-versus-shift curves, and optionally a free-point InfoNCE run started from t
 Modules: :mod:`~gapsim.analysis.load` (files, validation), :mod:`~gapsim.analysis.pairs`
 (blocked pairwise pass), :mod:`~gapsim.analysis.spectra`, :mod:`~gapsim.analysis.posthoc`,
 :mod:`~gapsim.analysis.replay`, :mod:`~gapsim.analysis.figure` (the one-page figure).
+
+The names below are imported on first use (:mod:`gapsim._lazy`): reading a file with
+:mod:`~gapsim.analysis.load` does not import the analysis (and the simulator behind it).
 """
 
-from gapsim.analysis.core import Analysis, analyze
-from gapsim.analysis.load import NormalizedWarning, load_pair, validate_pair
+from gapsim import _lazy
 
-__all__ = ["Analysis", "analyze", "load_pair", "validate_pair", "NormalizedWarning"]
+_EXPORTS = {
+    "gapsim.analysis.core": ("Analysis", "analyze"),
+    "gapsim.analysis.load": ("NormalizedWarning", "load_pair", "validate_pair"),
+}
+__getattr__, __dir__, __all__, _WHERE = _lazy.attach(globals(), _EXPORTS)

@@ -33,15 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.core.measures import centroid_angle, uniformity
+from gapsim.core.sampling import subsample
 
 __all__ = ["pair_measures", "subsample"]
-
-
-def subsample(key: jax.Array, n: int, m: int | None) -> np.ndarray:
-    """Sorted indices of ``min(m, n)`` distinct rows drawn with ``key`` (all if ``m`` is None)."""
-    if m is None or m >= n:
-        return np.arange(n)
-    return np.sort(np.asarray(jax.random.permutation(key, n)[:m]))
 
 
 @partial(jax.jit, static_argnames=("shared",))

@@ -15,9 +15,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from gapsim.analysis.pairs import subsample
 from gapsim.app.config import Config
 from gapsim.app.simulate import simulate
+from gapsim.core.sampling import subsample
 
 __all__ = ["simulate_from", "GAP_KEYS"]
 

@@ -22,17 +22,15 @@ import ast
 import functools
 import importlib
 import importlib.util
-import json
 import pkgutil
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from gapsim.app.result import jsonable
-from gapsim.core.precision import x64
+from gapsim.app.figure_io import SIZES, build_figure, load_data, missing, save_data
+from gapsim.app.figure_io import main as figure_main
 from gapsim.errors import ConfigError
 
 __all__ = [
@@ -48,7 +46,6 @@ __all__ = [
     "main",
 ]
 
-SIZES = ("tiny", "quick", "full")
 PACKAGE = "experiments"
 """The package that holds one module per figure."""
 
@@ -104,43 +101,12 @@ def module(name: str) -> ModuleType:
 
 def missing_extra(name: str) -> str:
     """Why figure ``name`` cannot be built here ('' when it can): its ``EXTRA`` is not usable."""
-    mod = module(name)
-    check = getattr(mod, "available", None)
-    return check() if check is not None else ""
+    return missing(module(name))
 
 
-def _clean(v: Any) -> Any:
-    """JSON-ready (:func:`~gapsim.app.result.jsonable`), floats to 7 significant digits."""
-    return jsonable(v, digits=7)
-
-
-def save_data(data: dict, path: str | Path) -> Path:
-    """Write ``data`` as compact JSON (NaN as ``null``, floats to 7 significant digits)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_clean(data), separators=(",", ":")))
-    return path
-
-
-def load_data(path: str | Path) -> dict:
-    """Read a figure's JSON data back (``null`` stays ``None``)."""
-    return json.loads(Path(path).read_text())
-
-
-@x64
 def build_one(name: str, size: str = "quick", outdir: str | Path = "figures") -> dict[str, Any]:
     """Run figure ``name`` at ``size``, save ``outdir/name.json`` and ``outdir/name.png``."""
-    if size not in SIZES:
-        raise ConfigError("size", size, f"must be one of {', '.join(SIZES)}")
-    mod = module(name)
-    t0 = time.perf_counter()
-    data = _clean(mod.run(size))
-    data["meta"] = {"figure": name, "size": size, "seconds": time.perf_counter() - t0}
-    out = Path(outdir)
-    js = save_data(data, out / f"{name}.json")
-    png = out / f"{name}.png"
-    mod.plot(load_data(js), png)
-    return {"name": name, "json": js, "png": png, "seconds": time.perf_counter() - t0}
+    return build_figure(module(name), name, size, outdir)
 
 
 def build(
@@ -175,22 +141,5 @@ def build(
 
 
 def main(name: str, argv: Sequence[str] | None = None) -> int:
-    """Entry of ``python experiments/NAME.py [--full | --tiny] [--out DIR]``; the exit code.
-
-    Returns 0 when built, 3 when skipped for a missing extra (the reason on stderr).
-    """
-    import argparse
-
-    p = argparse.ArgumentParser(description=module(name).__doc__.strip().splitlines()[0])
-    p.add_argument("--full", action="store_true", help="publication size (default: quick)")
-    p.add_argument("--tiny", action="store_true", help="smoke-test size")
-    p.add_argument("--out", default="figures", help="output folder [figures]")
-    a = p.parse_args(sys.argv[1:] if argv is None else argv)
-    why = missing_extra(name)
-    if why:
-        print(f"{name}: skipped: {why}", file=sys.stderr)
-        return 3
-    size = "full" if a.full else "tiny" if a.tiny else "quick"
-    r = build_one(name, size, a.out)
-    print(f"{name}: {r['seconds']:.1f} s -> {r['png']}, {r['json']}")
-    return 0
+    """:func:`gapsim.app.figure_io.main` for figure ``name`` (the registry's module)."""
+    return figure_main(module(name), name, argv)

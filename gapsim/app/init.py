@@ -224,7 +224,7 @@ def load_points(path: str, m: int, n: int, d: int, key: PRNGKey | None = None) -
             "init_file", path, f"must be a readable .npz (x, y or z) or .npy ({msg})"
         ) from e
     if key is not None and z.ndim == 3 and z.shape[1] > n:
-        from gapsim.analysis.pairs import subsample
+        from gapsim.core.sampling import subsample
 
         z = z[:, subsample(key, z.shape[1], n)]
     return check_points(z, (m, n, d), "init_file")

@@ -19,10 +19,10 @@ from gapsim.checks.base import (
     Regime,
     Verdict,
     run_check,
-    select,
     worst_verdict,
 )
 from gapsim.checks.report import markdown_report, run_checks, verdict_table, write_report
+from gapsim.checks.runner import select
 
 __all__ = [
     "AGREES",

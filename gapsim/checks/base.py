@@ -14,18 +14,13 @@ Tolerances are derived from the measured quantity in each check (``why_tolerance
 certificate, an O(1/N) fit, a Monte Carlo standard error, a discretisation order), never tuned on
 the outcome. Runs are memoised per process (:func:`run_cached`, :func:`best_cached`).
 
-The registry does not import its users: check modules are found by name in this package
-(:func:`load_checks`, every module that is not infrastructure) and imported lazily on the first
-:func:`select`.
+The registry does not import its users: check modules are found by name in this package and
+imported by :mod:`gapsim.checks.runner` (:func:`~gapsim.checks.runner.select`).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import functools
-import importlib
-import os
-import pkgutil
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -53,8 +48,6 @@ __all__ = [
     "CheckResult",
     "REGISTRY",
     "register",
-    "select",
-    "load_checks",
     "run_check",
     "run_cached",
     "best_cached",
@@ -67,7 +60,6 @@ AGREES, DISAGREES, INCONCLUSIVE, ERROR = "agrees", "disagrees", "inconclusive", 
 VERDICTS = (AGREES, INCONCLUSIVE, DISAGREES, ERROR)
 """The verdicts from best to worst (the order :func:`worst_verdict` uses)."""
 
-_INFRA = frozenset({"base", "report", "cli"})
 """Modules of this package that hold no checks."""
 
 
@@ -272,32 +264,6 @@ def register(
         return wrapped
 
     return deco
-
-
-def load_checks() -> list[str]:
-    """Import every check module of this package by name (once); return their names."""
-    here = os.path.dirname(os.path.abspath(__file__))  # this package's folder, not the package
-    names = [
-        m.name
-        for m in pkgutil.iter_modules([here])
-        if m.name not in _INFRA and not m.name.startswith("_")
-    ]
-    for name in names:
-        importlib.import_module(f"{__package__}.{name}")
-    return names
-
-
-def select(pattern: str | None = None) -> list[Check]:
-    """Registered checks whose id matches ``pattern`` (a glob, or a substring), in order.
-
-    The order is the paper's section of docs/theory.md, then the order of registration.
-    """
-    load_checks()
-    checks = sorted(REGISTRY.values(), key=lambda c: c.section)
-    if not pattern:
-        return checks
-    glob = any(c in pattern for c in "*?[")
-    return [c for c in checks if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
 
 
 @x64

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gapsim.checks.base import CheckResult, run_check, select, worst_verdict
+from gapsim.checks.base import CheckResult, run_check, worst_verdict
+from gapsim.checks.runner import select
 
 __all__ = [
     "run_checks",

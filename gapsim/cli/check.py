@@ -79,7 +79,8 @@ def failing(results: list, fail_on: str | None) -> list:
 
 def run(ns: argparse.Namespace) -> int:
     """Run the selected checks; print table or JSON; write the report; the exit status."""
-    from gapsim.checks.base import ERROR, select
+    from gapsim.checks.base import ERROR
+    from gapsim.checks.runner import select
 
     checks = select(ns.only)
     if not checks:

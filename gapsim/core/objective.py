@@ -142,13 +142,13 @@ class Rates(NamedTuple):
 
     beta: jax.Array
     a: jax.Array
-    """Effective inverse temperature :math:`\beta(1-\gamma^2)`."""
+    r"""Effective inverse temperature :math:`\beta(1-\gamma^2)`."""
     g: jax.Array
-    """:math:`g = -\partial L/\partial a`."""
+    r""":math:`g = -\partial L/\partial a`."""
     dbeta_dt: jax.Array
     dgamma_dt: jax.Array
     invariant: jax.Array
-    """:math:`\beta^2\gamma e^{-\gamma^2/2}` (Lemma 3.1)."""
+    r""":math:`\beta^2\gamma e^{-\gamma^2/2}` (Lemma 3.1)."""
 
 
 def reduced_rates(

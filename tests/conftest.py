@@ -30,6 +30,7 @@ _JAX_READ_ITS_FLAGS = "jax" in sys.modules  # a plugin imported jax before this 
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # before any test builds arrays
@@ -58,3 +59,27 @@ settings.register_profile(
     "slow", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+def _in_fast_tier(item, only) -> bool:
+    """Whether a grid point of a ``fast``-marked test is the one the default tier runs."""
+    indices = item.callspec.indices  # {argname: index in its parametrize list}
+    if isinstance(only, dict):
+        return all(indices.get(k) == v for k, v in only.items())
+    return all(i == only for i in indices.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m 'not slow'`` deselects
+def pytest_collection_modifyitems(config, items):
+    """Grids marked ``@pytest.mark.fast(only=...)`` run one point in the default tier.
+
+    As ott-jax's ``fast`` marker (``only_fast``): the default tier runs the grid point(s) whose
+    parametrize indices equal ``only`` (an int for every argument, or ``{argname: index}``); the
+    others are marked ``slow`` and run in the slow tier (``-m slow``), which CI also runs.
+    """
+    for item in items:
+        mark = item.get_closest_marker("fast")
+        if mark is None or not hasattr(item, "callspec"):
+            continue
+        if not _in_fast_tier(item, mark.kwargs.get("only", 0)):
+            item.add_marker(pytest.mark.slow)

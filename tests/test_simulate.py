@@ -56,7 +56,7 @@ def test_dynamics_trajectory_recorded_at_stride():
     cfg = Config(n_pairs=8, dim=3, tau=0.5, solver="gd", steps=95, stride=10, early_stop=False)
     r = simulate(cfg)
     np.testing.assert_array_equal(r.history["step"], [0, *range(10, 95, 10), 95])
-    assert set(gapsim.core.solvers.HISTORY_KEYS) <= set(r.history)
+    assert set(gapsim.app.simulate.RECORD_KEYS) <= set(r.history)
     assert np.all(np.isfinite(r.history["loss"]))
     # gradient descent with a stable step decreases the loss (small steps: a discretised flow)
     assert np.all(np.diff(r.history["loss"]) <= 1e-6)
@@ -67,7 +67,7 @@ def test_dynamics_trajectory_recorded_at_stride():
 def test_record_points_is_opt_in_and_round_trips(solver, tmp_path):
     cfg = Config(n_pairs=5, dim=3, tau=0.5, solver=solver, steps=40, stride=10, early_stop=False)
     plain = simulate(cfg)
-    assert set(plain.history) == set(gapsim.core.solvers.HISTORY_KEYS)  # default unchanged
+    assert set(plain.history) == set(gapsim.app.simulate.RECORD_KEYS)  # default unchanged
     r = simulate(cfg, record_points=True)
     z = r.history["z"]
     assert z.shape == (len(r.history["step"]), 2, 5, 3)

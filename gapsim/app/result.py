@@ -122,7 +122,7 @@ class Result:
         z: final points ``(M, N, d)`` (float64, on the constraint sets); ``x``, ``y`` are
             ``z[0]``, ``z[1]``.
         z0: starting points (replay a run with ``simulate(config, z0)``).
-        history: trajectory arrays keyed by :data:`gapsim.core.solvers.HISTORY_KEYS`, one entry per
+        history: trajectory arrays keyed by :data:`gapsim.app.simulate.RECORD_KEYS`, one entry per
             record (every ``stride`` steps, plus step 0 and the last step); with
             ``simulate(..., record_points=True)`` also ``"z"``, the points ``(n_records, M, N, d)``.
         measures: final scalar measures; ``centroid_angle`` is NaN when ill-conditioned

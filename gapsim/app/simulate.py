@@ -30,10 +30,22 @@ from gapsim.core.objective import pairs
 from gapsim.core.precision import x64
 from gapsim.core.progress import steps_bar
 from gapsim.core.sets import Constraint, project
-from gapsim.core.solvers import Args, SolverOutput, Static, certify, execute
+from gapsim.core.solvers import (
+    HISTORY_KEYS,
+    Args,
+    History,
+    SolverOutput,
+    Static,
+    certify,
+    execute,
+)
 from gapsim.errors import DivergenceError
 
-__all__ = ["simulate", "finish", "final_measures"]
+__all__ = ["simulate", "finish", "final_measures", "history_record", "RECORD_KEYS"]
+
+RECORD_KEYS = tuple("tau" if k == "beta" else k for k in HISTORY_KEYS)
+"""The scalar columns of a result's history: the core's :data:`~gapsim.core.solvers.HISTORY_KEYS`
+with the inverse temperature ``beta`` given as the temperature ``tau``."""
 
 
 def _divergence_cause(cfg: Config, z0: Any = None) -> str:
@@ -139,6 +151,22 @@ def simulate(
     return finish(cfg, static, args, out)
 
 
+def history_record(history: History, n: int) -> dict[str, np.ndarray]:
+    """The first ``n`` records of a run's :class:`~gapsim.core.solvers.History` on the host.
+
+    The edge where the core's inverse temperature becomes the temperature users read:
+    ``beta`` is recorded as ``tau = 1/beta`` (in the working dtype: the same bits the device's
+    division gives). Host slices: no compile per ``n``.
+    """
+    out = {}
+    for k, v in history.arrays().items():
+        v = np.asarray(v)[:n]
+        if k == "beta":
+            k, v = "tau", np.asarray(1, v.dtype) / v
+        out[k] = v
+    return out
+
+
 def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:
     """Cast a run's arrays to float64 and put the points back on their sets in float64."""
 
@@ -214,8 +242,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     gradient norm but ``converged`` is False.
     """
     n = int(out.n_records)
-    # host slice: no compile per n
-    hist = {k: np.asarray(v)[:n] for k, v in out.history.arrays().items()}
+    hist = history_record(out.history, n)
     _check_finite(cfg, out, hist, args.z0)
     p = out.params
     args64, p64 = _to_float64(args, p)

@@ -45,5 +45,3 @@ def select(pattern: str | None = None) -> list[Check]:
         return checks
     glob = any(c in pattern for c in "*?[")
     return [c for c in checks if (fnmatch.fnmatch(c.id, pattern) if glob else pattern in c.id)]
-
-

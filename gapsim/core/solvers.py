@@ -81,15 +81,17 @@ class Snapshot(NamedTuple):
 class History(NamedTuple):
     r"""A run's trajectory: ``(n_records,)`` arrays, NaN past the last record.
 
-    ``tau`` is :math:`1/\beta` of the step; ``gamma`` the first modality pair's gamma of the
-    gamma-lift (0 without it); the measures of :class:`~gapsim.core.measures.Measures` follow;
+    ``beta`` is the inverse temperature of the step (the core's one representation of the
+    temperature; results convert it to ``tau`` at their edge, :func:`gapsim.app.simulate.finish`);
+    ``gamma`` the first modality pair's gamma of the gamma-lift (0 without it); the measures of
+    :class:`~gapsim.core.measures.Measures` follow;
     ``z`` holds the points ``(n_records, M, N, d)`` with ``Static.record_points``, else ``None``.
     """
 
     step: jax.Array
     grad_norm: jax.Array
     objective: jax.Array
-    tau: jax.Array
+    beta: jax.Array
     gamma: jax.Array
     loss: jax.Array
     centroid_distance: jax.Array
@@ -281,7 +283,7 @@ def _loop(
             step=step,
             grad_norm=c.grad_norm,
             objective=c.objective,
-            tau=1 / c.beta,
+            beta=c.beta,
             gamma=p["gamma"][0] if "gamma" in p else jnp.zeros((), dtype),
             **c.measures._asdict(),
             z=p["z"] if static.record_points else None,

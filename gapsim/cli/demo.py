@@ -1,5 +1,8 @@
 """``gapsim demo NAME [--out FILE] [--frames N] [--interactive] ...``: render an animated demo.
 
+``gapsim demo --html PAGE.html [--quick]`` writes the teaching page instead
+(:mod:`gapsim.cli._page`).
+
 Headless by default (Agg backend): writes a GIF (and an MP4 where ``ffmpeg`` exists) and prints
 where, with the final gap. ``--interactive`` opens a window with sliders instead (needs a GUI
 backend). Bad input is a :class:`gapsim.errors.ConfigError`: one line, exit status 2. The
@@ -19,7 +22,7 @@ from gapsim.errors import ConfigError
 __all__ = ["NAME", "HELP", "add_parser", "run"]
 
 NAME = "demo"
-HELP = "render an animated demo of the gap on S^2 (GIF), or explore it with sliders"
+HELP = "animate the gap on S^2 (GIF), explore it with sliders, or write the teaching page (--html)"
 
 MAX_FRAMES = 1000
 SCENE_FLAGS = (
@@ -58,6 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for flag, metavar, what in SCENE_FLAGS:
         kind = angle if metavar == "ANGLE" else float
         p.add_argument(flag, type=kind, metavar=metavar, help=what)
+    from gapsim.cli._page import add_page_flags
+
+    add_page_flags(p)  # --html PAGE: the teaching page (gapsim/cli/_page.py)
     add_quiet_flag(p)
 
 
@@ -74,6 +80,11 @@ def run(ns: argparse.Namespace) -> int:
     if ns.list:
         print("\n".join(f"{d.name:<12} {d.summary}" for d in DEMOS.values()))
         return EXIT_OK
+    from gapsim.cli._page import check_page_flags, run_page
+
+    check_page_flags(ns)
+    if ns.html is not None:
+        return run_page(ns)
     if ns.name not in DEMOS:
         raise ConfigError("demo", ns.name, f"must be one of {_names()}")
     if ns.frames is not None and not 2 <= ns.frames <= MAX_FRAMES:

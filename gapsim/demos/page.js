@@ -2,6 +2,7 @@
 // Nothing is computed here: points, curves and the printed numbers come from the engine
 // (gapsim/demos/page_data.py); this script only swaps them into the plotly figure.
 "use strict";
+const FRAME_MS = 150;
 window.gapsimErrors = window.gapsimErrors || [];
 window.addEventListener("error", (e) => window.gapsimErrors.push(String(e.message)));
 
@@ -12,7 +13,7 @@ function gapsimChapter(section) {
   const axes = Array.from(section.querySelectorAll("input[data-axis]"));
   const frameInput = section.querySelector("input[data-frame]");
   const button = section.querySelector("button.play");
-  const state = { run: -1, frame: 0, timer: null };
+  const state = { run: -1, frame: 0, timer: null, playing: 0 };
 
   function runIndex() {
     let flat = 0;
@@ -34,15 +35,17 @@ function gapsimChapter(section) {
     const [X, Y] = run.z[k];
     const [mx, my] = run.m[k];
     const L = pairLines(X, Y);
-    Plotly.restyle(plot, {
-      x: [L[0], X[0], Y[0], [mx[0], 0, my[0]]],
-      y: [L[1], X[1], Y[1], [mx[1], 0, my[1]]],
-      z: [L[2], X[2], Y[2], [mx[2], 0, my[2]]],
-    }, [T.pairs, T.x, T.y, T.means]);
-    Plotly.restyle(plot, { x: [[run.t[k]]], y: [[run.cy[k]]] }, [T.cursor]);
     const nums = run.nums[k];
     section.querySelectorAll("[data-q]").forEach((el) => { el.textContent = nums[el.dataset.q]; });
     frameInput.value = String(k);
+    return Promise.all([
+      Plotly.restyle(plot, {
+        x: [L[0], X[0], Y[0], [mx[0], 0, my[0]]],
+        y: [L[1], X[1], Y[1], [mx[1], 0, my[1]]],
+        z: [L[2], X[2], Y[2], [mx[2], 0, my[2]]],
+      }, [T.pairs, T.x, T.y, T.means]),
+      Plotly.restyle(plot, { x: [[run.t[k]]], y: [[run.cy[k]]] }, [T.cursor]),
+    ]);
   }
 
   function drawRun() {
@@ -75,9 +78,21 @@ function gapsimChapter(section) {
   }
 
   function stop() {
-    if (state.timer !== null) clearInterval(state.timer);
+    if (state.timer !== null) clearTimeout(state.timer);
     state.timer = null;
+    state.playing += 1; // a frame still being drawn schedules no successor
     button.textContent = "▶ play";
+  }
+
+  // the next frame is scheduled once the last one is drawn: a slow renderer plays slower
+  // instead of queueing frames (and clicks wait for no backlog)
+  function tick(playing) {
+    if (playing !== state.playing) return;
+    if (state.frame >= data.runs[state.run].t.length - 1) { stop(); return; }
+    state.frame += 1;
+    drawFrame().then(() => {
+      if (playing === state.playing) state.timer = setTimeout(tick, FRAME_MS, playing);
+    });
   }
 
   function play() {
@@ -85,11 +100,8 @@ function gapsimChapter(section) {
     const last = data.runs[state.run].t.length - 1;
     if (state.frame >= last) { state.frame = 0; drawFrame(); }
     button.textContent = "❚❚ pause";
-    state.timer = setInterval(() => {
-      if (state.frame >= data.runs[state.run].t.length - 1) { stop(); return; }
-      state.frame += 1;
-      drawFrame();
-    }, 150);
+    state.playing += 1;
+    state.timer = setTimeout(tick, FRAME_MS, state.playing);
   }
 
   axes.forEach((input) => input.addEventListener("input", select));

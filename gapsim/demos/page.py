@@ -56,7 +56,9 @@ class PageInfo(NamedTuple):
 def _r(a: Any) -> Any:
     """Rounded plain lists for JSON (NaN becomes ``None``: a break in a plotly line)."""
     a = np.round(np.asarray(a, np.float64), DECIMALS)
-    return np.where(np.isfinite(a), a, np.nan).tolist()
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()
 
 
 def _json_floats(obj: Any) -> str:
@@ -77,6 +79,24 @@ def _json_floats(obj: Any) -> str:
 def _circle(basis: np.ndarray, n: int = 73) -> np.ndarray:
     t = np.linspace(0, 2 * np.pi, n)
     return (basis[:, :1] * np.cos(t) + basis[:, 1:] * np.sin(t)).T  # (n, 3)
+
+
+def _wireframe() -> list[list[float | None]]:
+    """Parallels every 30 degrees and 8 meridians of the unit sphere, as x, y, z with breaks."""
+    e = np.eye(3)
+    out: list[list[float | None]] = [[], [], []]
+    rings = [
+        np.stack([e[:, 0], e[:, 1]], 1) * np.sin(t) for t in np.radians((30, 60, 90, 120, 150))
+    ]
+    lifts = [np.cos(t) * e[:, 2] for t in np.radians((30, 60, 90, 120, 150))]
+    curves = [_circle(b) + lift for b, lift in zip(rings, lifts, strict=True)]
+    for a in np.radians(np.arange(0, 180, 22.5)):
+        meridian = np.stack([np.cos(a) * e[:, 0] + np.sin(a) * e[:, 1], e[:, 2]], 1)
+        curves.append(_circle(meridian))
+    for c in curves:
+        for k in range(3):
+            out[k] += [*np.round(c[:, k], DECIMALS).tolist(), None]
+    return out
 
 
 def run_data(run: Run) -> dict[str, Any]:
@@ -123,17 +143,14 @@ def chapter_figure(ch: Chapter, default: int) -> dict[str, Any]:
         column_widths=[0.52, 0.48],
         horizontal_spacing=0.1,
     )
-    u, v = np.mgrid[0 : np.pi : 19j, 0 : 2 * np.pi : 37j]
-    fig.add_trace(
-        go.Surface(
-            x=_r(np.sin(u) * np.cos(v)),
-            y=_r(np.sin(u) * np.sin(v)),
-            z=_r(np.cos(u)),
-            opacity=0.18,
-            showscale=False,
-            colorscale=[[0, "#c9d3e0"], [1, "#c9d3e0"]],
+    fig.add_trace(  # a wireframe: a shaded surface costs ~2 s of software WebGL at load
+        go.Scatter3d(
+            **dict(zip("xyz", _wireframe(), strict=True)),
+            mode="lines",
+            line=dict(color="#c8cdd4", width=2),
             hoverinfo="skip",
             name="unit sphere",
+            showlegend=False,
         ),
         row=1,
         col=1,
@@ -196,16 +213,16 @@ def chapter_figure(ch: Chapter, default: int) -> dict[str, Any]:
     fig.update_layout(
         template="plotly_white",
         height=PLOT_HEIGHT_PX,
-        margin=dict(l=10, r=10, t=10, b=10),
+        margin=dict(l=10, r=10, t=70, b=10),
         font=dict(size=FONT_PX),
         uirevision="keep",
-        legend=dict(orientation="h", x=0.0, y=-0.02, yanchor="top", font=dict(size=FONT_PX)),
+        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", font=dict(size=FONT_PX)),
         scene=dict(
             xaxis=axis3,
             yaxis=axis3,
             zaxis=axis3,
             aspectmode="cube",
-            camera=dict(eye=dict(x=1.35, y=1.35, z=0.8)),
+            camera=dict(eye=dict(x=0.95, y=0.95, z=0.55)),
         ),
     )
     fig.update_xaxes(

@@ -55,7 +55,7 @@ def check_page_flags(ns: argparse.Namespace) -> None:
         return
     if ns.name is not None:
         raise ConfigError("html", ns.html, f"writes the whole page; drop the demo name {ns.name!r}")
-    for key in (*GIF_ONLY, "swap_p", "preview", "out"):
+    for key in (*GIF_ONLY, "swap_p", "preview", "out", "dpi"):
         value = getattr(ns, key, None)
         if value not in (None, False):
             flag = "--" + key.replace("_", "-")

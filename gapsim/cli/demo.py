@@ -62,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--preview",
         action="store_true",
         help=f"a short low-resolution GIF: {PREVIEW_FRAMES} frames at 60 dpi, no MP4, "
-        "XLA compiled unoptimised (faster to compile)",
+        "XLA compiled unoptimised where that is faster",
     )
     from gapsim.cli._config import angle
 
@@ -129,7 +129,7 @@ def run(ns: argparse.Namespace) -> int:
 
     dpi = ns.dpi or (PREVIEW_DPI if ns.preview else PROJECTOR_DPI)
     t0 = time.perf_counter()
-    with _unoptimised_xla(ns.preview):
+    with _unoptimised_xla(ns.preview and demo.preview_unoptimised):
         movie = demo.build({**params, "progress": show_bars})
     out = ns.out or f"figures/demos/{ns.name}.gif"
     paths, note = render(movie, out, mp4=not ns.preview, dpi=dpi, progress=show_bars)

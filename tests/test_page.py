@@ -45,7 +45,15 @@ def test_angle_between_vanishing_means_is_never_a_number():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.26561, "0.2656"), (1.031e-10, "1.031e-10"), (0.0, "0"), (1.39312, "1.393"), (12.5, "12.5")],
+    [
+        (0.26561, "0.2656"),
+        (1.031e-10, "1.031e-10"),
+        (0.0, "0.000"),
+        (1.59984, "1.600"),
+        (0.0024004, "0.002400"),
+        (12.5, "12.50"),
+        (1234.56, "1235"),
+    ],
 )
 def test_numbers_keep_four_significant_digits(value, text):
     assert gap_text(value) == text

@@ -13,6 +13,8 @@ number (docs/theory.md section 0).
 Example:
     >>> gap_text(0.26561)
     '0.2656'
+    >>> number_text(1.59984)
+    '1.600'
     >>> angle_text(0.7, 0.89, 0.89)
     '40.11° (0.7000 rad)'
     >>> angle_text(0.7, 1e-11, 2e-11)
@@ -131,12 +133,15 @@ class Chapter(NamedTuple):
 
 
 def number_text(v: float, digits: int = DIGITS) -> str:
-    """``v`` to ``digits`` significant digits; scientific notation below 1e-3."""
+    """``v`` to ``digits`` significant digits, trailing zeros kept (1.600, not 1.6).
+
+    Scientific notation below 1e-3 (and where ``g`` chooses it).
+    """
     if not math.isfinite(v):
         return "undefined"
     if v != 0 and abs(v) < 1e-3:
         return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}g}"
+    return f"{v:#.{digits}g}".rstrip(".")
 
 
 def gap_text(v: float) -> str:
@@ -166,7 +171,7 @@ def frame_numbers(m: dict, clock: str, time: float) -> dict[str, str]:
         "norms": f"{number_text(m['mean_norm_x'], 3)}, {number_text(m['mean_norm_y'], 3)}",
         "pairs": number_text(m["paired_cosine_mean"]),
         "loss": f"{number_text(m['loss'])} nats",
-        "tau": number_text(m["tau"]),
+        "tau": f"{m['tau']:.{DIGITS}g}",  # a setting (or a learned value): no padding zeros
     }
 
 

@@ -22,19 +22,24 @@ own measured numbers.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from gapsim.alignment import gap_shift, gap_shift_curve
-from gapsim.cone_sets import mean_resultant_length
-from gapsim.demos.page_data import Axis, Chapter, Run, Series, frame_numbers, number_text
+from gapsim.demos.page_data import (
+    QUANTITIES,
+    Chapter,
+    Run,
+    Series,
+    axis,
+    frame_numbers,
+    number_text,
+    stored_sweep,
+)
 from gapsim.demos.page_data import trajectory_run as _trajectory
-from gapsim.errors import ConfigError, DivergenceError
-from gapsim.measures import MIN_MEAN_NORM
-from gapsim.parts import make_constraints
+from gapsim.demos.planes_chapter import hyperplanes
+from gapsim.errors import ConfigError
 from gapsim.precision import x64
 from gapsim.scenarios import CONE_START, cone_effect
 from gapsim.theory import simplex_loss
@@ -46,31 +51,8 @@ SIZES = ("tiny", "quick", "full")
 ``full``: more grid points (N = 16 and three starts in the hyperplanes chapter)."""
 
 
-def _sweep(base: dict[str, Any], axes: dict[str, tuple], store: Path | None, progress: bool):
-    """Run (or load from the store) the grid ``axes`` over ``base``, points recorded."""
-    from gapsim.store import run_sweep, sweep_dir
-    from gapsim.sweep import grid, sweep
-
-    configs = grid(base, axes)
-    if store is None:
-        results = sweep(configs, progress=progress, record_points=True)
-    else:
-        out = sweep_dir(configs, None, store / "page", record_points=True)
-        results, _ = run_sweep(
-            configs, out, axes=axes, base=base, progress=progress, record_points=True
-        )
-    for r in results:
-        if isinstance(r, DivergenceError):
-            raise r
-    return results
-
-
 SIMPLEX_RTOL = 1e-6
 """Chapter 1 says the simplex is reached when every run's loss is this close (relative)."""
-
-
-def _axis(name: str, label: str, values: tuple, fmt=lambda v: f"{v:g}") -> Axis:
-    return Axis(name, label, tuple(values), tuple(fmt(v) for v in values))
 
 
 def closing(size: str, store: Path | None, progress: bool = False) -> Chapter:
@@ -79,7 +61,7 @@ def closing(size: str, store: Path | None, progress: bool = False) -> Chapter:
     base = dict(n_pairs=4, dim=3, solver="adam", lr=1e-2, steps=steps, stride=max(1, steps // 200))
     base.update(early_stop=False, second_order=False, **CONE_START)
     taus = (0.5,) if size == "tiny" else (0.2, 0.5, 1.0)
-    results = _sweep(base, {"tau": taus}, store, progress)
+    results = stored_sweep(base, {"tau": taus}, store, progress)
     runs = []
     for r in results:
         simplex = simplex_loss(4, r.config.tau)
@@ -115,24 +97,14 @@ def closing(size: str, store: Path | None, progress: bool = False) -> Chapter:
         "closing",
         "1. No constraint: the gap closes, pairs meet",
         caption,
-        (_axis("tau", "temperature τ", taus),),
+        (axis("tau", "temperature τ", taus),),
         tuple(runs),
-        _QUANTITIES,
+        QUANTITIES,
         "Adam step",
         "gap ‖x̄ − ȳ‖",
         log_x=True,
         setting=f"N = 4 pairs on S², Adam (lr 0.01), {steps} steps, two-cone start",
     )
-
-
-_QUANTITIES = (
-    ("time", "at"),
-    ("gap", "gap ‖x̄ − ȳ‖"),
-    ("angle", "centroid angle"),
-    ("pairs", "mean xᵢ·yᵢ"),
-    ("loss", "loss"),
-    ("tau", "τ"),
-)
 
 
 def temperature(size: str, store: Path | None, progress: bool = False) -> Chapter:
@@ -143,7 +115,7 @@ def temperature(size: str, store: Path | None, progress: bool = False) -> Chapte
     base = {**base.to_dict(), "second_order": False}
     taus = (0.05,) if tiny else (0.02, 0.05, 0.1, 0.2)
     learn = (False,) if tiny else (False, True)
-    results = _sweep(base, {"learn_tau": learn, "tau": taus}, store, progress)
+    results = stored_sweep(base, {"learn_tau": learn, "tau": taus}, store, progress)
     curves = (("gap ‖x̄ − ȳ‖", "centroid_distance"), ("temperature τ", "tau"))
     runs = [_trajectory(r, 40, log_time=True, curves=curves) for r in results]
     gaps = {(r.config.learn_tau, r.config.tau): run for r, run in zip(results, runs, strict=True)}
@@ -173,8 +145,8 @@ def temperature(size: str, store: Path | None, progress: bool = False) -> Chapte
             f"τ = {hi:g} leaves {gaps[False, hi].numbers[-1]['gap']}."
         )
     axes = (
-        _axis("learn_tau", "temperature", learn, lambda v: "learned" if v else "fixed"),
-        _axis("tau", "τ (start value when learned)", taus),
+        axis("learn_tau", "temperature", learn, lambda v: "learned" if v else "fixed"),
+        axis("tau", "τ (start value when learned)", taus),
     )
     return Chapter(
         "temperature",
@@ -182,148 +154,12 @@ def temperature(size: str, store: Path | None, progress: bool = False) -> Chapte
         caption,
         axes,
         tuple(runs),
-        _QUANTITIES,
+        QUANTITIES,
         "Adam step",
         "gap ‖x̄ − ȳ‖ and τ",
         log_x=True,
         setting=f"N = {n} pairs on S², Adam (lr 0.003), {steps} steps, two-cone start",
     )
-
-
-KAPPA = 5.0
-"""The fixed concentration of the hyperplanes chapter's second arm."""
-ANGLE_ATOL = 1e-6
-"""Chapter 3 says the centroid angle equals phi when every held run is this close (rad); the
-certified runs reach ~1e-15."""
-
-
-def hyperplanes(size: str, store: Path | None, progress: bool = False) -> Chapter:
-    """Chapter 3: two great circles at angle phi; free points, and a fixed concentration."""
-    tiny, full = size == "tiny", size == "full"
-    base = dict(dim=3, tau=0.3, constraint="subspace", stride=1, n_pairs=4 if tiny else 8)
-    axes: dict[str, tuple] = {"kappa": (None, KAPPA)}
-    axes["phi"] = (0.7,) if tiny else (0.35, 0.7, 1.05, 1.4)
-    if full:
-        axes["n_pairs"] = (8, 16)
-    axes["seed"] = (0,) if tiny else (0, 1, 2) if full else (0, 1)
-    results = _sweep(base, axes, store, progress)
-    curves = (("mean length ‖x̄‖", "mean_norm_x"), ("centroid angle ÷ φ", "centroid_angle_over_phi"))
-    runs = []
-    for r in results:
-        c = r.certificate
-        summary = (
-            f"L-BFGS, {c.steps} iterations: certified {c.kind}"
-            + (f" (λ_min = {number_text(c.lambda_min, 2)})" if math.isfinite(c.lambda_min) else "")
-            + f"; ‖x̄‖ = {number_text(r.measures['mean_norm_x'], 3)}"
-        )
-        planes = tuple(np.asarray(cs.basis) for cs in make_constraints(r.config))
-        run = _trajectory(r, 30, clock="iteration", curves=curves, planes=planes, summary=summary)
-        runs.append(run._replace(engine={**run.engine, "certified": float(r.converged)}))
-    caption = _hyperplanes_caption(results)
-    axes_page = [
-        _axis(
-            "kappa", "arm", axes["kappa"], lambda v: "free points" if v is None else f"κ = {v:g}"
-        ),
-        _axis("phi", "dihedral angle φ", axes["phi"], lambda v: f"{math.degrees(v):.0f}°"),
-    ]
-    if full:
-        axes_page.append(_axis("n_pairs", "pairs N", axes["n_pairs"]))
-    axes_page.append(_axis("seed", "start (seed)", axes["seed"]))
-    return Chapter(
-        "hyperplanes",
-        "3. Two hyperplanes at angle φ: means vanish, or the gap stays at φ",
-        caption,
-        tuple(axes_page),
-        tuple(runs),
-        (*_QUANTITIES[:3], ("norms", "‖x̄‖, ‖ȳ‖"), *_QUANTITIES[3:5]),
-        "L-BFGS iteration",
-        "‖x̄‖ and angle ÷ φ",
-        setting=f"N = {' and '.join(map(str, axes.get('n_pairs', (base['n_pairs'],))))} pairs on "
-        "S², τ = 0.3, uniform start on the circles, L-BFGS (float64)",
-    )
-
-
-@x64
-def _best_of_seeds(results: list) -> tuple[list, list]:
-    """Per setting (arm, N, phi) the lowest-loss run over the seeds, and the other runs.
-
-    Certified means local (docs/theory.md section 1): a verdict on the optimum keeps the best
-    loss of several starts and reports the rest as the spread.
-    """
-    groups: dict[tuple, list] = {}
-    for r in results:
-        c = r.config
-        groups.setdefault((c.kappa, c.n_pairs, c.phi), []).append(r)
-    best, rest = [], []
-    for runs in groups.values():
-        runs = sorted(runs, key=lambda r: r.measures["loss"])
-        best.append(runs[0])
-        rest += runs[1:]
-    return best, rest
-
-
-def _hyperplanes_caption(results: list) -> str:
-    """Chapter 3's caption: what the best run of each setting shows, and the spread."""
-
-    def norm(r):
-        return max(r.measures["mean_norm_x"], r.measures["mean_norm_y"])
-
-    def off_phi(r):  # NaN (an undefined angle) counts as off
-        d = abs(r.measures["centroid_angle"] - r.config.phi)
-        return d if math.isfinite(d) else math.inf
-
-    best, rest = _best_of_seeds(results)
-    free_best = [r for r in best if r.config.kappa is None]
-    held_best = [r for r in best if r.config.kappa is not None]
-    free_other = [r for r in rest if r.config.kappa is None and norm(r) >= MIN_MEAN_NORM]
-    held_other = [r for r in rest if r.config.kappa is not None and off_phi(r) >= ANGLE_ATOL]
-    max_free = max(norm(r) for r in free_best)
-    diff = max(off_phi(r) for r in held_best)
-    n_cert = sum(r.converged for r in results)
-    seeds = len({r.config.seed for r in results})
-    pairs = max(r.measures["paired_cosine_mean"] for r in results)
-    text = (
-        "X must stay on one great circle, Y on another, the two planes at dihedral angle φ (Yi, "
-        "Douady &amp; Chen 2025's dimension collapse). L-BFGS runs each setting from "
-        f"{seeds} start{'s' if seeds > 1 else ''} to a local minimum ({n_cert} of "
-        f"{len(results)} certified); the verdicts below read the lowest loss of each setting. "
-        "<b>Free points</b> "
-        + (
-            "spread over their circles until both means vanish (‖x̄‖, ‖ȳ‖ ≤ "
-            f"{number_text(max_free, 2)}): there is no gap, and the angle between the means is "
-            "undefined. "
-            if max_free < MIN_MEAN_NORM
-            else f"keep means of length up to {number_text(max_free, 2)}. "
-        )
-        + f"<b>Held to a fixed concentration κ = {KAPPA:g}</b> (each mean kept at length "
-        f"{number_text(mean_resultant_length(KAPPA, 2), 4)}, the theorem's hypothesis at finite "
-        "N) the centroid angle "
-        + (
-            f"equals φ at every φ (largest difference {number_text(diff, 2)} rad), as Yi et al.'s "
-            "Theorem 3 says. "
-            if diff < ANGLE_ATOL
-            else f"differs from φ by up to {number_text(diff, 2)} rad. "
-        )
-    )
-    spread = []
-    if free_other:
-        top = max(norm(r) for r in free_other)
-        spread.append(
-            f"{len(free_other)} free run{'s' if len(free_other) > 1 else ''} with means up "
-            f"to {number_text(top, 2)} long"
-        )
-    if held_other:
-        top = max(off_phi(r) for r in held_other)
-        spread.append(
-            f"{len(held_other)} held run{'s' if len(held_other) > 1 else ''} at an angle up to "
-            f"{number_text(top, 2)} rad from φ"
-        )
-    if spread:
-        text += (
-            "Other starts end at higher-loss local minima: " + " and ".join(spread) + " (move "
-            "the start slider). "
-        )
-    return text + f"Pairs do not coincide: mean xᵢ·yᵢ ≤ {number_text(pairs, 4)} on this grid."
 
 
 @x64
@@ -385,12 +221,12 @@ def shift(size: str, store: Path | None = None, progress: bool = False) -> Chapt
             else "Not every minimum is within a grid step of the toy's prediction (dashed line)."
         )
     )
-    axis = _axis("beta", "logit scale β = 1/τ", betas, lambda v: f"{v:.3g}")
+    beta_axis = axis("beta", "logit scale β = 1/τ", betas, lambda v: f"{v:.3g}")
     return Chapter(
         "shift",
         "4. The swapped pair: the loss along the gap shift",
         caption,
-        (axis,),
+        (beta_axis,),
         tuple(runs),
         (("time", "shift"), ("gap", "gap ‖x̄ − ȳ‖"), ("angle", "centroid angle"), ("loss", "loss")),
         "shift λ (1: gap closed)",

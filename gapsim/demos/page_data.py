@@ -24,11 +24,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gapsim.demos.base import frame_indices
+from gapsim.errors import DivergenceError
 from gapsim.measures import MIN_MEAN_NORM
 from gapsim.result import Result
 
@@ -38,6 +40,9 @@ __all__ = [
     "Chapter",
     "Series",
     "UNDEFINED_ANGLE",
+    "QUANTITIES",
+    "axis",
+    "stored_sweep",
     "gap_text",
     "angle_text",
     "number_text",
@@ -130,6 +135,46 @@ class Chapter(NamedTuple):
         for i, ax in zip(index, self.axes, strict=True):
             flat = flat * len(ax.values) + i
         return self.runs[flat]
+
+
+QUANTITIES = (
+    ("time", "at"),
+    ("gap", "gap ‖x̄ − ȳ‖"),
+    ("angle", "centroid angle"),
+    ("pairs", "mean xᵢ·yᵢ"),
+    ("loss", "loss"),
+    ("tau", "τ"),
+)
+"""The numbers printed under a trajectory's plot: ``(key, label)`` of :func:`frame_numbers`."""
+
+
+def axis(name: str, label: str, values: tuple, fmt=lambda v: f"{v:g}") -> Axis:
+    """An :class:`Axis` over ``values``, each printed by ``fmt``."""
+    return Axis(name, label, tuple(values), tuple(fmt(v) for v in values))
+
+
+def stored_sweep(base: dict[str, Any], axes: dict[str, tuple], store: Path | None, progress: bool):
+    """Run (or load from the store) the grid ``axes`` over ``base``, points recorded.
+
+    The sweep engine (:func:`gapsim.sweep.sweep`) runs the grid; with a ``store`` the runs are
+    cached under ``store/page/sweep-<hash>/`` (:func:`gapsim.store.run_sweep`) and a rebuild
+    loads them. A diverged run raises its :class:`~gapsim.errors.DivergenceError`.
+    """
+    from gapsim.store import run_sweep, sweep_dir
+    from gapsim.sweep import grid, sweep
+
+    configs = grid(base, axes)
+    if store is None:
+        results = sweep(configs, progress=progress, record_points=True)
+    else:
+        out = sweep_dir(configs, None, store / "page", record_points=True)
+        results, _ = run_sweep(
+            configs, out, axes=axes, base=base, progress=progress, record_points=True
+        )
+    for r in results:
+        if isinstance(r, DivergenceError):
+            raise r
+    return results
 
 
 def number_text(v: float, digits: int = DIGITS) -> str:

@@ -115,3 +115,41 @@ def test_mp4_written_with_ffmpeg_else_a_note(tmp_path, monkeypatch):
     assert paths == [tmp_path / "b.gif"]
     assert "ffmpeg is not on the PATH" in note
     assert _n_frames(paths[0]) >= 20
+
+
+def test_demo_text_is_at_least_24_px_at_the_default_size():
+    from matplotlib.text import Text
+
+    from gapsim.demos.render import PROJECTOR_DPI, draw_frame, movie_figure
+
+    movie = DEMOS["shift"].movie(**TINY)  # a twin axis: both axes' labels and ticks
+    mf = movie_figure(movie)
+    draw_frame(mf, movie, movie.n_frames - 1)
+    mf.fig.canvas.draw()  # tick labels exist once drawn
+    texts = [t for t in mf.fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    sizes = np.array([t.get_fontsize() for t in texts])
+    assert len(texts) > 10  # title, caption, legend, labels, ticks
+    assert min(sizes) * PROJECTOR_DPI / 72 >= 24  # a font of s pt is s * dpi / 72 px
+    assert min(sizes) * 150 / 72 < 24  # the former default (150 dpi) was below it
+
+
+def test_hyperplanes_title_says_what_the_run_ends_with():
+    movie = DEMOS["hyperplanes"].movie(**TINY)
+    assert "pairs cannot coincide" not in movie.title
+    f = movie.final
+    if np.isnan(f["centroid_angle_deg"]):
+        assert "the means vanish" in movie.title
+    else:
+        assert f"centroid angle {f['centroid_angle_deg']:.0f}°" in movie.title
+    assert f"{f['gap']:.2g}" in movie.title or f"{f['gap']:.3g}" in movie.title
+
+
+def test_cli_preview_writes_a_short_low_resolution_gif(tmp_path, capsys):
+    out = tmp_path / "preview.gif"
+    argv = ["demo", "closing", "--preview", "--out", str(out), "--n-pairs", "4", "--steps", "40"]
+    assert main(argv) == 0
+    with Image.open(out) as im:
+        assert im.size == (480, 240)  # 8 x 4 in at 60 dpi
+        assert 12 <= im.n_frames <= 13
+    assert not (tmp_path / "preview.mp4").exists()
+    assert "12 frames" in capsys.readouterr().out

@@ -217,14 +217,25 @@ def _prefixed(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {f"config.{k}": v for k, v in cfg.items()}
 
 
-def _plan(configs: Sequence[Config], chunk: int | None) -> dict[str, Any]:
+def _plan(
+    configs: Sequence[Config], chunk: int | None, record_points: bool = False
+) -> dict[str, Any]:
     hashes = [config_hash(c, 16) for c in configs]
-    return {"hashes": hashes, "chunk": chunk}
+    plan: dict[str, Any] = {"hashes": hashes, "chunk": chunk}
+    if record_points:  # recorded points are part of a sweep's identity (absent: as before)
+        plan["record_points"] = True
+    return plan
 
 
-def sweep_dir(configs: Sequence[Config], chunk: int | None, root: str | os.PathLike) -> Path:
+def sweep_dir(
+    configs: Sequence[Config],
+    chunk: int | None,
+    root: str | os.PathLike,
+    *,
+    record_points: bool = False,
+) -> Path:
     """The default folder of a sweep, ``root/sweep-<hash>``: rerunning the same command resumes."""
-    return Path(root) / f"sweep-{config_hash(_plan(configs, chunk))}"
+    return Path(root) / f"sweep-{config_hash(_plan(configs, chunk, record_points))}"
 
 
 def entry_dir(out: Path, i: int, n: int) -> Path:
@@ -237,10 +248,11 @@ def _open(
 ) -> dict[int, Result | DivergenceError]:
     """Check or write the manifest; clear stale staging folders (if ``clean``); load entries."""
     path = out / MANIFEST
-    plan = _plan(configs, meta["chunk"])
+    plan = _plan(configs, meta["chunk"], meta.get("record_points", False))
     if path.exists():
         old = json.loads(path.read_text())
-        same = _plan([Config.from_dict(c["config"]) for c in old["configs"]], old["chunk"]) == plan
+        old_configs = [Config.from_dict(c["config"]) for c in old["configs"]]
+        same = _plan(old_configs, old["chunk"], old.get("record_points", False)) == plan
         if not same and not overwrite:
             raise ConfigError(
                 "out",
@@ -278,6 +290,7 @@ def run_sweep(
     devices: Sequence[Any] | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    record_points: bool = False,
 ) -> tuple[list[Result | DivergenceError], int]:
     """Run a sweep into the store folder ``out``, resuming what an earlier run finished.
 
@@ -301,6 +314,8 @@ def run_sweep(
         devices: as in :func:`gapsim.app.sweep.sweep` (the count is recorded).
         overwrite: replace a different (or the same) sweep found in ``out``.
         progress: draw a bar over the configs.
+        record_points: store every record's points too (``history["z"]``; part of the sweep's
+            identity, so a sweep with points never reuses one without).
 
     Returns:
         ``(results, reused)``: results in the order of ``configs`` and how many were loaded.
@@ -316,6 +331,8 @@ def run_sweep(
     axes = json.loads(json.dumps({k: list(vs) for k, vs in (axes or {}).items()}))
     ndev = len(devices or jax.devices())
     meta = {"base": dict(base or {}), "axes": axes, "chunk": chunk, "devices": ndev}
+    if record_points:
+        meta["record_points"] = True
     primary = jax.process_index() == 0
 
     def save_chunk(idx: list[int], results: list[Result | DivergenceError]) -> None:
@@ -331,7 +348,15 @@ def run_sweep(
         if not primary:
             done = _open(out, configs, meta, overwrite=False, clean=False)
         process_barrier("store-loaded")
-        results = sweep(configs, chunk, devices, progress=progress, done=done, on_chunk=save_chunk)
+        results = sweep(
+            configs,
+            chunk,
+            devices,
+            progress=progress,
+            done=done,
+            on_chunk=save_chunk,
+            record_points=record_points,
+        )
         reused = sum(i in done and r is done[i] for i, r in enumerate(results))
         process_barrier("store-finished")
         n = len(configs)

@@ -152,6 +152,7 @@ def sweep(
     progress: bool = False,
     done: Mapping[int, Result | DivergenceError] | None = None,
     on_chunk: Callable[[list[int], list[Result | DivergenceError]], None] | None = None,
+    record_points: bool = False,
 ) -> list[Result | DivergenceError]:
     """Run ``configs`` batched (module docstring); results in the order of ``configs``.
 
@@ -171,6 +172,8 @@ def sweep(
             all in ``done`` is taken from there instead of being run; a chunk with any config
             missing is run whole.
         on_chunk: called as ``on_chunk(indices, results)`` after each chunk that was run.
+        record_points: also record the points at every record (``history["z"]``, as
+            :func:`gapsim.simulate` does; for animations such as ``gapsim demo --html``).
 
     Returns:
         One :class:`~gapsim.app.result.Result` per config, or the
@@ -183,7 +186,7 @@ def sweep(
     mesh = Mesh(np.array(devices), (AXIS,))
     ndev = len(devices)
     done = done or {}
-    prepared = [prepare(cfg) for cfg in configs]
+    prepared = [prepare(cfg, record_points=record_points) for cfg in configs]
     groups: dict[tuple, list[int]] = {}
     for i, (static, args) in enumerate(prepared):
         groups.setdefault(group_key(static, args), []).append(i)

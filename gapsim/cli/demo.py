@@ -1,5 +1,8 @@
 """``gapsim demo NAME [--out FILE] [--frames N] [--interactive] ...``: render an animated demo.
 
+``gapsim demo --html PAGE.html [--quick]`` writes the teaching page instead
+(:mod:`gapsim.cli._page`).
+
 Headless by default (Agg backend): writes a GIF (and an MP4 where ``ffmpeg`` exists) and prints
 where, with the final gap. ``--interactive`` opens a window with sliders instead (needs a GUI
 backend). Bad input is a :class:`gapsim.errors.ConfigError`: one line, exit status 2. The
@@ -9,8 +12,10 @@ registry is :data:`gapsim.demos.DEMOS` (``--list``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 
 from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag, positive_int
 from gapsim.cli._paths import check_output_file
@@ -19,9 +24,10 @@ from gapsim.errors import ConfigError
 __all__ = ["NAME", "HELP", "add_parser", "run"]
 
 NAME = "demo"
-HELP = "render an animated demo of the gap on S^2 (GIF), or explore it with sliders"
+HELP = "animate the gap on S^2 (GIF), explore it with sliders, or write the teaching page (--html)"
 
 MAX_FRAMES = 1000
+PREVIEW_FRAMES = 12
 SCENE_FLAGS = (
     ("--phi", "ANGLE", "'hyperplanes': dihedral angle (radians, or 30deg, 0.25pi)"),
     ("--cone-angle", "ANGLE", "'cone': cap half-angle (radians, or 30deg)"),
@@ -50,14 +56,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dpi",
         type=positive_int,
-        default=150,
-        help="resolution of the frames [150: 1200 x 600 px, legible on a projector]",
+        help="resolution of the frames [200: 1600 x 800 px, text 25 px, legible on a projector]",
+    )
+    p.add_argument(
+        "--preview",
+        action="store_true",
+        help=f"a short low-resolution GIF: {PREVIEW_FRAMES} frames at 60 dpi, no MP4, "
+        "XLA compiled unoptimised where that is faster",
     )
     from gapsim.cli._config import angle
 
     for flag, metavar, what in SCENE_FLAGS:
         kind = angle if metavar == "ANGLE" else float
         p.add_argument(flag, type=kind, metavar=metavar, help=what)
+    from gapsim.cli._page import add_page_flags
+
+    add_page_flags(p)  # --html PAGE: the teaching page (gapsim/cli/_page.py)
     add_quiet_flag(p)
 
 
@@ -74,6 +88,11 @@ def run(ns: argparse.Namespace) -> int:
     if ns.list:
         print("\n".join(f"{d.name:<12} {d.summary}" for d in DEMOS.values()))
         return EXIT_OK
+    from gapsim.cli._page import check_page_flags, run_page
+
+    check_page_flags(ns)
+    if ns.html is not None:
+        return run_page(ns)
     if ns.name not in DEMOS:
         raise ConfigError("demo", ns.name, f"must be one of {_names()}")
     if ns.frames is not None and not 2 <= ns.frames <= MAX_FRAMES:
@@ -82,6 +101,8 @@ def run(ns: argparse.Namespace) -> int:
     from gapsim.core.progress import interactive
 
     show_bars = interactive(ns.quiet)
+    if ns.preview and ns.interactive:
+        raise ConfigError("preview", True, "makes a GIF; not used with --interactive")
     if not ns.interactive:  # checked before the (long) simulation
         check_output_file(_gif_path(ns.out or f"figures/demos/{ns.name}.gif"), "out")
     scene = {}
@@ -94,8 +115,9 @@ def run(ns: argparse.Namespace) -> int:
             users = [d.name for d in DEMOS.values() if key in d.defaults]
             raise ConfigError(key, value, f"only used by the demo {', '.join(users)}")
         scene[key] = value
+    frames = PREVIEW_FRAMES if ns.preview and ns.frames is None else ns.frames
     params = demo.params(
-        frames=ns.frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps, **scene
+        frames=frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps, **scene
     )
     if ns.interactive:
         from gapsim.demos.interactive import show
@@ -103,12 +125,14 @@ def run(ns: argparse.Namespace) -> int:
         _gui_backend()
         show(demo, params)
         return 0
-    from gapsim.demos.render import render
+    from gapsim.demos.render import PREVIEW_DPI, PROJECTOR_DPI, render
 
+    dpi = ns.dpi or (PREVIEW_DPI if ns.preview else PROJECTOR_DPI)
     t0 = time.perf_counter()
-    movie = demo.build({**params, "progress": show_bars})
+    with _unoptimised_xla(ns.preview and demo.preview_unoptimised):
+        movie = demo.build({**params, "progress": show_bars})
     out = ns.out or f"figures/demos/{ns.name}.gif"
-    paths, note = render(movie, out, mp4=True, dpi=ns.dpi, progress=show_bars)
+    paths, note = render(movie, out, mp4=not ns.preview, dpi=dpi, progress=show_bars)
     f = movie.final
     angle = f["centroid_angle_deg"]
     angle_s = "undefined (a mean ~ 0)" if math.isnan(angle) else f"{angle:.1f} deg"
@@ -126,6 +150,22 @@ def run(ns: argparse.Namespace) -> int:
         if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
             print(f"  {k} = {v:.4g}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _unoptimised_xla(on: bool) -> Iterator[None]:
+    """With ``on``, compile with XLA's optimisations off, then restore the caller's setting.
+
+    A preview's time is mostly compilation, and unoptimised XLA compiles faster.
+    """
+    import jax
+
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", before or on)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
 
 
 def _gif_path(out: str) -> str:

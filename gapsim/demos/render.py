@@ -18,7 +18,16 @@ from gapsim.app.plotting import COLORS, figure, sphere_panel
 from gapsim.core.progress import bar
 from gapsim.demos.base import Movie
 
-__all__ = ["MovieFigure", "movie_figure", "draw_frame", "render", "FPS"]
+__all__ = [
+    "MovieFigure",
+    "movie_figure",
+    "draw_frame",
+    "render",
+    "FPS",
+    "PROJECTOR_DPI",
+    "TEXT_PT",
+    "PREVIEW_DPI",
+]
 
 FPS = 8
 
@@ -34,9 +43,14 @@ class MovieFigure(NamedTuple):
     title: Any
 
 
-PROJECTOR_DPI = 150
-"""Default GIF resolution: 1200 x 600 px for the 8 x 4 in figure, so 9 pt text is ~19 px tall
-(at 80 dpi it was ~10 px, unreadable on a projector)."""
+PROJECTOR_DPI = 200
+"""Default GIF resolution: 1600 x 800 px for the 8 x 4 in figure, so text of :data:`TEXT_PT`
+is 25 px (a font of s pt is s * dpi / 72 px): legible on a projector (at 150 dpi it was 19 px,
+at 80 dpi 10 px)."""
+TEXT_PT = 9.0
+"""Every text of a demo figure (title, caption, labels, ticks, legend), in points."""
+PREVIEW_DPI = 60
+"""``gapsim demo NAME --preview``: 480 x 240 px frames."""
 
 
 def movie_figure(
@@ -55,9 +69,9 @@ def movie_figure(
     sphere = fig.add_axes(rect(-0.02, 0.12, 0.56, 0.8), projection="3d")
     ax = fig.add_axes(rect(0.58, 0.3, 0.32, 0.52))
     cursor = draw_curve(ax, movie)
-    title = fig.text(0.5, 0.985, movie.title, ha="center", va="top", fontsize=9)
+    title = fig.text(0.5, 0.985, movie.title, ha="center", va="top", fontsize=TEXT_PT)
     caption = fig.text(
-        0.5, bottom + 0.03, "", ha="center", va="bottom", fontsize=9, family="monospace"
+        0.5, bottom + 0.03, "", ha="center", va="bottom", fontsize=TEXT_PT, family="monospace"
     )
     return MovieFigure(fig, sphere, ax, cursor, caption, title)
 
@@ -68,14 +82,16 @@ def draw_curve(ax, movie: Movie):
     t = np.asarray(c.t)
     keep = t > 0 if c.log_x else np.ones(t.shape, bool)
     ax.plot(t[keep], c.left[1][keep], color=COLORS["x"])
-    ax.set_ylabel(c.left[0], color=COLORS["x"])
-    ax.set_xlabel(c.xlabel)
+    ax.set_ylabel(c.left[0], color=COLORS["x"], fontsize=TEXT_PT)
+    ax.set_xlabel(c.xlabel, fontsize=TEXT_PT)
     if c.log_x:
         ax.set_xscale("log")
+    ax.tick_params(which="both", labelsize=TEXT_PT)
     if c.right is not None:
         ax2 = ax.twinx()
         ax2.plot(t[keep], c.right[1][keep], color=COLORS["y"])
-        ax2.set_ylabel(c.right[0], color=COLORS["y"])
+        ax2.set_ylabel(c.right[0], color=COLORS["y"], fontsize=TEXT_PT)
+        ax2.tick_params(which="both", labelsize=TEXT_PT)
         ax2.grid(False)
     return ax.axvline(_cursor_at(movie, 0), color=COLORS["mark"], lw=1.0)
 
@@ -100,7 +116,7 @@ def draw_frame(mf: MovieFigure, movie: Movie, k: int) -> None:
         planes=movie.planes,
         cap_angle=movie.cap_angle,
     )
-    mf.sphere.legend(loc="upper left", fontsize=8)
+    mf.sphere.legend(loc="upper left", fontsize=TEXT_PT)
     for axis in (mf.sphere.xaxis, mf.sphere.yaxis, mf.sphere.zaxis):
         axis.set_ticklabels([])
     mf.cursor.set_xdata([_cursor_at(movie, k)] * 2)

@@ -15,10 +15,12 @@ is exact.
   rims, gapped twins with one constant added to every logit have the same loss, see
   ``yi.cone.gap_zero``), but the caps drift apart from this start (measured: centroid angle
   177 deg after the demo's steps): the dynamic reading of the cone effect, a gap held open.
-- ``hyperplanes``: X on one great circle, Y on another at dihedral angle :math:`\varphi`.
-  Pairs cannot all coincide, :math:`x_i\cdot y_i = 1 - (1-\cos\varphi)a_i^2` with
-  :math:`a_i` the coordinate off the shared line (Yi et al. 2025, Thm 4; docs/theory.md 2.3); their
-  claim that the centroid angle tends to :math:`\varphi` is disputed and measured here.
+- ``hyperplanes``: X on one great circle, Y on another at dihedral angle :math:`\varphi`,
+  free points. Pairs cannot all coincide, :math:`x_i\cdot y_i = 1 - (1-\cos\varphi)a_i^2` with
+  :math:`a_i` the coordinate off the shared line (Yi et al. 2025, Thm 4; docs/theory.md 2.3).
+  What the frames show: the points spread over their circles until both means vanish, so the
+  gap falls to ~0 and the centroid angle is undefined; the title says what the run ended with.
+  Yi et al.'s centroid angle phi needs a fixed concentration (the teaching page's chapter 3).
 - ``yaras``: :math:`n = 5` pairs from the mismatched parallel start with a learnable
   temperature :math:`\beta = e^\nu` (Yaras et al. 2025, Fig. 2; docs/theory.md 3.1). While pairs are
   mismatched, :math:`\Delta` and :math:`\tau` rise together; once all pairs are matched
@@ -27,8 +29,10 @@ is exact.
 - ``shift``: Liang et al.'s (2022) embedding shift. From points trained at low temperature
   with a gap left, :math:`x_i - \lambda\Delta/2`, :math:`y_i + \lambda\Delta/2` renormalised
   (:func:`gapsim.gap_shift`); :math:`\lambda = 1` closes the gap, :math:`\lambda < 0` widens
-  it. The frames sweep :math:`\lambda`; the side panel is the InfoNCE loss over
-  :math:`\lambda` (:func:`gapsim.gap_shift_curve`), smallest near the trained gap.
+  it (the renormalisation leaves a small gap at :math:`\lambda = 1`). The frames sweep
+  :math:`\lambda`; the side panel is the InfoNCE loss over :math:`\lambda`
+  (:func:`gapsim.gap_shift_curve`). Points trained at a fixed temperature for a finite budget are
+  not at equilibrium: the title says where the loss is smallest, and whether that is 0.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from gapsim.alignment import gap_shift, gap_shift_curve
 from gapsim.app.config import Config
 from gapsim.app.scenarios import CONE_START, mismatched_flow
 from gapsim.app.simulate import simulate
+from gapsim.core.measures import MIN_MEAN_NORM
 from gapsim.demos.base import Curve, Demo, Movie, Slider, final_numbers, trajectory_movie
 
 __all__ = ["DEMOS"]
@@ -85,8 +90,15 @@ def _cone(p: dict[str, Any]) -> Movie:
 def _hyperplanes(p: dict[str, Any]) -> Movie:
     phi = p["phi"]
     cfg = _base(p, constraint="subspace", phi=phi)
-    title = f"Two planes at φ = {math.degrees(phi):.0f}°: pairs cannot coincide"
-    return trajectory_movie(cfg, p["frames"], title, progress=p.get("progress", False))[0]
+    movie, r = trajectory_movie(cfg, p["frames"], "", progress=p.get("progress", False))
+    m = r.measures
+    head = f"Two planes at φ = {math.degrees(phi):.0f}°, free points: "
+    if min(m["mean_norm_x"], m["mean_norm_y"]) < MIN_MEAN_NORM:  # what the frames end with
+        title = head + f"the means vanish (gap {m['centroid_distance']:.2g}, no centroid angle)"
+    else:
+        angle = math.degrees(m["centroid_angle"])
+        title = head + f"gap {m['centroid_distance']:.3g}, centroid angle {angle:.0f}°"
+    return movie._replace(title=title)
 
 
 def _yaras(p: dict[str, Any]) -> Movie:
@@ -116,7 +128,8 @@ def _shift(p: dict[str, Any]) -> Movie:
     lams = np.linspace(-1.0, 1.0, p["frames"])
     shifted = [gap_shift(x, y, float(lam), tau=tau) for lam in lams]
     captions = tuple(
-        f"λ = {lam:+.2f}  (0: as trained, drawn faint; 1: gap closed),  τ = {tau:.3g}\n"
+        f"λ = {lam:+.2f}  (0: as trained, drawn faint; 1: mean difference subtracted, then "
+        f"renormalised),  τ = {tau:.3g}\n"
         f"loss = {s.after['loss']:.4f},  gap ‖x̄ − ȳ‖ = {s.after['centroid_distance']:.3f}"
         for lam, s in zip(lams, shifted, strict=True)
     )
@@ -134,16 +147,24 @@ def _shift(p: dict[str, Any]) -> Movie:
         captions,
         lams,
         curve,
-        f"Liang et al.'s gap shift after {p['steps']} Adam steps at τ = {tau:g}: "
-        f"loss smallest at λ = {grid.lambdas[i]:.2f}",
+        f"Gap shift (Liang et al.) of points trained {p['steps']} Adam steps at fixed τ = {tau:g}: "
+        f"loss smallest at λ = {grid.lambdas[i]:.2f}"
+        + (" (λ = 0: as trained)" if abs(grid.lambdas[i]) < 1e-12 else ", not at 0 (as trained)"),
         final=final,
         ghost=(x, y),
     )
 
 
-def _demo(name: str, summary: str, build, sliders: tuple[Slider, ...], **defaults: Any) -> Demo:
+def _demo(
+    name: str,
+    summary: str,
+    build,
+    sliders: tuple[Slider, ...],
+    preview_unoptimised: bool = True,
+    **defaults: Any,
+) -> Demo:
     common = {"n_pairs": 24, "seed": 0, "frames": 48, "steps": 1500}
-    return Demo(name, summary, build, {**common, **defaults}, sliders)
+    return Demo(name, summary, build, {**common, **defaults}, sliders, preview_unoptimised)
 
 
 DEMOS: dict[str, Demo] = {
@@ -163,6 +184,7 @@ DEMOS: dict[str, Demo] = {
             "cone constraint (learnable-axis caps): the caps hold the gap open",
             _cone,
             (TAU, Slider("cone_angle", "cap α", 0.1, 1.5)),
+            preview_unoptimised=False,  # the cap projection runs slowly unoptimised
             tau=0.2,
             cone_angle=0.7,
             lr=2e-3,
@@ -170,7 +192,7 @@ DEMOS: dict[str, Demo] = {
         ),
         _demo(
             "hyperplanes",
-            "two great circles at dihedral angle phi: pairs cannot coincide",
+            "two great circles at dihedral angle phi: free points' means vanish (no gap)",
             _hyperplanes,
             (TAU, Slider("phi", "φ", 0.0, math.pi / 2)),
             tau=0.2,

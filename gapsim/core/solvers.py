@@ -110,7 +110,7 @@ class History(NamedTuple):
     matched_fraction: jax.Array
     z: jax.Array | None = None
 
-    def arrays(self) -> dict[str, jax.Array]:
+    def arrays(self) -> dict[str, Any]:
         """The recorded arrays by name (``z`` only when recorded)."""
         return {k: v for k, v in self._asdict().items() if v is not None}
 

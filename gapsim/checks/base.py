@@ -10,6 +10,10 @@ returns a :class:`Verdict`:
 - ``inconclusive``: the measurement cannot decide (runs not converged where the claim is about
   an optimum, an ill-conditioned measure, too few draws); ``Verdict.decides`` says what would.
 
+A check over several settings judges each setting on its own certified runs and combines the
+settings with :func:`combine`, the one rule every row uses: a certified counterexample is never
+masked by a setting that could not be judged (uncertified settings are reported beside it).
+
 Tolerances are derived from the measured quantity in each check (``why_tolerance``: a
 certificate, an O(1/N) fit, a Monte Carlo standard error, a discretisation order), never tuned on
 the outcome. Runs are memoised per process (:func:`run_cached`, :func:`best_cached`).
@@ -60,6 +64,7 @@ __all__ = [
     "best_cached",
     "clear_caches",
     "verdict_within",
+    "combine",
     "worst_verdict",
 ]
 
@@ -349,6 +354,31 @@ def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
     if not conclusive or not np.isfinite(err):
         return INCONCLUSIVE
     return AGREES if abs(err) <= tol else DISAGREES
+
+
+def combine(verdicts: Sequence[str]) -> str:
+    """The verdict of a claim over settings, each judged on its own (certified) runs.
+
+    ``disagrees`` when any setting disagrees: a counterexample from certified runs stands
+    whatever the other settings say, so an uncertified setting never masks it; otherwise
+    ``inconclusive`` when any setting is undecided (not certified, unresolved) or there is no
+    setting; otherwise ``agrees``. The undecided settings are reported beside the verdict.
+
+    Example:
+        >>> combine([AGREES, INCONCLUSIVE, DISAGREES]), combine([AGREES, INCONCLUSIVE])
+        ('disagrees', 'inconclusive')
+        >>> combine([AGREES, AGREES]), combine([])
+        ('agrees', 'inconclusive')
+    """
+    vs = list(verdicts)
+    bad = set(vs) - {AGREES, DISAGREES, INCONCLUSIVE}
+    if bad:
+        raise ValueError(f"not a verdict: {sorted(bad)}")
+    if DISAGREES in vs:
+        return DISAGREES
+    if not vs or INCONCLUSIVE in vs:
+        return INCONCLUSIVE
+    return AGREES
 
 
 def worst_verdict(results: Sequence[CheckResult]) -> str | None:

@@ -25,6 +25,7 @@ from gapsim.checks.base import (
     Paper,
     Regime,
     Verdict,
+    combine,
     register,
     run_cached,
     verdict_within,
@@ -155,7 +156,7 @@ def initial_rate(quick: bool) -> Verdict:
         fits.append({"d": d, "g_inf": float(coef[0]), "se": se_inf, "predicted_g": pred})
         fits[-1]["tol"] = t_crit * se_inf
         verdicts.append(verdict_within(coef[0] - pred, t_crit * se_inf))
-    v = DISAGREES if DISAGREES in verdicts else AGREES
+    v = combine(verdicts)
     return Verdict(
         verdict=v,
         quantity="g at a uniform random start, extrapolated to N -> infinity",

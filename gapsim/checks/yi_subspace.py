@@ -15,14 +15,32 @@ So the centroid angle is the smallest non-zero principal angle exactly when :mat
 only the first private mean is non-zero; it is smaller when :math:`m_C \ne 0`; it is 0 when the
 private means vanish, and undefined when both do.
 
-**Precision.** A certified point set is known to :math:`\epsilon \approx g / \mu` (gradient norm
-over curvature); the Hessian of the averaged InfoNCE in one point is about
-:math:`\beta^2\min(L, 1)/N` (the softmax covariance of a row is about its loss when the loss is
-small, O(1) otherwise), so :math:`\epsilon = g N / (\beta^2 \min(L, 1))`. If the certificate
-carries a ``position_error`` it is used instead. A component is *resolved* when it exceeds
-:math:`10\epsilon` (an order of magnitude above its uncertainty); the centroid angle is read with
-uncertainty :math:`\max(\epsilon/\min\|m\|,\ \text{spread over seeds at the same optimum})` and
-is *defined* when that is below ``ANGLE_RESOLUTION``.
+**Precision.** A certified point set is known to its *position error* :math:`\epsilon`
+(:func:`position_error`: the second-order certificate's residual / lambda_min, a bound on
+:math:`\|\delta X\|_F`), so each mean is known to
+:math:`\delta = \epsilon/\sqrt N` (:func:`gapsim.certificate.mean_error`, Cauchy-Schwarz) and the
+centroid angle to :math:`\delta/\|m_x\| + \delta/\|m_y\|`
+(:func:`gapsim.certificate.centroid_angle_precision`), or the spread over the seeds that reached
+the same optimum if larger. A component of a mean is *resolved* above :math:`10\delta`.
+
+**A gap needs means: the minimum mean norm.** A gap is a displacement of the two modality means
+and its angle is the angle between them, so the question "is the gap phi?" presupposes that
+each modality has a mean, a centre that is more than what N points with no centre at all would
+give. For N i.i.d. uniform points on any sphere the mean has :math:`E\|\bar x\|^2 = 1/N`
+exactly (the N(N-1) cross terms vanish), so :math:`1/\sqrt N` is the mean norm of a modality
+without a centre (:func:`min_mean_norm`). A certified optimum whose smaller mean is certainly
+below it (:math:`\|m\| + \delta \le 1/\sqrt N`) has **no gap**: a regime of its own, where the
+angle between the means is not read (it is the direction of a residual, not of a gap). A gap is
+read where the smaller mean is above both :math:`1/\sqrt N` and :math:`10\delta`; in between, or
+where the certificate does not pin the points (infinite position error), the setting is
+unresolved. The identity row (:func:`centroid_identity`) asks another question, an algebraic
+relation between the angle and the mean decomposition that holds at any resolved mean, so it
+reads every angle the certificate pins to ``ANGLE_RESOLUTION``, gap or not.
+
+**Seeds.** A setting's optimum is the lowest certified loss over the seeds; it is judged only
+when at least two seeds reach it (to ``SAME_OPTIMUM_RTOL``): a minimum found once may not be the
+optimum. Otherwise the setting is reported as not reproduced, with the spread of the certified
+losses.
 """
 
 from __future__ import annotations
@@ -32,12 +50,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gapsim.certificate import centroid_angle_precision, mean_error
 from gapsim.checks.base import (
     AGREES,
     DISAGREES,
     INCONCLUSIVE,
     Regime,
     Verdict,
+    combine,
     register,
     run_cached,
 )
@@ -50,12 +70,14 @@ from gapsim.subspaces import ZERO_ANGLE_TOL, principal_vectors
 RESOLVED = 10.0  # a component is resolved at 10 x its uncertainty
 ANGLE_RESOLUTION = 1e-2  # rad: an angle read to better than this can be told from phi or 0
 SAME_OPTIMUM_RTOL = 1e-9  # seeds whose loss agrees to 9 digits reached the same optimum
+MIN_SEEDS_AT_BEST = 2  # a setting's optimum is judged when this many seeds reach it
 
 __all__ = [
     "decomposition",
     "mean_decomposition",
     "regime",
     "position_error",
+    "min_mean_norm",
     "study",
     "hyperplane_study",
     "subspace_study",
@@ -64,7 +86,9 @@ __all__ = [
     "centroid_identity",
     "pair_structure",
     "theta1_bound",
+    "setting_verdict",
     "REGIMES",
+    "GAP_REGIMES",
 ]
 
 REGIMES = {
@@ -73,8 +97,27 @@ REGIMES = {
     "between": "0 < angle < phi (m_C and the private mean both non-zero, or several private means)",
     "zero": "angle 0 (private means vanish, m_C non-zero)",
     "abandoned": "private direction abandoned (a_i = 0): both modalities in C, angle 0",
-    "undefined": "means vanish: angle undefined",
+    "no_gap": "no gap: a mean certainly below 1/sqrt(N), the mean norm of N uniform points",
+    "unresolved": "a mean neither certainly below 1/sqrt(N) nor resolved above it",
+    "unpinned": "the certificate does not pin the points (infinite position error)",
 }
+"""The regime of a certified optimum (:func:`regime`); ``not_certified`` beside them."""
+
+GAP_REGIMES = ("phi", "theta_j", "between", "zero", "abandoned")
+"""The regimes with a gap (means above :func:`min_mean_norm`): their angle is read."""
+
+
+def min_mean_norm(n: int) -> float:
+    r"""The mean norm of N points with no centre: :math:`1/\sqrt N` (module docstring).
+
+    For i.i.d. uniform unit vectors :math:`E\|\bar x\|^2 = \frac1{N^2}\sum_{i,j}E\,x_i\cdot
+    x_j = 1/N`. A modality whose mean is below it has no centre, so the pair has no gap.
+
+    Example:
+        >>> min_mean_norm(64)
+        0.125
+    """
+    return 1.0 / math.sqrt(n)
 
 
 def position_error(r: Result) -> float:
@@ -122,6 +165,8 @@ def mean_decomposition(x: np.ndarray, y: np.ndarray, qu: np.ndarray, qv: np.ndar
         "theta_nonzero": th,
         "angle_raw": 2 * math.atan2(np.linalg.norm(ux - uy), np.linalg.norm(ux + uy)),
         "angle_identity": math.acos(min(max(num / den, -1.0), 1.0)) if den > 0 else math.nan,
+        "mean_norm_x": nx,
+        "mean_norm_y": ny,
         "mean_norm_min": min(nx, ny),
         "pair_angle_quantiles": np.quantile(pair, [0, 0.1, 0.5, 0.9, 1]),
         "pair_angle_frac_at_theta": float(np.mean(pair >= th[0] - 1e-3)) if th.size else 0.0,
@@ -129,13 +174,33 @@ def mean_decomposition(x: np.ndarray, y: np.ndarray, qu: np.ndarray, qv: np.ndar
     }
 
 
-def regime(dec: dict, eps: float) -> str:
-    """The regime (a key of :data:`REGIMES`) of a decomposition known to precision ``eps``."""
-    res = RESOLVED * eps
+def regime(dec: dict, eps: float, n: int) -> str:
+    """The regime (a key of :data:`REGIMES`) of N points known to position error ``eps``.
+
+    The smaller mean decides first (module docstring): no gap when it is certainly below
+    :func:`min_mean_norm`, unresolved when it is not resolved above it; then the shape of the
+    means (components resolved above 10 mean errors, a private coordinate above 10 ``eps``).
+    """
+    if not math.isfinite(eps):
+        return "unpinned"
+    delta = mean_error(eps, n)
+    norm = dec["mean_norm_min"]
+    if norm + delta <= min_mean_norm(n):
+        return "no_gap"
+    if norm <= max(min_mean_norm(n), RESOLVED * delta):
+        return "unresolved"
+    return shape(dec, eps, n)
+
+
+def shape(dec: dict, eps: float, n: int) -> str:
+    """The shape of resolved means: ``phi``, ``theta_j``, ``between``, ``zero``, ``abandoned``.
+
+    Used by :func:`regime` above the minimum mean norm, and reported as ``structure`` below it
+    (the shape of a residual mean, for the record; no angle is read from it).
+    """
+    res = RESOLVED * mean_error(eps, n)
     abar = np.asarray(dec["abar"])
-    if dec["mean_norm_min"] <= res:
-        return "undefined"
-    if dec["max_abs_a"] <= res:
+    if dec["max_abs_a"] <= RESOLVED * eps:
         return "abandoned"
     if np.all(np.abs(abar) <= res):
         return "zero"
@@ -146,16 +211,35 @@ def regime(dec: dict, eps: float) -> str:
 
 
 def decomposition(r: Result) -> dict:
-    """:func:`mean_decomposition` of a subspace run, with its precision and :func:`regime`."""
+    """:func:`mean_decomposition` of a subspace run, with its precision and :func:`regime`.
+
+    ``angle_uncertainty``: :func:`gapsim.certificate.centroid_angle_precision` (infinite where
+    a mean is not above its error); ``structure``: :func:`shape` (``undefined`` where a mean is
+    not resolved).
+    """
     cs = make_constraints(r.config)
     dec = mean_decomposition(r.x, r.y, np.asarray(cs[0].basis), np.asarray(cs[1].basis))
-    eps = position_error(r)
-    unc = eps / dec["mean_norm_min"] if dec["mean_norm_min"] > 0 else math.inf
-    return {**dec, "position_error": eps, "angle_uncertainty": unc, "regime": regime(dec, eps)}
+    eps, n = position_error(r), r.config.n_pairs
+    norms = (dec["mean_norm_x"], dec["mean_norm_y"])
+    unc = centroid_angle_precision(norms, eps, n) if math.isfinite(eps) else math.inf
+    resolved = math.isfinite(eps) and dec["mean_norm_min"] > RESOLVED * mean_error(eps, n)
+    return {
+        **dec,
+        "position_error": eps,
+        "mean_error": mean_error(eps, n),
+        "min_mean_norm": min_mean_norm(n),
+        "angle_uncertainty": unc,
+        "regime": regime(dec, eps, n),
+        "structure": shape(dec, eps, n) if resolved else "undefined",
+    }
 
 
 def study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]:
-    """Best certified optimum of each config over ``seeds``, decomposed; seed spread attached."""
+    """Best certified optimum of each config over ``seeds``, decomposed; seed spread attached.
+
+    ``reproduced``: at least :data:`MIN_SEEDS_AT_BEST` seeds reached the best loss;
+    ``loss_spread``: the range of the certified losses (0 when they all agree).
+    """
     rows = []
     for cfg in configs:
         runs = [run_cached(cfg.replace(seed=int(s))) for s in seeds]
@@ -179,9 +263,11 @@ def study(configs: Sequence[Config], seeds: Sequence[int], label) -> list[dict]:
                 "loss": lb,
                 "seed_losses": [r.measures["loss"] for r in runs],
                 "seeds_at_best": len(same),
+                "reproduced": len(same) >= MIN_SEEDS_AT_BEST,
+                "loss_spread": float(np.ptp([r.measures["loss"] for r in ok])),
                 "angle_seed_spread": spread,
                 "angle_uncertainty": unc,
-                "angle_defined": dec["regime"] != "undefined" and unc <= ANGLE_RESOLUTION,
+                "angle_defined": unc <= ANGLE_RESOLUTION,
                 "identity_residual": abs(dec["angle_raw"] - dec["angle_identity"]),
                 "pair_residual": max(
                     m["shared_residual"], m["private_mismatch"], m["paired_cosine_formula_residual"]
@@ -240,52 +326,87 @@ def _regime(rows: list[dict], note: str = "") -> Regime:
     )
 
 
-def _verdict_on_angle(rows: list[dict], name: str) -> Verdict:
-    """Verdict of "the converged centroid angle equals the smallest non-zero angle"."""
+def setting_verdict(r: dict, target: float) -> tuple[str, str]:
+    """(verdict, reason) of one setting of the claim "the gap's angle is ``target``".
+
+    Not certified, not reproduced by two seeds, unresolved or unpinned: inconclusive. No gap:
+    disagrees (the claim predicts a gap, displaced means, at angle ``target``; there is none).
+    A gap: its angle within 10 uncertainties of ``target`` agrees, beyond disagrees,
+    unreadable (uncertainty above ``ANGLE_RESOLUTION``) inconclusive.
+    """
+    if r["regime"] == "not_certified":
+        return INCONCLUSIVE, "not certified"
+    if not r["reproduced"]:
+        return INCONCLUSIVE, "best loss not reproduced"
+    if r["regime"] == "no_gap":
+        return DISAGREES, "no gap"
+    if r["regime"] not in GAP_REGIMES:
+        return INCONCLUSIVE, r["regime"]
+    if not r["angle_defined"]:
+        return INCONCLUSIVE, "angle not pinned"
+    off = abs(r["angle_raw"] - target) > RESOLVED * r["angle_uncertainty"]
+    return (DISAGREES, "angle off target") if off else (AGREES, "angle at target")
+
+
+def _verdict_on_angle(rows: list[dict], name: str, where: str = "") -> Verdict:
+    """Verdict of "the best certified optimum has a gap at the angle ``name``", per setting.
+
+    ``where``: the sentence's pointer to where the N -> infinity form is tested, if anywhere.
+    """
+    for r in rows:
+        r["verdict"], r["reason"] = setting_verdict(r, r["phi"])
+    v = combine([r["verdict"] for r in rows])
     counts = {k: sum(r["regime"] == k for r in rows) for k in [*REGIMES, "not_certified"]}
-    defined = [r for r in rows if r.get("angle_defined")]
-    off = [r for r in defined if abs(r["angle_raw"] - r["phi"]) > r["angle_uncertainty"] * RESOLVED]
-    at = [r for r in defined if r not in off]
-    v = DISAGREES if off else (AGREES if defined else INCONCLUSIVE)
-    parts = [f"{counts[k]} {k}" for k in REGIMES if counts[k]]
-    if counts["not_certified"]:
-        parts.append(f"{counts['not_certified']} not certified")
+    reasons = {}
+    for r in rows:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    read = [r for r in rows if r["reason"] in ("angle at target", "angle off target")]
+    unrepro = [r for r in rows if r["reason"] == "best loss not reproduced"]
+    regimes = ", ".join(f"{counts[k]} {k}" for k in counts if counts[k])
     sentence = (
-        f"At the best certified optima the centroid angle equals {name} in {len(at)} of "
-        f"{len(rows)} settings and differs from it in {len(off)} (regimes: {', '.join(parts)}): "
-        "the gap is arccos((|m_C|^2 + sum_j abar_j^2 cos theta_j)/(|m_C|^2 + sum_j abar_j^2)), "
-        f"equal to {name} only where m_C = 0 and only the first private mean abar_1 is non-zero; "
-        + (
-            "so the finite-N form of the claim holds at every defined optimum (the paper "
-            "states it for N -> infinity)."
-            if v == AGREES
-            else "so the finite-N form of the claim (angle = "
-            + name
-            + ") does not hold with free points; the paper states it for N -> infinity, where "
-            "yi.subspace.population_argmin tests it."
-            if v == DISAGREES
-            else "no setting pins the means well enough to read the angle."
-        )
+        f"Of {len(rows)} settings ({regimes}), {reasons.get('no gap', 0)} have no gap "
+        f"(reproduced certified optima whose smaller mean is below 1/sqrt(N)), "
+        f"{reasons.get('angle at target', 0)} a gap at {name}, "
+        f"{reasons.get('angle off target', 0)} a gap at another angle, and "
+        f"{len(rows) - len(read) - reasons.get('no gap', 0)} are not judged "
+        f"({', '.join(f'{n} {k}' for k, n in reasons.items() if k not in JUDGED) or 'none'}). "
+        + {
+            AGREES: f"So every judged optimum has a gap at {name}.",
+            DISAGREES: f"So the finite-N form of the claim (a gap at {name}) fails with free "
+            f"points{where}.",
+            INCONCLUSIVE: "No setting could be judged.",
+        }[v]
     )
     return Verdict(
         verdict=v,
-        quantity=f"centroid angle of the best certified optimum minus {name}, where defined",
+        quantity=f"per setting: gap or no gap at the best certified optimum, and its angle "
+        f"minus {name}",
         unit="rad",
-        predicted=f"centroid angle = {name} (rad)",
+        predicted=f"a gap (means above 1/sqrt(N)) at centroid angle {name} (rad)",
         measured={
             "sentence": sentence,
             "regime_counts": counts,
-            "defined_angle_minus_target": [r["angle_raw"] - r["phi"] for r in defined],
+            "verdict_reasons": reasons,
+            "read_angle_minus_target": [r["angle_raw"] - r["phi"] for r in read],
+            "loss_spread_not_reproduced": [r["loss_spread"] for r in unrepro],
         },
-        tolerance=f"{RESOLVED} x the angle's uncertainty (certificate / seed spread)",
-        why_tolerance="the angle is read only where the certified points pin it to "
-        f"<= {ANGLE_RESOLUTION} rad: uncertainty = max(position error / min mean norm, spread "
-        "over seeds at the same optimum), position error = |grad| N / (beta^2 min(L,1)) "
-        "(gradient over the curvature of one point) or the certificate's own; an angle differs "
-        f"from the target when it is more than {RESOLVED} uncertainties away.",
+        tolerance=f"{RESOLVED} x the angle's uncertainty; mean norm > 1/sqrt(N)",
+        why_tolerance="a gap is a displacement of the means, so it is read only where the "
+        "smaller mean is above 1/sqrt(N), the mean norm of N points without a centre (uniform "
+        "points: E|mean|^2 = 1/N), and resolved above 10 mean errors (position error / "
+        "sqrt(N)); an optimum whose mean is certainly below it has no gap. The angle's "
+        "uncertainty is max(centroid_angle_precision, spread over seeds at the same optimum), "
+        f"read where <= {ANGLE_RESOLUTION} rad; an angle differs from the target when it is "
+        f"more than {RESOLVED} uncertainties away. A setting is judged when at least "
+        f"{MIN_SEEDS_AT_BEST} seeds reach its best certified loss; settings are combined by "
+        "gapsim.checks.base.combine (a judged disagreement is never masked).",
         regime=_regime(rows, f"{name} = smallest non-zero principal angle"),
-        decides=f"an optimum certified well enough to read the angle to {ANGLE_RESOLUTION} rad",
+        decides=f"optima certified and reproduced by {MIN_SEEDS_AT_BEST} seeds, with means "
+        "resolved on either side of 1/sqrt(N)",
     )
+
+
+JUDGED = ("no gap", "angle at target", "angle off target")
 
 
 def _public(rows):
@@ -302,7 +423,11 @@ def _public(rows):
 def gap_vs_phi(quick: bool) -> Verdict:
     """Regime map of certified free-point optima in two hyperplanes (module docstring)."""
     rows = hyperplane_study(quick)
-    out = _verdict_on_angle(rows, "phi")
+    out = _verdict_on_angle(
+        rows,
+        "phi",
+        "; the paper states it for N -> infinity, where yi.subspace.population_argmin tests it",
+    )
     return out._replace(details={"regimes": REGIMES, "runs": _public(rows)})
 
 
@@ -316,7 +441,7 @@ def gap_vs_phi(quick: bool) -> Verdict:
 def gap_vs_theta1(quick: bool) -> Verdict:
     """As gap_vs_phi, for k-dim subspaces whose principal angles are all non-zero."""
     rows = subspace_study(quick)
-    out = _verdict_on_angle(rows, "theta_1")
+    out = _verdict_on_angle(rows, "theta_1", " (the paper leaves this case open)")
     return out._replace(details={"regimes": REGIMES, "runs": _public(rows)})
 
 

@@ -25,7 +25,7 @@ from gapsim.objective import reduced_rates
 REQUIRED_IDS = """yi.unconstrained.simplex yi.unconstrained.large_n_limit yi.cone.gap_zero
 yi.subspace.gap_vs_phi yi.subspace.gap_vs_theta1 yi.subspace.pair_structure
 yi.subspace.theta1_bound yi.subspace.centroid_identity yi.cone.population_argmin
-yi.subspace.population_argmin yaras.invariant
+yi.subspace.population_argmin yi.subspace.centre_pair_argmin yaras.invariant
 yaras.initial_rate yaras.sign_rule yaras.sign_rule_parallel_circles
 yaras.learnable_tau_slow_closure yaras.fixed_tau_exponential yaras.fixed_tau_toy_rate
 yaras.schedule_rate yaras.schedule_rate_toy yaras.swapping_hard_vs_row

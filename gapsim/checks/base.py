@@ -72,7 +72,7 @@ AGREES, DISAGREES, INCONCLUSIVE, ERROR = "agrees", "disagrees", "inconclusive", 
 VERDICTS = (AGREES, INCONCLUSIVE, DISAGREES, ERROR)
 """The verdicts from best to worst (the order :func:`worst_verdict` uses)."""
 
-_INFRA = frozenset({"base", "report", "cli"})
+_INFRA = frozenset({"base", "report", "cli", "docs", "docs_population"})
 """Modules of this package that hold no checks."""
 
 

@@ -145,11 +145,12 @@ def _population_f(r):
     a, dis, und = m["settings_agree_disagree_undecided"]
     lo = min(x[0] for x in m["set_delta_minus_phi_rad"])
     hi = max(x[1] for x in m["set_delta_minus_phi_rad"])
+    far = sum(x["not_excluded_far_from_claim"] for x in runs)
     return (
-        f"{a} of {len(runs)} settings agree, {dis} disagree, {und} undecided; over the "
-        f"settings the centres not excluded have centroid angle phi {fmt(lo)} to +{fmt(hi)} rad "
-        f"and |P_C c| <= {fmt(max(m['set_max_shared_norm']))}; {m['beating_points']} grid points "
-        "beat the claimed optimum"
+        f"{a} of {len(runs)} settings agree, {dis} disagree, {und} undecided; the centres not "
+        f"excluded over all couplings have centroid angle minus phi from {fmt(lo)} to {fmt(hi)} "
+        f"rad and |P_C c| <= {fmt(max(m['set_max_shared_norm']))} ({far} of them beyond one grid "
+        f"step of the claimed centres); {m['beating_points']} grid points beat the claimed optimum"
     )
 
 
@@ -157,10 +158,11 @@ def _schedule(r):
     d = r["details"]
     pairs = zip(d["spans"], d["err_per_span"], strict=True)
     spans = ", ".join(f"{fmt(e)} at t = {t:g}" for t, e in pairs)
+    extra = abs(d["extrapolated_last_two"] - d["extrapolated_first_two"])
     return (
         f"extrapolated {fmt(r['measured'])} against the budget {fmt(r['tolerance'])} (Euler "
-        f"{fmt(d['euler'])}, quadrature {fmt(d['quadrature'])}); per span {spans}; late "
-        f"fixed-beta rates settled: {fmt(d['transient_gone'])}"
+        f"{fmt(d['euler'])}, quadrature {fmt(d['quadrature'])}, extrapolation {fmt(extra)}); "
+        f"per span {spans}; late fixed-beta rates settled: {fmt(d['transient_gone'])}"
     )
 
 

@@ -66,7 +66,7 @@ def mean_resultant(k: int, kappa: float) -> float:
 
     Example:
         >>> round(mean_resultant(3, 5.0), 6)  # coth(5) - 1/5
-        0.800182
+        0.800091
     """
     if kappa < 1e-8:
         return kappa / k  # A_k(kappa) = kappa / k + O(kappa^3)

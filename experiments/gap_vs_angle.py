@@ -24,7 +24,7 @@ import numpy as np
 
 from gapsim import Config, simulate
 from gapsim.app.scenarios import two_hyperplanes
-from gapsim.checks.yi_subspace import ANGLE_RESOLUTION, position_error
+from gapsim.studies.yi_subspace import ANGLE_RESOLUTION, position_error
 
 SIZES = {
     "tiny": dict(n=8, seeds=1, angles=2, steps=100),

@@ -3,8 +3,9 @@
 Free points in two hyperplanes of R^d at dihedral angle phi; certified L-BFGS optima (float64),
 best of several seeds; each optimum's means split into the shared part m_C (in C = A ∩ B) and
 the private mean abar (gapsim.checks.yi_subspace). Left: the regime of each (d, N, tau, phi),
-with the centroid angle over phi written in the cell where the certified points pin it
-(undefined: the means vanish; abandoned: a_i = 0, both modalities in C). Right: the measured
+with the centroid angle over phi written in the cell where there is a gap to read (no_gap: a
+mean below 1/sqrt(N), the mean norm of N points with no centre; abandoned: a_i = 0, both
+modalities in C). Right: the measured
 angle over phi against |m_C|/|abar|, with the identity
 cos(angle) = (|m_C|^2 + abar^2 cos phi)/(|m_C|^2 + abar^2) drawn for each phi (prediction and
 measurement on the same axes); Thm 3's claim is the value 1 at |m_C| = 0.
@@ -12,7 +13,7 @@ measurement on the same axes); Thm 3's claim is the value 1 at |m_C| = 0.
     gapsim figures --only yi_regime_map   (or: python experiments/yi_regime_map.py [--full])
 
 Expected (full study, 2026-11): no optimum at angle = phi; angles below phi where both means
-are non-zero (d = 8, 16), vanishing means (undefined) for most N >= d, private direction
+are non-zero (d = 8, 16), vanishing means (no gap) for most N >= d, private direction
 abandoned at large N in d = 16.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapsim.app.scenarios import two_hyperplanes
-from gapsim.checks.yi_subspace import REGIMES, hyperplane_study, study
+from gapsim.studies.yi_subspace import GAP_REGIMES, REGIMES, hyperplane_study, study
 
 GRIDS = {
     "tiny": ([(8, 4, 0.5, 0.7)], 1),
@@ -57,10 +58,13 @@ def run(size: str) -> dict:
 
 COLOURS = {
     "phi": "#1b9e77",
+    "theta_j": "#66a61e",
     "between": "#7570b3",
     "zero": "#e7298a",
     "abandoned": "#e6ab02",
-    "undefined": "#bdbdbd",
+    "no_gap": "#bdbdbd",
+    "unresolved": "#d9d9d9",
+    "unpinned": "#e0e0e0",
     "not_certified": "#f4f4f4",
 }
 
@@ -82,7 +86,7 @@ def plot(data: dict, path) -> None:
             Rectangle((j - 0.5, i - 0.5), 1, 1, fc=COLOURS[r["regime"]], ec="white", hatch=hatch)
         )
         text = "–"
-        if r.get("angle_defined") and r["angle_raw"] is not None:
+        if r["regime"] in GAP_REGIMES and r.get("angle_defined") and r["angle_raw"] is not None:
             text = f"{r['angle_raw'] / r['phi']:.2f}"
         a1.text(j, i, text, ha="center", va="center", fontsize=7)
     a1.set_xlim(-0.5, len(ds) - 0.5)
@@ -110,7 +114,7 @@ def plot(data: dict, path) -> None:
         pred = np.arccos((ratio**2 + np.cos(p)) / (ratio**2 + 1)) / p
         a2.plot(ratio, pred, color=cols[p], lw=1, ls="--", label=f"identity, φ = {p:g}")
     for r in runs:
-        if r.get("angle_defined") and r["regime"] in ("phi", "between", "zero"):
+        if r.get("angle_defined") and r["regime"] in ("phi", "between", "zero", "theta_j"):
             x = max(r["m_C"] / max(r["abar_abs_first"], 1e-300), 1e-3)
             a2.plot(min(x, 1e3), r["angle_raw"] / r["phi"], "o", color=cols[r["phi"]], ms=5)
     a2.plot([], [], "o", color="grey", label="certified optimum (defined)")
@@ -127,8 +131,6 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    import sys
+    from gapsim.app.figures import main
 
-    from gapsim.app.figure_io import main
-
-    raise SystemExit(main(sys.modules[__name__], "yi_regime_map"))
+    raise SystemExit(main("yi_regime_map"))

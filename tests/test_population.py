@@ -10,7 +10,9 @@ import pytest
 from scipy import integrate, special
 
 import gapsim.checks.yi_population as yp
+import gapsim.checks.yi_subspace_population as ysp
 import gapsim.studies.population as pop
+import gapsim.studies.population_coupling as pc
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
 from gapsim.core.loss import infonce
 from gapsim.core.subspaces import hyperplane_pair
@@ -91,26 +93,49 @@ def test_cone_centre_pair_argmin_is_zero():
         assert pop.cone_argmin(d, kappa, tau)["delta"] < 1e-6
 
 
-def test_population_rows_agree_quick():
-    for fn in (yp.cone_population_argmin, yp.subspace_population_argmin):
-        r = fn(True)
-        assert r.verdict == AGREES, r.measured
+def test_cone_population_row_agrees_quick():
+    r = yp.cone_population_argmin(True)
+    assert r.verdict == AGREES, r.measured
+
+
+@pytest.fixture
+def d3(monkeypatch):
+    """The subspace population rows on their d = 3 quick setting only (quadrature: ~2 s)."""
+    monkeypatch.setattr(ysp, "_grid", lambda quick: [(3, 0.7, 5.0, 0.3)])
+    return monkeypatch
+
+
+def test_subspace_rows_on_the_plane_setting(d3):
+    f = ysp.population_argmin(True)
+    assert f.verdict == AGREES, f.measured
+    run = f.details["runs"][0]
+    assert run["means"] == "quadrature (exact)"
+    assert run["not_excluded"] == 1  # every other pair of centres excluded over all couplings
+    # the controls: the pair-structure coupling is optimal, the others cost more
+    ctl = run["control_couplings_F"]
+    assert ctl["pair_structure_y_eq_Rx"] < min(ctl["reflected_y_eq_RSx"], ctl["independent"])
+    j = ysp.centre_pair_argmin(True)
+    assert j.verdict == DISAGREES  # the claim as written: J puts both centres in C
+    assert j.details["runs"][0]["argmin_delta"] < ysp.J_TOL
+    assert j.details["runs"][0]["argmin_shared_norm"] > 1 - ysp.J_TOL
 
 
 def _wrong_bessel_order(nu, k):
     return special.ive(nu + 1, k)
 
 
-def test_planted_wrong_bessel_order_moves_both_rows(monkeypatch):
+def test_planted_wrong_bessel_order_moves_both_rows(monkeypatch, d3):
+    clean = [yp.cone_population_argmin(True).verdict, ysp.population_argmin(True).verdict]
     monkeypatch.setattr(pop, "ive", _wrong_bessel_order)
-    for fn in (yp.cone_population_argmin, yp.subspace_population_argmin):
+    for fn, before in zip((yp.cone_population_argmin, ysp.population_argmin), clean, strict=True):
         r = fn(True)
         # the closed form no longer matches scipy's sampler: the model is wrong, no verdict
-        assert r.verdict == INCONCLUSIVE, (r.id, r.details["runs"][0]["mgf_check_z"])
+        assert (before, r.verdict) == (AGREES, INCONCLUSIVE), r.details["runs"][0]["mgf_check_z"]
 
 
 def test_planted_flipped_positive_term_moves_the_cone_row(monkeypatch):
     """The positive pair's sign flipped (repelled instead of attracted) in F and J."""
+    assert yp.cone_population_argmin(True).verdict == AGREES
     real_terms, real_cone = pop.population_terms, pop.cone_centre_pair
 
     def flipped_terms(x, y, mx, my, tau):
@@ -124,8 +149,9 @@ def test_planted_flipped_positive_term_moves_the_cone_row(monkeypatch):
     assert yp.cone_population_argmin(True).verdict == DISAGREES  # argmin moves to pi
 
 
-def test_planted_ignored_subspace_moves_the_subspace_row(monkeypatch):
+def test_planted_ignored_subspace_moves_the_subspace_row(monkeypatch, d3):
     """A fault that forgets the hyperplane: the inner expectations taken over the whole sphere."""
+    before = ysp.population_argmin(True)
 
     def whole_sphere(m, v, tau):
         d = m.centre.shape[0]
@@ -133,4 +159,48 @@ def test_planted_ignored_subspace_moves_the_subspace_row(monkeypatch):
         return pop.log_vmf_mgf(d, m.kappa, r)
 
     monkeypatch.setattr(pop, "_log_mgf_of", whole_sphere)
-    assert yp.subspace_population_argmin(True).verdict != AGREES
+    after = ysp.population_argmin(True)
+    assert (before.verdict, after.verdict) == (AGREES, DISAGREES), after.measured
+
+
+def test_planted_repelling_pairs_move_the_population_row(monkeypatch, d3):
+    """The positive pair's sign flipped in F: the claimed centres are beaten (a counterexample)."""
+    before = ysp.population_argmin(True)
+    real = pc.population_terms
+    monkeypatch.setattr(
+        pc,
+        "population_terms",
+        lambda x, y, mx, my, tau: real(x, y, mx, my, tau) + 2 * np.sum(x * y, axis=1) / tau,
+    )
+    after = ysp.population_argmin(True)
+    assert (before.verdict, after.verdict) == (AGREES, DISAGREES), after.measured
+    assert after.measured["beating_points"] > 0
+
+
+def test_planted_loose_coupling_bound_moves_the_population_row(monkeypatch, d3):
+    """A bound that forgets the mean term (-1/2 |D^1/2 (m_x - m_y)|^2): it still bounds every
+    coupling, only more loosely, so fewer centres are excluded: the measured set must grow."""
+    before = ysp.population_argmin(True).details["runs"][0]["not_excluded"]
+    real = pc.coupling_bound
+    monkeypatch.setattr(
+        pc,
+        "coupling_bound",
+        lambda ox, oy, dvec, kappa: max(real(ox, ox, dvec, kappa), real(oy, oy, dvec, kappa)),
+    )
+    monkeypatch.setattr(ysp, "coupling_bound", pc.coupling_bound)
+    after = ysp.population_argmin(True).details["runs"][0]["not_excluded"]
+    assert after > before
+
+
+def test_planted_swapped_sign_moves_the_centre_pair_row(monkeypatch, d3):
+    """J with the centres' attraction flipped: its argmin leaves C (the measured angle moves)."""
+    before = ysp.centre_pair_argmin(True).measured["argmin_delta_minus_phi_rad"][0]
+    real = pop.centre_pair_objective
+
+    def flipped(mx, my, tau):
+        return real(mx, my, tau) + 2 * float(mx.centre @ my.centre) / tau
+
+    monkeypatch.setattr(pop, "centre_pair_objective", flipped)
+    monkeypatch.setattr(ysp, "centre_pair_objective", flipped)
+    after = ysp.centre_pair_argmin(True).measured["argmin_delta_minus_phi_rad"][0]
+    assert abs(after - before) > 1.0, (before, after)

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gapsim.checks.yi_subspace as ys
+import gapsim.studies.yi_subspace as study
 from gapsim import Config, hyperplane_pair, hyperplane_rotation, simulate, ssp_from_bases
 from gapsim.app.parts import make_constraints
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
@@ -52,19 +53,37 @@ def test_identity_fails_without_the_pair_structure():
 
 
 def test_regimes():
-    base = {"mean_norm_min": 0.5, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.3])}
-    eps = 1e-9
-    assert ys.regime(base, eps) == "phi"
-    assert ys.regime({**base, "m_C": 0.2}, eps) == "between"
-    assert ys.regime({**base, "abar": np.array([0.0]), "m_C": 0.2}, eps) == "zero"
-    assert ys.regime({**base, "max_abs_a": 0.0, "abar": np.array([0.0])}, eps) == "abandoned"
-    assert ys.regime({**base, "mean_norm_min": 1e-9}, eps) == "undefined"
+    # N = 4: a mean below 1/sqrt(4) = 0.5 is no centre; eps 1e-9 pins everything else
+    base = {"mean_norm_min": 0.6, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.3])}
+    eps, n = 1e-9, 4
+    assert ys.regime(base, eps, n) == "phi"
+    assert ys.regime({**base, "m_C": 0.2}, eps, n) == "between"
+    assert ys.regime({**base, "abar": np.array([0.0]), "m_C": 0.2}, eps, n) == "zero"
+    assert ys.regime({**base, "max_abs_a": 0.0, "abar": np.array([0.0])}, eps, n) == "abandoned"
     # k-dim: a second private mean makes the angle differ from theta_1
-    assert ys.regime({**base, "abar": np.array([0.3, 0.1])}, eps) == "between"
-    assert ys.regime({**base, "abar": np.array([0.0, 0.1])}, eps) == "theta_j"
+    assert ys.regime({**base, "abar": np.array([0.3, 0.1])}, eps, n) == "between"
+    assert ys.regime({**base, "abar": np.array([0.0, 0.1])}, eps, n) == "theta_j"
 
 
-def _row(angle, phi, regime="phi", unc=1e-6, defined=True):
+def test_no_gap_below_the_mean_norm_of_uniform_points():
+    # a resolved, structured mean (angle phi by its shape) below 1/sqrt(N) is not a gap
+    dec = {"mean_norm_min": 0.02, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.02])}
+    assert ys.shape(dec, 1e-9, 32) == "phi"
+    assert ys.regime(dec, 1e-9, 32) == "no_gap"
+    assert ys.regime({**dec, "mean_norm_min": 0.2}, 1e-9, 32) == "phi"  # 0.2 > 1/sqrt(32)
+    # a mean that its error could lift above 1/sqrt(N) is unresolved, not "no gap"
+    eps = 0.5 * np.sqrt(32)  # mean error 0.5
+    assert ys.regime(dec, eps, 32) == "unresolved"
+    assert ys.regime(dec, np.inf, 32) == "unpinned"
+    # the threshold is E|mean|^2 = 1/N for uniform points: Monte Carlo, 4 standard errors
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4000, 16, 5))
+    z /= np.linalg.norm(z, axis=-1, keepdims=True)
+    m2 = np.sum(z.mean(1) ** 2, axis=-1)
+    assert abs(m2.mean() - ys.min_mean_norm(16) ** 2) <= 4 * m2.std() / np.sqrt(len(m2))
+
+
+def _row(angle, phi, regime="phi", unc=1e-6, defined=True, reproduced=True):
     return {
         "n": 32,
         "d": 8,
@@ -74,16 +93,29 @@ def _row(angle, phi, regime="phi", unc=1e-6, defined=True):
         "phi": phi,
         "angle_uncertainty": unc,
         "angle_defined": defined,
+        "reproduced": reproduced,
+        "loss_spread": 0.0,
     }
 
 
 def test_angle_verdict_can_go_every_way():
     assert ys._verdict_on_angle([_row(0.7, 0.7)], "phi").verdict == AGREES
     assert ys._verdict_on_angle([_row(0.5, 0.7, "between")], "phi").verdict == DISAGREES
-    undefined = _row(math.nan, 0.7, "undefined", math.inf, False)
-    assert ys._verdict_on_angle([undefined], "phi").verdict == INCONCLUSIVE
+    unresolved = _row(math.nan, 0.7, "unresolved", math.inf, False)
+    assert ys._verdict_on_angle([unresolved], "phi").verdict == INCONCLUSIVE
     # a tiny miss within 10 uncertainties is not a disagreement
     assert ys._verdict_on_angle([_row(0.7 + 5e-6, 0.7)], "phi").verdict == AGREES
+    # no gap: the claim predicts displaced means at angle phi, there are none
+    no_gap = _row(0.7, 0.7, "no_gap")
+    out = ys._verdict_on_angle([_row(0.7, 0.7), no_gap], "phi")
+    assert out.verdict == DISAGREES
+    assert out.measured["verdict_reasons"] == {"angle at target": 1, "no gap": 1}
+    assert "1 have no gap" in out.measured["sentence"]
+    # a best loss found by one seed only is not judged, whatever its regime
+    assert ys._verdict_on_angle([{**no_gap, "reproduced": False}], "phi").verdict == INCONCLUSIVE
+    # ... and does not mask a judged counterexample (gapsim.checks.base.combine)
+    nc = {"n": 32, "d": 8, "tau": 0.5, "phi": 0.7, "regime": "not_certified"}
+    assert ys._verdict_on_angle([nc, no_gap], "phi").verdict == DISAGREES
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +161,11 @@ def test_rows_move_under_a_planted_wrong_principal_angle(monkeypatch, optimum):
     monkeypatch.setattr(ys, "subspace_study", lambda quick: [])
     clean = ys.centroid_identity(True)
     assert clean.verdict == AGREES
-    real = ys.principal_vectors
+    real = study.principal_vectors
 
     def doubled(qu, qv):
         pv = real(qu, qv)
         return pv._replace(angles=np.where(pv.angles > 1e-8, 2 * pv.angles, pv.angles))
 
-    monkeypatch.setattr(ys, "principal_vectors", doubled)
+    monkeypatch.setattr(study, "principal_vectors", doubled)
     assert ys.centroid_identity(True).verdict == DISAGREES

@@ -10,6 +10,10 @@ returns a :class:`Verdict`:
 - ``inconclusive``: the measurement cannot decide (runs not converged where the claim is about
   an optimum, an ill-conditioned measure, too few draws); ``Verdict.decides`` says what would.
 
+A check over several settings judges each setting on its own certified runs and combines the
+settings with :func:`combine`, the one rule every row uses: a certified counterexample is never
+masked by a setting that could not be judged (uncertified settings are reported beside it).
+
 Tolerances are derived from the measured quantity in each check (``why_tolerance``: a
 certificate, an O(1/N) fit, a Monte Carlo standard error, a discretisation order), never tuned on
 the outcome. Runs are memoised per process (:func:`run_cached`, :func:`best_cached`).
@@ -29,11 +33,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gapsim.app.batch import best_of_seeds
-from gapsim.app.config import Config
-from gapsim.app.result import Result, jsonable
-from gapsim.app.simulate import simulate
+from gapsim.app.result import jsonable
 from gapsim.core.precision import x64
+from gapsim.studies.runs import best_cached, clear_caches, run_cached
 
 __all__ = [
     "AGREES",
@@ -53,14 +55,13 @@ __all__ = [
     "best_cached",
     "clear_caches",
     "verdict_within",
+    "combine",
     "worst_verdict",
 ]
 
 AGREES, DISAGREES, INCONCLUSIVE, ERROR = "agrees", "disagrees", "inconclusive", "error"
 VERDICTS = (AGREES, INCONCLUSIVE, DISAGREES, ERROR)
 """The verdicts from best to worst (the order :func:`worst_verdict` uses)."""
-
-"""Modules of this package that hold no checks."""
 
 
 class Paper(NamedTuple):
@@ -288,33 +289,36 @@ def run_check(check: Check, quick: bool) -> CheckResult:
         )
 
 
-@functools.lru_cache(maxsize=512)
-def run_cached(cfg: Config) -> Result:
-    """:func:`gapsim.simulate` memoised on the (frozen, hashable) config."""
-    return simulate(cfg)
-
-
-@functools.lru_cache(maxsize=128)
-def _best(cfg: Config, seeds: tuple[int, ...]) -> tuple[Result, np.ndarray]:
-    return best_of_seeds(cfg, seeds)
-
-
-def best_cached(cfg: Config, seeds: Sequence[int]) -> tuple[Result, np.ndarray]:
-    """:func:`gapsim.best_of_seeds` memoised on the config and the seeds."""
-    return _best(cfg, tuple(int(s) for s in seeds))
-
-
-def clear_caches() -> None:
-    """Forget every memoised run (tests that plant a fault in the engine call this)."""
-    run_cached.cache_clear()
-    _best.cache_clear()
-
-
 def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:
     """``agrees`` if ``|err| <= tol``, else ``disagrees``; ``inconclusive`` if not conclusive."""
     if not conclusive or not np.isfinite(err):
         return INCONCLUSIVE
     return AGREES if abs(err) <= tol else DISAGREES
+
+
+def combine(verdicts: Sequence[str]) -> str:
+    """The verdict of a claim over settings, each judged on its own (certified) runs.
+
+    ``disagrees`` when any setting disagrees: a counterexample from certified runs stands
+    whatever the other settings say, so an uncertified setting never masks it; otherwise
+    ``inconclusive`` when any setting is undecided (not certified, unresolved) or there is no
+    setting; otherwise ``agrees``. The undecided settings are reported beside the verdict.
+
+    Example:
+        >>> combine([AGREES, INCONCLUSIVE, DISAGREES]), combine([AGREES, INCONCLUSIVE])
+        ('disagrees', 'inconclusive')
+        >>> combine([AGREES, AGREES]), combine([])
+        ('agrees', 'inconclusive')
+    """
+    vs = list(verdicts)
+    bad = set(vs) - {AGREES, DISAGREES, INCONCLUSIVE}
+    if bad:
+        raise ValueError(f"not a verdict: {sorted(bad)}")
+    if DISAGREES in vs:
+        return DISAGREES
+    if not vs or INCONCLUSIVE in vs:
+        return INCONCLUSIVE
+    return AGREES
 
 
 def worst_verdict(results: Sequence[CheckResult]) -> str | None:

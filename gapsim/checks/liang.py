@@ -14,7 +14,8 @@ is :math:`\ell(\beta(1-\gamma^2))` with :math:`\ell(a) = L(a\hat Z)`. The mismat
 :math:`\ell` rise again at large :math:`a`: it has a minimiser :math:`a^*`, and the loss over the
 gap is smallest at :math:`\gamma^* = \sqrt{1 - a^*/\beta}` when :math:`\beta > a^*` (a gap) and
 at :math:`\gamma = 0` otherwise. At the temperature that is stationary for the points
-(:math:`\beta(1-\gamma_0^2) = a^*`) the minimum is at the trained gap, :math:`\lambda = 0`.
+(:math:`\beta(1-\gamma_0^2) = a^*`) the minimum is at the trained gap, :math:`\lambda = 0`: true
+by construction, so a unit test of the engine (:func:`stationary_shift_argmin`), not a row.
 Predictions come from a NumPy reference of :math:`\ell`; measurements from the engine's curve.
 """
 
@@ -30,7 +31,13 @@ from gapsim.alignment import gap_shift_curve
 from gapsim.app.scenarios import cone_effect
 from gapsim.checks.base import AGREES, DISAGREES, Paper, Regime, Verdict, register, run_cached
 
-__all__ = ["toy_points", "stationary_temperature", "toy_swapped_pair", "trained_free_points"]
+__all__ = [
+    "toy_points",
+    "stationary_temperature",
+    "stationary_shift_argmin",
+    "toy_swapped_pair",
+    "trained_free_points",
+]
 
 LIANG = Paper("Liang et al. 2022", 4)
 N_TOY, GAMMA0 = 8, 0.6
@@ -137,33 +144,18 @@ def _resolution(beta: float, lam: float) -> float:
     return math.sqrt(4 * _rounding(beta, f[1]) / curv) + search
 
 
-@register(
-    "liang.shift_minimum_at_stationary_temperature",
-    LIANG,
-    "for points at the temperature that is stationary for them (as a learned temperature is), "
-    "the loss along the gap shift is smallest at the trained gap, lam = 0",
-    figures=("liang_shift.png",),
-)
-def shift_at_stationary(quick: bool) -> Verdict:
-    """The toy at beta = a*/(1 - gamma0^2): the engine's shift-curve argmin against 0."""
-    a_star = stationary_temperature()
-    beta = a_star / (1 - GAMMA0**2)
+def stationary_shift_argmin() -> tuple[float, float]:
+    """The engine's shift-curve argmin at beta = a*/(1 - gamma0^2), and its resolution.
+
+    At the temperature that is stationary for the toy's points the loss along the gap shift is
+    smallest at lam = 0 (module docstring: dL/dbeta and dL/dgamma vanish together). That is
+    true by construction, so it is not a check row: it is a unit test of the engine's loss and
+    shift against the NumPy reference (``tests/test_checks.py``), with planted loss faults that
+    must move the argmin beyond the resolution (``tests/test_faults_checks.py``).
+    """
+    beta = stationary_temperature() / (1 - GAMMA0**2)
     x, y = toy_points()
-    lam = _argmin_shift(x, y, 1 / beta, -0.5, 0.9)
-    tol = _resolution(beta, 0.0)
-    return Verdict(
-        verdict=AGREES if abs(lam) <= tol else DISAGREES,
-        quantity="argmin over lam of the loss along the gap shift",
-        unit="lam (1 = gap closed)",
-        predicted=0.0,
-        measured=lam,
-        tolerance=tol,
-        why_tolerance="the argmin of a loss known to +-delta is pinned only to "
-        "sqrt(4 delta / L''), delta = 2.2e-16 beta max|Z| + 1e-15 |L| (L'' from the reference "
-        "l(a)), plus the bounded Brent search's stopping width 2 (sqrt(eps) |lam| + xatol / 3).",
-        regime=Regime(n=N_TOY, d=3, tau=1 / beta, solver="closed form (toy)", note="gamma0 0.6"),
-        details={"a_star": a_star, "beta": beta, "gamma0": GAMMA0},
-    )
+    return _argmin_shift(x, y, 1 / beta, -0.5, 0.9), _resolution(beta, 0.0)
 
 
 @register(

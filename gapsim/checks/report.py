@@ -3,7 +3,10 @@
 Each row names the measured quantity and its unit, the regime (N, d, tau, solver, certified),
 the prediction, the measurement, the verdict and, for ``inconclusive``, what would decide it.
 The markdown report never truncates: every number behind the verdicts goes to a JSON file
-beside it (:func:`write_report`), which the report links.
+beside it (:func:`write_report`), which the report links. The report is a function of its
+JSON: its counts are counted from its rows, and a report assembled from several runs (one per
+group of checks, ``gapsim check --only 'GROUP.*' --report PATH --merge``) is re-rendered from
+the merged JSON (:func:`results_from_json`), so its text cannot disagree with its rows.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ __all__ = [
     "markdown_report",
     "to_json",
     "write_report",
+    "results_from_json",
+    "verdict_counts",
     "figure_links",
     "worst_verdict",
 ]
@@ -86,12 +91,16 @@ def verdict_table(results: list[CheckResult]) -> str:
             lines.append(f"    regime: {r.regime}")
         if r.verdict == "inconclusive" and r.decides:
             lines.append(f"    decided by: {r.decides}")
-    counts = {
+    lines.append(", ".join(f"{k}: {n}" for k, n in verdict_counts(results).items()))
+    return "\n".join(lines)
+
+
+def verdict_counts(results: list[CheckResult]) -> dict[str, int]:
+    """How many results have each verdict (agrees, disagrees, inconclusive, error)."""
+    return {
         v: sum(r.verdict == v for r in results)
         for v in ("agrees", "disagrees", "inconclusive", "error")
     }
-    lines.append(", ".join(f"{k}: {n}" for k, n in counts.items()))
-    return "\n".join(lines)
 
 
 def _md(v: Any) -> str:
@@ -113,17 +122,24 @@ def markdown_report(
 
     ``figures_dir``: the figures folder as a link relative to the report. ``details_link``: the
     JSON file with every number behind the verdicts (see :func:`write_report`), linked from
-    each check; when None the details are not mentioned.
+    each check; when None the details are not mentioned. ``wall_s < 0``: the rows come from
+    several runs (merged), and the header gives the sum of their times.
     """
     tier = "quick" if quick else "full"
     theory = posixpath.join(posixpath.dirname(figures_dir) or ".", "docs/theory.md")
+    counts = ", ".join(f"{k} {n}" for k, n in verdict_counts(results).items() if n)
+    when = (
+        f"in {wall_s:.1f} s"
+        if wall_s >= 0
+        else f"from runs merged by group ({sum(r.runtime_s for r in results):.1f} s of checks)"
+    )
     out = [
         f"# gapsim check: {tier} tier",
         "",
-        f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} in {wall_s:.1f} s. "
-        "Verdicts: agrees / disagrees / inconclusive (the measurement cannot decide; the row "
-        "says what would). Each tolerance is derived from the measured quantity (its "
-        "`why` below). The claims: "
+        f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} {when}; {len(results)} checks: "
+        f"{counts}. Verdicts: agrees / disagrees / inconclusive (the measurement cannot "
+        "decide; the row says what would). Each tolerance is derived from the measured quantity "
+        "(its `why` below). The claims: "
         f"[docs/theory.md]({theory}).",
         "",
         "| check | verdict | quantity [unit] | regime | predicted | measured | tolerance | s |",
@@ -163,21 +179,45 @@ def to_json(results: list[CheckResult]) -> str:
     return json.dumps([r.to_dict() for r in results], default=str)
 
 
+def results_from_json(path: str | Path) -> list[CheckResult]:
+    """The results stored by :func:`write_report` (a JSON object id -> result), in file order."""
+    data = json.loads(Path(path).read_text())
+    out = []
+    for d in data.values():
+        d = {**d, "figures": tuple(d.get("figures") or ())}
+        out.append(CheckResult(**{k: d[k] for k in CheckResult._fields if k in d}))
+    return out
+
+
+def _registry_order(results: list[CheckResult]) -> list[CheckResult]:
+    order = {c.id: i for i, c in enumerate(select(None))}
+    return sorted(results, key=lambda r: order.get(r.id, len(order)))
+
+
 def write_report(
     path: str,
     results: list[CheckResult],
     quick: bool,
     wall_s: float,
     figures_dir: str = "../figures",
+    merge: bool = False,
 ) -> tuple[Path, Path]:
     """Write the markdown report at ``path`` and every result, in full, to JSON beside it.
 
     The JSON file has the report's name with ``.json``: an object mapping each check id to
-    its :meth:`CheckResult.to_dict`. Nothing is truncated. Returns both paths.
+    its :meth:`CheckResult.to_dict`. Nothing is truncated. With ``merge`` the results replace
+    their ids in the JSON already there (the other rows are kept, checks no longer registered
+    are dropped) and the report is rendered from the merged rows. Returns both paths.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     j = p.with_suffix(".json")
-    j.write_text(json.dumps({r.id: r.to_dict() for r in results}, indent=1, default=str))
+    if merge and j.exists():
+        registered = {c.id for c in select(None)}
+        kept = {r.id: r for r in results_from_json(j) if r.id in registered}
+        kept.update({r.id: r for r in results})
+        results, wall_s = _registry_order(list(kept.values())), -1.0
+    rows = {r.id: r.to_dict() for r in results}
+    j.write_text(json.dumps(rows, indent=1, default=str))
     p.write_text(markdown_report(results, quick, wall_s, figures_dir, details_link=j.name))
     return p, j

@@ -17,7 +17,7 @@ from gapsim.checks.base import REGISTRY, Check
 
 __all__ = ["load_checks", "select", "INFRA"]
 
-INFRA = frozenset({"base", "report", "cli", "runner"})
+INFRA = frozenset({"base", "report", "cli", "runner", "docs", "docs_population"})
 """Modules of this package that are not check modules."""
 
 

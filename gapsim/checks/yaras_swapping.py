@@ -23,6 +23,7 @@ from gapsim.checks.base import (
     INCONCLUSIVE,
     Regime,
     Verdict,
+    combine,
     register,
     run_cached,
 )
@@ -92,7 +93,7 @@ def hard_vs_row(quick: bool) -> Verdict:
             verdicts.append(DISAGREES)
         else:
             verdicts.append(INCONCLUSIVE)
-    v = DISAGREES if DISAGREES in verdicts else INCONCLUSIVE if INCONCLUSIVE in verdicts else AGREES
+    v = combine(verdicts)
     return Verdict(
         verdict=v,
         quantity="gap(row) - gap(hard) at equal p, seed-paired mean",

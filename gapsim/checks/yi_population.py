@@ -1,22 +1,22 @@
-r"""Yi et al. (2025) Thm 2 and Thm 3 in their own model: N -> infinity, vMF modalities.
+r"""Yi et al. (2025) Thm 2 in its own model: N -> infinity, vMF modalities on the sphere.
 
-The free-point rows (:mod:`gapsim.checks.yi_subspace`) test the claims at finite N. These rows
-test them where they are stated: the population InfoNCE of :mod:`gapsim.studies.population`, each
-modality a von Mises-Fisher distribution of fixed concentration :math:`\kappa` with a free
-centre (on the sphere for Thm 2, inside its hyperplane for Thm 3), minimised over the centres.
+The free-point rows (:mod:`gapsim.checks.yi_cone`) test the claim at finite N. This row tests it
+where it is stated: the population InfoNCE of :mod:`gapsim.studies.population`, each modality a von
+Mises-Fisher distribution of fixed concentration :math:`\kappa` with a free centre on the sphere,
+minimised over the angle between the centres (every pair of centres, up to a rotation).
 Two objectives are reported side by side:
 
 - the centre-pair objective :math:`J(c_x, c_y)` (closed form; the leading term as
   :math:`\kappa\to\infty`), minimised over free centres;
 - the whole population InfoNCE :math:`F` (closed-form inner expectations, Monte Carlo outer
-  ones over fixed draws: common random numbers), with the pairs coupled by the pair structure of
-  Thm 4 (:math:`y = Rx`, R the minimal rotation taking one centre to the other; for hyperplanes
-  the rotation of A onto B, so that :math:`c_y = Rc_x`). For given marginals only the positive
-  term depends on the coupling, and this coupling maximises it.
+  ones over fixed draws: common random numbers), with the pairs coupled by the minimal rotation
+  taking one centre to the other (at centroid angle 0, the identity: the optimal coupling by
+  :mod:`gapsim.studies.population_coupling`, D = I; elsewhere one coupling, an upper bound on F).
 
-The verdict is taken on :math:`F` (the theorem's objective). Each row first validates the closed
-form of the vMF moment generating function against a Monte Carlo of scipy's vMF sampler (an
-independent code path): if that fails, the model is wrong and the verdict is ``inconclusive``.
+The subspace rows (Thm 3) are in :mod:`gapsim.checks.yi_subspace_population`. Each row first
+validates the closed form of the vMF moment generating function against a Monte Carlo of
+scipy's vMF sampler (an independent code path): if that fails, the model is wrong and the
+verdict is ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import numpy as np
 
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.checks.yi import YI
-from gapsim.core.subspaces import hyperplane_pair
 from gapsim.studies.population import (
     VMF,
     cone_argmin,
@@ -33,11 +32,10 @@ from gapsim.studies.population import (
     log_vmf_mgf,
     population_terms,
     sample_vmf,
-    subspace_centre_pair_argmin,
 )
 
 N_SIGMA = 4.0  # a Monte Carlo quantity is "significant" / "consistent" at 4 standard errors
-__all__ = ["cone_population_argmin", "subspace_population_argmin", "mgf_validation"]
+__all__ = ["cone_population_argmin", "mgf_validation"]
 
 
 def mgf_validation(d: int, kappa: float, tau: float, draws: int, seed: int = 0) -> dict:
@@ -181,109 +179,4 @@ def cone_population_argmin(quick: bool) -> Verdict:
         regime=_regime(rows, draws, "vMF caps, free centres on the sphere"),
         decides="more draws (or a finer grid) until every F confidence set excludes pi or 0",
         details={"runs": rows, "draws": draws, "mgf_closed_form_valid": bool(valid)},
-    )
-
-
-@register(
-    "yi.subspace.population_argmin",
-    YI,
-    "(Thm 3, N -> infinity) vMF of fixed kappa inside each hyperplane: the population InfoNCE is "
-    "minimised with both centres orthogonal to C and centroid angle phi",
-)
-def subspace_population_argmin(quick: bool) -> Verdict:
-    """Argmin of J over free centres in A and B, and of F over centres c_y = R c_x."""
-    grid = (
-        [(3, 0.7, 5.0, 0.3), (8, 1.0, 2.0, 0.5)]
-        if quick
-        else [
-            (d, p, k, t)
-            for d in (3, 4, 8)
-            for p in (0.4, 1.0)
-            for k in (2.0, 10.0)
-            for t in (0.1, 0.5)
-        ]
-    )
-    draws = 4000 if quick else 20000
-    ss = np.linspace(0.0, np.pi / 2, 7 if quick else 13)  # angle of the centre away from C
-    rows, valid = [], True
-    for d, phi, kappa, tau in grid:
-        val = mgf_validation(d - 1, kappa, tau, draws)
-        valid &= abs(val["z"]) <= N_SIGMA
-        qu, qv = hyperplane_pair(d, phi)
-        j = subspace_centre_pair_argmin(qu, qv, kappa, tau, np.random.default_rng(0), 2)
-        k = d - 1
-
-        def omega(s, k=k):
-            om = np.zeros(k)
-            om[0], om[-1] = np.cos(s), np.sin(s)  # coordinate 0 in C, k-1 the private u_A / u_B
-            return om
-
-        s = _scan(
-            _base_draws(k, kappa, draws, seed=1), qu, lambda t, qv=qv: qv, omega, ss, kappa, tau
-        )
-        s_star = float(ss[s["argmin_index"]])
-        delta = float(np.arccos(np.cos(s_star) ** 2 + np.sin(s_star) ** 2 * np.cos(phi)))
-        rows.append(
-            {
-                "d": d,
-                "phi": phi,
-                "kappa": kappa,
-                "tau": tau,
-                "J_argmin_delta": j["delta"],
-                "J_argmin_shared_norm": j["shared_x"],
-                "F_argmin_s": s_star,
-                "F_argmin_delta": delta,
-                "F_argmin_shared_norm": float(np.cos(s_star)),
-                "F_confidence_set_s": s["confidence_set"],
-                "F_confidence_delta": [
-                    float(np.arccos(np.cos(t) ** 2 + np.sin(t) ** 2 * np.cos(phi)))
-                    for t in s["confidence_set"]
-                ],
-                "F": s["F"],
-                "mgf_check_z": val["z"],
-            }
-        )
-    # per run: phi if the confidence set holds s = pi/2 and not s = 0 (centres in C); 0 if the
-    # reverse; undecided if it holds both
-    at_phi = [
-        ss[-1] in r["F_confidence_set_s"] and 0.0 not in r["F_confidence_set_s"] for r in rows
-    ]
-    at_zero = [
-        0.0 in r["F_confidence_set_s"] and ss[-1] not in r["F_confidence_set_s"] for r in rows
-    ]
-    decided = all(a or z for a, z in zip(at_phi, at_zero, strict=True))
-    v = INCONCLUSIVE if not (valid and decided) else (AGREES if all(at_phi) else DISAGREES)
-    j_in_c = all(r["J_argmin_delta"] < 1e-6 for r in rows)
-    return Verdict(
-        verdict=v,
-        quantity="argmin of F over the centres' angle s from C (and the centroid angle there)",
-        unit="rad",
-        predicted="F argmin: centres orthogonal to C (|P_C c| = 0), centroid angle = phi",
-        measured={
-            "F_argmin_delta_minus_phi_rad": [r["F_argmin_delta"] - r["phi"] for r in rows],
-            "F_argmin_shared_norm": [r["F_argmin_shared_norm"] for r in rows],
-            "F_confidence_delta_rad": [r["F_confidence_delta"] for r in rows],
-            "J_argmin_delta_rad": [r["J_argmin_delta"] for r in rows],
-        },
-        tolerance=f"grid step {ss[1]:.3f} rad in the centre's angle s from C; "
-        f"{N_SIGMA} SE confidence set",
-        why_tolerance="F by Monte Carlo with common random numbers: the argmin lies in the set "
-        f"of grid points within {N_SIGMA} standard errors of the paired difference of the "
-        "smallest F. s = pi/2 (centres orthogonal to C) gives centroid angle phi exactly, s = 0 "
-        "(centres in C) gives 0; the set must hold one and not the other to decide. "
-        "The closed-form vMF "
-        f"mgf must match scipy's sampler within {N_SIGMA} SE, else inconclusive.",
-        regime=_regime(rows, draws, "vMF in two hyperplanes at angle phi, free centres"),
-        decides="more draws (or a finer grid) until every F confidence set holds exactly one "
-        "of s = 0 and s = pi/2",
-        details={
-            "reading": f"the whole population InfoNCE F (pair structure y = Rx) puts the centres "
-            f"orthogonal to C (angle phi) in {sum(at_phi)} of {len(rows)} runs and in C (angle 0) "
-            f"in {sum(at_zero)}; the centre-pair leading term J alone puts both centres in C "
-            f"(angle 0) in {sum(r['J_argmin_delta'] < 1e-6 for r in rows)} of {len(rows)}.",
-            "J_argmin_in_C_everywhere": j_in_c,
-            "runs": rows,
-            "draws": draws,
-            "mgf_closed_form_valid": bool(valid),
-        },
     )

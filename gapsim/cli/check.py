@@ -3,7 +3,8 @@
 The claims are stated in ``docs/theory.md``; the checks are registered in
 :mod:`gapsim.checks`. A line per finished check on stderr and, in a terminal, a progress bar;
 ``--quiet`` drops both. ``--json`` prints the results as one JSON list, ``--report PATH`` writes
-the markdown report.
+the markdown report (and its JSON); ``--merge`` keeps the report's other rows (a tier run one
+group at a time).
 
 Exit status: 0 when every selected check ran, whatever the verdicts (a disagreement is a
 finding, not a failure of the command); 2 when ``--only`` matches no check; 3 when a check
@@ -55,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_json_flag(p, "the results (a list with one object per check)")
     p.add_argument("--report", metavar="PATH", help="write the markdown report to PATH")
     p.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --report: keep the other checks' rows of the report's JSON and re-render "
+        "the report from all rows (a tier run one group of checks at a time)",
+    )
+    p.add_argument(
         "--fail-on",
         choices=tuple(FAIL_ON),
         help="exit 3 if a check disagrees ('disagrees'), or disagrees or is inconclusive "
@@ -85,6 +92,8 @@ def run(ns: argparse.Namespace) -> int:
     checks = select(ns.only)
     if not checks:
         raise ConfigError("only", ns.only, "no check matches (see gapsim check --list)")
+    if ns.merge and not ns.report:
+        raise ConfigError("merge", True, "--merge needs --report PATH")
     if ns.list:
         width = max(len(c.id) for c in checks)
         print("\n".join(f"{c.id:<{width}}  {c.paper}" for c in checks))
@@ -109,7 +118,7 @@ def run(ns: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if ns.report:
         figures = Path(os.path.relpath("figures", Path(ns.report).resolve().parent))
-        write_report(ns.report, results, ns.quick, wall, figures.as_posix())
+        write_report(ns.report, results, ns.quick, wall, figures.as_posix(), merge=ns.merge)
     if ns.json:
         print(to_json(results))
     else:

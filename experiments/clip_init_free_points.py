@@ -50,7 +50,7 @@ def run(size: str) -> dict:
     """Embed with random CLIPs (one per seed), then run free points from each."""
     from gapsim.analysis.replay import simulate_from
     from gapsim.app import embed
-    from gapsim.checks.liang_cone import random_inputs
+    from gapsim.app.embed import random_inputs
 
     model, px, seeds, n, steps = SIZES[size]
     runs = []

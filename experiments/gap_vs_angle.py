@@ -6,7 +6,7 @@ intersection, against theta_1. Series: free points (certified L-BFGS optimum, un
 and caps inside the hyperplanes (fixed concentration, projected Adam with lr = 1e-3; at the
 default lr = 1e-2 the capped runs end at higher losses, an artefact of the step). One marker
 per seed (strips: the spreads are bimodal); filled where the certified points pin the angle
-(position error / mean norm <= 0.01 rad, gapsim.checks.yi_subspace), hollow otherwise (means
+(position error / mean norm <= 0.01 rad, gapsim.studies.yi_subspace), hollow otherwise (means
 too small to read, or a run without a certificate), plotted with its raw value. The regime map
 across d and N is the figure yi_regime_map.
 

@@ -8,7 +8,7 @@ temperatures (minus its value at lambda = 0); the minimum of each curve is marke
 
     gapsim figures --only liang_shift   (or: python experiments/liang_shift.py [--full])
 
-Right: Liang's three-dimensional toy with one swapped pair (:mod:`gapsim.checks.liang`): at
+Right: Liang's three-dimensional toy with one swapped pair (:mod:`gapsim.studies.liang_toy`): at
 its stationary temperature the minimum is at lambda = 0; at logit scale 100 it sits at a wider
 gap (predicted gamma* = sqrt(1 - a*/beta)); at logit scale 1 at zero gap (lambda = 1).
 
@@ -64,7 +64,7 @@ def run(size: str) -> dict:
 
 def _toy() -> dict:
     """Liang's toy at its stationary temperature, at logit scale 100 and at 1."""
-    from gapsim.checks.liang import GAMMA0, stationary_temperature, toy_points
+    from gapsim.studies.liang_toy import GAMMA0, stationary_temperature, toy_points
 
     a_star = stationary_temperature()
     x, y = toy_points()

@@ -2,7 +2,7 @@
 
 Free points in two hyperplanes of R^d at dihedral angle phi; certified L-BFGS optima (float64),
 best of several seeds; each optimum's means split into the shared part m_C (in C = A ∩ B) and
-the private mean abar (gapsim.checks.yi_subspace). Left: the regime of each (d, N, tau, phi),
+the private mean abar (gapsim.studies.yi_subspace). Left: the regime of each (d, N, tau, phi),
 with the centroid angle over phi written in the cell where there is a gap to read (no_gap: a
 mean below 1/sqrt(N), the mean norm of N points with no centre; abandoned: a_i = 0, both
 modalities in C). Right: the measured
@@ -131,6 +131,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("yi_regime_map"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "yi_regime_map"))

@@ -189,16 +189,16 @@ def test_shift_minimum_at_the_stationary_temperature_is_the_trained_gap():
 def test_liang_stationary_temperature_is_the_root_of_the_derivative():
     from gapsim.checks import liang
 
-    z = liang._unlifted_cosines()
+    z = liang.unlifted_cosines()
     a = liang.stationary_temperature()
     h = 1e-4  # the closed-form l'(a) against central differences of l, and its root
 
     def fd(b):
-        return (liang._ell(b + h, z) - liang._ell(b - h, z)) / (2 * h)
+        return (liang.ell(b + h, z) - liang.ell(b - h, z)) / (2 * h)
 
     assert abs(fd(a)) <= 1e-9
     for b in (a - 1e-2, a + 1e-2):
-        assert liang._dell(b, z) == pytest.approx(fd(b), rel=1e-6)
+        assert liang.dell(b, z) == pytest.approx(fd(b), rel=1e-6)
 
 
 def test_every_check_returns_a_typed_verdict():

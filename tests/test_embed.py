@@ -28,7 +28,7 @@ def _open_clip():
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("emb")
-    images, captions = liang_cone.random_inputs(0, 6, 40)
+    images, captions = embed_mod.random_inputs(0, 6, 40)
     (d / "img").mkdir()
     for i, im in enumerate(images):
         im.save(d / "img" / f"{i:02d}.png")

@@ -35,7 +35,16 @@ import numpy as np
 
 from gapsim.errors import ConfigError
 
-__all__ = ["TINY", "import_open_clip", "load_model", "encode", "embed_folder", "IMAGE_SUFFIXES"]
+__all__ = [
+    "TINY",
+    "import_open_clip",
+    "load_model",
+    "encode",
+    "embed_folder",
+    "IMAGE_SUFFIXES",
+    "random_inputs",
+    "WORDS",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -180,3 +189,22 @@ def embed_folder(
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         np.savez(out, **res)
     return res
+
+
+WORDS = (
+    "a photo of the small big red blue green dog cat car tree house person street "
+    "bird boat plane table food man woman child sky water field city night"
+).split()
+"""A small vocabulary for random captions."""
+
+
+def random_inputs(seed: int, n: int, size: int):
+    """``n`` random-pixel RGB images (``size`` px) and ``n`` captions of 4-12 random words."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images = [
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(n)
+    ]
+    captions = [" ".join(rng.choice(WORDS, rng.integers(4, 13))) for _ in range(n)]
+    return images, captions

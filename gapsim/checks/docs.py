@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gapsim.checks import docs_population
+
 __all__ = [
     "FILES",
     "BLOCK",
@@ -268,9 +270,7 @@ def counts(tier: str, reports: Reports) -> str:
 
 
 def _population(name: str, reports: Reports) -> str:
-    from gapsim.checks import docs_population
-
-    return docs_population.render(name, reports)
+    return docs_population.render(name, reports, status, fmt)
 
 
 GENERATORS: dict[str, Callable[[str, Reports, str], str]] = {

@@ -8,9 +8,7 @@ else the quick one's), one table row per regime with its settings, and what
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from gapsim.checks.docs import fmt, status
+from collections.abc import Callable, Mapping
 
 __all__ = ["render", "ROWS"]
 
@@ -22,15 +20,15 @@ ROWS = (
 """The population rows, in the order docs/population.md discusses them."""
 
 
-def _rows(reports: Mapping) -> str:
+def _rows(reports: Mapping, status: Callable) -> str:
     return "\n".join(f"- `{cid}`: {status(cid, reports)}." for cid in ROWS)
 
 
-def _setting(r: dict) -> str:
+def _setting(r: dict, fmt: Callable) -> str:
     return f"N={r['n']} d={r['d']} tau={fmt(r['tau'])} phi={fmt(r['phi'])}"
 
 
-def _regime_map(reports: Mapping) -> str:
+def _regime_map(reports: Mapping, fmt: Callable) -> str:
     has = [t for t in ("full", "quick") if "yi.subspace.gap_vs_phi" in reports.get(t, {})]
     tier = has[0] if has else ""
     if not tier:
@@ -48,7 +46,7 @@ def _regime_map(reports: Mapping) -> str:
     ]
     for regime, rs in groups.items():
         more = f"; ... ({len(rs)})" if len(rs) > 6 else ""
-        where = "; ".join(_setting(r) for r in rs[:6]) + more
+        where = "; ".join(_setting(r, fmt) for r in rs[:6]) + more
         lines.append(f"| {regime} | {len(rs)} | {where} |")
     sentence = row["measured"].get("sentence") if isinstance(row["measured"], dict) else None
     if sentence:
@@ -63,10 +61,13 @@ def _regime_map(reports: Mapping) -> str:
     return "\n".join(lines)
 
 
-def render(name: str, reports: Mapping) -> str:
-    """The text of block ``population:NAME``."""
+def render(name: str, reports: Mapping, status: Callable, fmt: Callable) -> str:
+    """The text of block ``population:NAME`` (``status``, ``fmt``: :mod:`gapsim.checks.docs`'s).
+
+    (Passed in, so that this module imports nothing of the generator that calls it.)
+    """
     if name == "rows":
-        return _rows(reports)
+        return _rows(reports, status)
     if name == "regime-map":
-        return _regime_map(reports)
+        return _regime_map(reports, fmt)
     raise KeyError(f"no population block {name!r}")

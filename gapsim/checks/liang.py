@@ -24,12 +24,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
-from scipy.special import logsumexp, softmax
+from scipy.optimize import minimize_scalar
 
 from gapsim.alignment import gap_shift_curve
 from gapsim.app.scenarios import cone_effect
 from gapsim.checks.base import AGREES, DISAGREES, Paper, Regime, Verdict, register, run_cached
+from gapsim.studies.liang_toy import (
+    GAMMA0,
+    N_TOY,
+    ell,
+    stationary_temperature,
+    toy_points,
+    unlifted_cosines,
+)
 
 __all__ = [
     "toy_points",
@@ -40,49 +47,8 @@ __all__ = [
 ]
 
 LIANG = Paper("Liang et al. 2022", 4)
-N_TOY, GAMMA0 = 8, 0.6
 _EPS = 1e-15  # relative rounding of a float64 loss of order one
 _ULP = float(np.finfo(np.float64).eps)  # 2.2e-16
-
-
-def toy_points(n: int = N_TOY, gamma0: float = GAMMA0) -> tuple[np.ndarray, np.ndarray]:
-    """The toy: equally spaced pairs on circles at heights +-gamma0, partners 0 and 1 swapped."""
-    th = 2 * np.pi * np.arange(n) / n
-    r = math.sqrt(1 - gamma0**2)
-    x = np.stack([r * np.cos(th), r * np.sin(th), np.full(n, gamma0)], 1)
-    y = x * np.array([1.0, 1.0, -1.0])
-    y[[0, 1]] = y[[1, 0]]
-    return x, y
-
-
-def _ell(a: float, z: np.ndarray) -> float:
-    """NumPy reference: symmetric InfoNCE of logits a Z, averaged over both directions."""
-    m = a * z
-    d = np.diag(m)
-    return float(0.5 * np.mean(logsumexp(m, 1) - d) + 0.5 * np.mean(logsumexp(m, 0) - d))
-
-
-def _unlifted_cosines(n: int = N_TOY) -> np.ndarray:
-    x, y = toy_points(n, 0.0)
-    return x @ y.T
-
-
-def _dell(a: float, z: np.ndarray) -> float:
-    """l'(a) in closed form: the softmax-weighted mean cosine minus the paired one, both ways."""
-    rows = np.sum(softmax(a * z, 1) * z, 1)
-    cols = np.sum(softmax(a * z, 0) * z, 0)
-    return float(0.5 * np.mean(rows - np.diag(z)) + 0.5 * np.mean(cols - np.diag(z)))
-
-
-def stationary_temperature(n: int = N_TOY) -> float:
-    """a* with l'(a*) = 0: the logit scale at which the toy's temperature is stationary.
-
-    The root of the closed-form derivative (Brent's root finder to 1e-14), not the argmin of l
-    itself: a minimiser of the rounded l is only known to sqrt(eps) relative (it was 1.3e-8 too
-    high, which moved the beta = 100 prediction by 3.5e-8).
-    """
-    z = _unlifted_cosines(n)
-    return float(brentq(lambda a: _dell(a, z), 1e-3, 1e3, xtol=1e-14, rtol=1e-15))
 
 
 def _lam_of_gamma(gamma: float, gamma0: float) -> float:
@@ -114,7 +80,7 @@ def _argmin_shift(x: np.ndarray, y: np.ndarray, tau: float, lo: float, hi: float
 def _reference_loss(lam: float, beta: float) -> float:
     """The toy's loss after the shift lam, from the reference: l(beta (1 - gamma(lam)^2))."""
     s = (1 - lam) * GAMMA0 / math.sqrt(1 - GAMMA0**2)  # height / radius after the shift
-    return _ell(beta / (1 + s * s), _unlifted_cosines())
+    return ell(beta / (1 + s * s), unlifted_cosines())
 
 
 def _rounding(beta: float, loss: float) -> float:
@@ -126,7 +92,7 @@ def _rounding(beta: float, loss: float) -> float:
     ``lam +- 1e-5``, measured in ``tests/test_checks.py``). The second term covers a loss of
     order one at small beta.
     """
-    return _ULP * beta * float(np.abs(_unlifted_cosines()).max()) + _EPS * abs(loss)
+    return _ULP * beta * float(np.abs(unlifted_cosines()).max()) + _EPS * abs(loss)
 
 
 def _resolution(beta: float, lam: float) -> float:

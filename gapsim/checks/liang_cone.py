@@ -33,31 +33,15 @@ from gapsim.app import embed as _embed
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.errors import ConfigError
 
-__all__ = ["cone_effect_init", "random_inputs", "WORDS"]
+__all__ = ["cone_effect_init"]
 
-WORDS = (
-    "a photo of the small big red blue green dog cat car tree house person street "
-    "bird boat plane table food man woman child sky water field city night"
-).split()
 CONE_MIN = 0.5
 GAP_SIGMAS = 5.0
 
 
-def random_inputs(seed: int, n: int, size: int):
-    """``n`` random-pixel RGB images (``size`` px) and ``n`` captions of 4-12 random words."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    images = [
-        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(n)
-    ]
-    captions = [" ".join(rng.choice(WORDS, rng.integers(4, 13))) for _ in range(n)]
-    return images, captions
-
-
 def _seed_row(model: str, seed: int, n: int, size: int) -> dict:
     net, preprocess, tokenizer = _embed.load_model(model, None, seed=seed)
-    images, captions = random_inputs(1000 + seed, n, size)
+    images, captions = _embed.random_inputs(1000 + seed, n, size)
     x, y, _, _ = _embed.encode(net, preprocess, tokenizer, images, captions)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     mx, my = x.mean(axis=0), y.mean(axis=0)

@@ -18,7 +18,8 @@ the fixed mean norm leaves each modality's shape free.
 from __future__ import annotations
 
 from gapsim.checks.yi_bridge import CONE, DRAWS, N_MAX, SEEDS, SUBSPACE
-from gapsim.studies.bridge import population, study
+from gapsim.studies.bridge import study
+from gapsim.studies.bridge_population import population
 
 SIZES = {"tiny": (8, range(1), 1000)}
 

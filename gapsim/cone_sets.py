@@ -238,55 +238,47 @@ def _conc_solve(z: Points, rho: Scalar, ref: Vector) -> tuple[Points, Scalar, Ve
 
     def fixed(st):
         # projected onto span(z, u0): off it, the map multiplies u's component by
-        # s mean(1/r) / rho, which may exceed 1, so rounding would grow over many steps
-        u, _, i, _ = st
+        # s mean(1/r) / rho, which may exceed 1, so rounding would grow over many steps.
+        # The state keeps the last consistent pair (u, s(u)) for the fallback below.
+        u, _, i, _, _ = st
         s = _pull(z, u, rho)
         u_new = unit_mean(_points(z, u, s)[0] @ span)
-        return u_new, s, i + 1, jnp.linalg.norm(u_new - u)
-
-    def residual(u, s):
-        return jnp.linalg.norm(jnp.mean(_points(z, u, s)[0], axis=0) - rho * u)
+        return u_new, s, i + 1, jnp.linalg.norm(u_new - u), u
 
     def newton(st):
-        # Newton in (u, s) from s = s(u) exactly (the root of the pull): its u-part is the
-        # reduced Newton step of the perpendicular residual, a descent direction for it. The
-        # step is capped at MAX_AXIS_STEP radians and halved up to 7 times, s re-pulled at each
-        # trial, and the best trial is taken where it lowers the residual |mean(x) - rho u|;
-        # else one fixed-point step. Unguarded Newton from a start whose mean nearly vanishes
-        # (N >= 128, near-uniform rows) left the basin and returned NaN (issue 22).
+        # Newton in (u, s); the solution lies in span(z, u0) (U inside a subspace), where K is
+        # block-diagonal, and its block (s mean(1/r) - rho) I on the complement may be
+        # singular, so the complement is pinned (identity block, zero right-hand side)
         u, s, i, _ = st
         x, r = _points(z, u, s)
         k = _kkt_matrix(x, r, s, u, rho)
-        # the solution lies in span(z, u0) (U inside a subspace): there K is block-diagonal,
-        # and its block (s mean(1/r) - rho) I on the complement may be singular, so the
-        # complement is pinned (identity block, zero right-hand side)
         d = z.shape[1]
         k = k.at[:d, :d].set(span @ k[:d, :d] @ span + jnp.eye(d, dtype=z.dtype) - span)
         f = jnp.concatenate([span @ (jnp.mean(x, axis=0) - rho * u), jnp.zeros(1, z.dtype)])
-        du = jnp.linalg.solve(k, -f)[:-1]
-        du = jnp.where(jnp.isfinite(du).all(), _cap_norm(du - (du @ u) * u, z.dtype), 0.0)
-        t = jnp.asarray(_BACKTRACK[:8], z.dtype)[:, None]
-        us = u[None, :] + t * du[None, :]
-        us = us / jnp.linalg.norm(us, axis=1, keepdims=True)
-        ss = jax.vmap(lambda v: _pull(z, v, rho))(us)
-        res = jax.vmap(residual)(us, ss)
-        res = jnp.where(jnp.isfinite(res), res, jnp.inf)
-        j = jnp.argmin(res)
-        ok = res[j] < residual(u, s)
-        fu, fs, _, fstep = fixed(st)
-        step = jnp.where(ok, jnp.linalg.norm(us[j] - u), fstep)
-        return jnp.where(ok, us[j], fu), jnp.where(ok, ss[j], fs), i + 1, step
+        sol = jnp.linalg.solve(k, -f)
+        u_new = u + sol[:-1]
+        u_new = u_new / jnp.linalg.norm(u_new)
+        return u_new, s + sol[-1], i + 1, jnp.linalg.norm(sol)
 
-    def cond(limit, stop):
-        return lambda st: (st[2] < limit) & (st[3] > stop)
+    def residual(u, s):
+        res = jnp.linalg.norm(jnp.mean(_points(z, u, s)[0], axis=0) - rho * u)
+        return jnp.where(jnp.isfinite(res) & jnp.isfinite(s), res, jnp.inf)
 
     # the fixed point converges from far starts (linearly: ~0.97 per step from a near-uniform
-    # start at N = 256, where Newton meets a singular Jacobian on the way); Newton finishes
-    st = jax.lax.while_loop(
-        cond(CONC_FIXED_ITERS, CONC_SWITCH), fixed, (u0, jnp.zeros((), z.dtype), 0, jnp.inf)
+    # start at N = 256, where Newton from 20 fixed-point steps met a singular Jacobian and
+    # returned NaN, issue 22); Newton finishes from CONC_SWITCH, and is kept only if it does
+    # not end worse than the fixed point's last consistent pair (u, s(u))
+    zero = jnp.zeros((), z.dtype)
+    u1, s1, _, _, u_fp = jax.lax.while_loop(
+        lambda st: (st[2] < CONC_FIXED_ITERS) & (st[3] > CONC_SWITCH),
+        fixed,
+        (u0, zero, 0, jnp.inf, u0),
     )
-    s0 = _pull(z, st[0], rho)  # newton() starts from the exact s of its u
-    u, s, _, _ = jax.lax.while_loop(cond(CONC_MAX_ITERS, tol), newton, (st[0], s0, 0, jnp.inf))
+    u, s, _, _ = jax.lax.while_loop(
+        lambda st: (st[2] < CONC_MAX_ITERS) & (st[3] > tol), newton, (u1, s1, 0, jnp.inf)
+    )
+    keep = residual(u, s) <= residual(u_fp, s1)
+    u, s = jnp.where(keep, u, u_fp), jnp.where(keep, s, s1)
     return _points(z, u, s)[0], s, u
 
 

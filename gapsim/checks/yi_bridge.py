@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.checks.yi import YI
-from gapsim.studies.bridge import Setting, population, study
+from gapsim.studies.bridge import study
+from gapsim.studies.bridge_population import Setting, population
 
 __all__ = ["SUBSPACE", "CONE", "N_MAX", "judge", "sentence", "subspace_convergence"]
 

@@ -8,6 +8,7 @@ where the verdict itself moves under the fault.
 
 from __future__ import annotations
 
+import json
 import math
 
 import jax.numpy as jnp
@@ -22,10 +23,11 @@ from gapsim.cone_sets import mean_resultant_length
 from gapsim.loss import infonce
 from gapsim.parts import make_constraints, prepare
 from gapsim.precision import x64
+from gapsim.result import jsonable
 from gapsim.simulate import simulate
 from gapsim.studies.bridge import against, loglog_fit, ns_up_to, study
 from gapsim.studies.bridge_population import population
-from gapsim.studies.bridge_report import render, write_block
+from gapsim.studies.bridge_report import main, render, write_block
 
 
 @x64
@@ -152,6 +154,14 @@ def test_render_writes_between_the_markers(tiny, tmp_path):
     (tmp_path / "none.md").write_text("no markers\n")
     with pytest.raises(ValueError, match="gen:bridge"):
         write_block(tmp_path / "none.md", "bridge", text)
+    # the command: a report as the list `gapsim check --json` prints; a doc without the block
+    # is refused with exit 2 and left as it was
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps([jsonable({**row, "measured": v.measured, "details": v.details})]))
+    assert main([str(report), str(doc)]) == 0
+    assert doc.read_text() == out
+    assert main([str(report), str(tmp_path / "none.md")]) == 2
+    assert (tmp_path / "none.md").read_text() == "no markers\n"
 
 
 @pytest.mark.slow

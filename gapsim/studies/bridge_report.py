@@ -6,20 +6,22 @@ Markdown paragraph with the bridge table; :func:`write_block` puts a rendered te
 markers ``<!-- gen:NAME -->`` and ``<!-- /gen:NAME -->`` of a file (docs/population.md holds
 ``gen:bridge``). A generic generator of such blocks calls :func:`render` with the rows.
 
-Example:
-    >>> import json
-    >>> rows = json.load(open("reports/checks_full.json"))  # doctest: +SKIP
-    >>> write_block("docs/population.md", "bridge", render(rows))  # doctest: +SKIP
+Regenerate the docs block from a report (a JSON dict id -> row, as ``reports/checks_*.json``, or
+the list that ``gapsim check --json`` prints)::
+
+    python -m gapsim.studies.bridge_report reports/bridge_full.json docs/population.md
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IDS", "render", "table", "write_block"]
+__all__ = ["IDS", "render", "table", "write_block", "rows_by_id", "main"]
 
 IDS = ("yi.bridge.subspace_convergence", "yi.bridge.cone_convergence")
 
@@ -86,8 +88,16 @@ def _paragraph(row: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render(rows: Mapping[str, Mapping[str, Any]]) -> str:
-    """Markdown for the bridge rows present in ``rows`` (id -> a row's JSON dict)."""
+def rows_by_id(report: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A report's rows keyed by id: a dict id -> row as it is, or a list of rows."""
+    if isinstance(report, Mapping):
+        return dict(report)
+    return {r["id"]: r for r in report}
+
+
+def render(rows: Mapping[str, Mapping[str, Any]] | Sequence[Mapping[str, Any]]) -> str:
+    """Markdown for the bridge rows present in ``rows`` (id -> a row's JSON dict, or a list)."""
+    rows = rows_by_id(rows)
     parts = [_paragraph(rows[i]) for i in IDS if i in rows]
     if not parts:
         return "(no bridge row in this report)"
@@ -106,3 +116,25 @@ def write_block(path: str | Path, name: str, text: str) -> None:
     if not pat.search(src):
         raise ValueError(f"{path}: no <!-- gen:{name} --> ... <!-- /gen:{name} --> block")
     path.write_text(pat.sub(lambda m: m.group(1) + text + "\n" + m.group(2), src), "utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``REPORT.json DOC.md``: render the bridge rows of the report into DOC's ``gen:bridge``.
+
+    Returns 2 (one line on stderr, nothing written) when a file is missing or has no block.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m gapsim.studies.bridge_report REPORT.json DOC.md", file=sys.stderr)
+        return 2
+    try:
+        report = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+        write_block(args[1], "bridge", render(report))
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

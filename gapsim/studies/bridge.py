@@ -278,7 +278,7 @@ def against(out: dict, pop: dict) -> dict:
 
     Per certified row: ``gap_in_band`` (the gap within the population band, widened by the
     gap's precision) and ``loss_minus_F``; then ``within_band_from_n`` (the smallest N from
-    which every size is certified and in the band) and the fits. A planted fault (a wrong
+    which every certified size is in the band) and the fits. A planted fault (a wrong
     population) re-judges the same optima through this one function.
     """
     s = Setting(**out["setting"])
@@ -292,9 +292,9 @@ def against(out: dict, pop: dict) -> dict:
             r["gap_in_band"] = bool(lo - prec <= r["gap"] <= hi + prec)
             r["loss_minus_F"] = r["loss_minus_log_n"] - f_ref
         rows.append(r)
-    within = None
-    for r in reversed(rows):
-        if not (r["certified"] and r["gap_in_band"]):
+    within = None  # over the certified sizes (the study stops at the first uncertified one)
+    for r in reversed([r for r in rows if r["certified"]]):
+        if not r["gap_in_band"]:
             break
         within = r["n"]
     grid = {k: [float(v) for v in pop[k]] for k in ("grid", "F_grid") if k in pop}

@@ -14,6 +14,7 @@ ORDER = (
     "gap_vs_angle",
     "yi_pair_structure",
     "yi_regime_map",
+    "yi_bridge",
     "yaras_fig2",
     "yaras_fig4a",
     "yaras_initial_rate",

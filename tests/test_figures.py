@@ -27,6 +27,7 @@ EXPECTED = {
     "gap_vs_angle": ("angles", "hyper_free", "hyper_caps", "subspace_free"),
     "yi_pair_structure": ("runs",),
     "yi_regime_map": ("regimes", "runs"),
+    "yi_bridge": ("subspace", "cone"),
     "yaras_fig2": ("t", "delta", "tau", "t_all_matched", "snapshots", "landmarks"),
     "yaras_fig4a": ("curves",),
     "yaras_initial_rate": ("rows", "gamma0"),
@@ -43,6 +44,7 @@ SLOW = {
     "clip_init_free_points",
     "yi_pair_structure",  # ~12 s each on 2 quiet cores (certified L-BFGS runs at tiny size)
     "yaras_fig2",
+    "yi_bridge",  # certified L-BFGS runs and two population scans at tiny size
 }
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gapsim.checks import docs_population
+from gapsim.studies import bridge_report
 
 __all__ = [
     "FILES",
@@ -273,11 +274,24 @@ def _population(name: str, reports: Reports) -> str:
     return docs_population.render(name, reports, status, fmt)
 
 
+def _bridge(reports: Reports, current: str) -> str:
+    """The bridge rows' paragraphs and tables (:func:`gapsim.studies.bridge_report.render`).
+
+    From the full report's rows where it has them, else the quick one's; the block is left as it
+    is when no report holds a bridge row.
+    """
+    for tier in TIERS:
+        rows = {k: v for k, v in reports.get(tier, {}).items() if k.startswith("yi.bridge.")}
+        if rows:
+            return "\n" + bridge_report.render(rows) + "\n"
+    return current
+
+
 GENERATORS: dict[str, Callable[[str, Reports, str], str]] = {
     "counts": lambda arg, rep, cur: counts(arg, rep),
     "status": lambda arg, rep, cur: status(arg, rep),
     "population": lambda arg, rep, cur: _population(arg, rep),
-    "bridge": lambda arg, rep, cur: cur,
+    "bridge": lambda arg, rep, cur: _bridge(rep, cur),
 }
 """Block name prefix (before ``:``) -> ``fn(argument, reports, current text) -> new text``."""
 

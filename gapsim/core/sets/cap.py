@@ -48,24 +48,15 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gapsim.core._types import Array, Points, Scalar, Vector
-from gapsim.core.sets.sphere import reject, safe_normalize
+from gapsim.core.sets.sphere import BACKTRACK, cap_step, reject, safe_normalize
 
 __all__ = ["Cap", "cap_axis", "fit_axis"]
 
 AXIS_MAX_ITERS = 100
-_BACKTRACK = 2.0 ** -np.arange(24.0)  # cast to the points' dtype where used
-MAX_AXIS_STEP = 0.25
-"""Longest trial step of the axis (radians, before backtracking)."""
 GN_LOCAL = 1e-6
 """Newton steps shorter than this (radians) are taken undamped (local, fast convergence)."""
-
-
-def _cap_norm(v: Vector, dtype) -> Vector:
-    n = jnp.linalg.norm(v)
-    return v * jnp.minimum(1.0, MAX_AXIS_STEP / jnp.maximum(n, jnp.finfo(dtype).tiny))
 
 
 def _angles(z: Points, c: Vector) -> tuple[Array, Array]:
@@ -93,7 +84,7 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
         :math:`\delta = -(H + cc^\top)^{-1}g` (gradient g and Hessian H of
         :math:`h(\mathrm{normalize}(c + P_c v))` at v = 0, by autodiff; h is smooth where no
         row sits exactly on the rim); trial steps along it (if it descends) and along
-        :math:`-g`, each at most ``MAX_AXIS_STEP`` radians, are halved up to 23 times and the
+        :math:`-g`, each at most ``MAX_STEP`` radians, are halved up to 23 times and the
         best is taken if it lowers h; a descending Newton step shorter than ``GN_LOCAL`` is
         taken as it is (quadratic convergence to rounding). Stops when no trial lowers h, or
         the local step is at rounding level.
@@ -115,8 +106,8 @@ def fit_axis(z: Points, cap_cos: Scalar, start: Vector) -> Vector:
         delta = jnp.linalg.solve(hess, -g)
         descent = jnp.isfinite(delta).all() & (g @ delta < 0)
         delta = jnp.where(descent, delta, 0.0)
-        scales = _BACKTRACK.astype(z.dtype)[:, None]
-        dirs = [_cap_norm(delta, z.dtype), _cap_norm(-g, z.dtype)]
+        scales = BACKTRACK.astype(z.dtype)[:, None]
+        dirs = [cap_step(delta, z.dtype), cap_step(-g, z.dtype)]
         cands = c[None, :] + jnp.concatenate([scales * v[None, :] for v in dirs])
         cands = cands / jnp.linalg.norm(cands, axis=1, keepdims=True)
         hs = jax.vmap(h)(cands)

@@ -8,10 +8,17 @@ largest entry first, so nothing underflows). Gradients are finite everywhere (do
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from gapsim.core._types import Array, Vector
 
-__all__ = ["safe_normalize", "reject"]
+__all__ = ["safe_normalize", "reject", "cap_step", "BACKTRACK", "MAX_STEP"]
+
+BACKTRACK = 2.0 ** -np.arange(24.0)
+"""Step fractions tried by the sets' safeguarded Newton iterations (cast to the points' dtype)."""
+MAX_STEP = 0.25
+"""Longest trial step (radians, before backtracking) of a direction on the sphere: a cap's axis,
+a concentration's mean direction."""
 
 
 def safe_normalize(z: Array, fallback: Array, scale: Array | None = None) -> Array:
@@ -39,3 +46,9 @@ def reject(v: Array, axis: Vector) -> Array:
     for _ in range(2):
         v = v - (v @ axis)[:, None] * axis[None, :]
     return v
+
+
+def cap_step(v: Vector, dtype) -> Vector:
+    """``v`` shortened to at most :data:`MAX_STEP` (a trial step of a direction on the sphere)."""
+    n = jnp.linalg.norm(v)
+    return v * jnp.minimum(1.0, MAX_STEP / jnp.maximum(n, jnp.finfo(dtype).tiny))

@@ -200,6 +200,25 @@ class CheckResult(NamedTuple):
     decides: str = ""
     figures: tuple[str, ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        v: Verdict,
+        id: str,  # noqa: A002
+        paper: str,
+        claim: str,
+        runtime_s: float,
+        figures: tuple[str, ...] = (),
+    ) -> CheckResult:
+        """A check's registration and runtime joined to every field of its :class:`Verdict`.
+
+        The verdict's fields are taken by name (the regime as its one line of text), so a new
+        :class:`Verdict` field needs only its namesake here.
+        """
+        fields = {**v._asdict(), "regime": v.regime.text(), "details": dict(v.details)}
+        shared = {k: fields[k] for k in cls._fields if k in fields}
+        return cls(id=id, paper=paper, claim=claim, runtime_s=runtime_s, figures=figures, **shared)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NumPy values become Python values, NaN becomes None)."""
         return {k: jsonable(v) for k, v in self._asdict().items()}
@@ -243,22 +262,8 @@ def register(
         def wrapped(quick: bool) -> CheckResult:
             t0 = time.perf_counter()
             v = as_verdict(fn(quick))
-            return CheckResult(
-                id=id,
-                paper=str(paper),
-                claim=claim,
-                verdict=v.verdict,
-                predicted=v.predicted,
-                measured=v.measured,
-                tolerance=v.tolerance,
-                why_tolerance=v.why_tolerance,
-                details=dict(v.details),
-                runtime_s=time.perf_counter() - t0,
-                quantity=v.quantity,
-                unit=v.unit,
-                regime=v.regime.text(),
-                decides=v.decides,
-                figures=tuple(figures),
+            return CheckResult.of(
+                v, id, str(paper), claim, time.perf_counter() - t0, tuple(figures)
             )
 
         REGISTRY[id] = Check(id, str(paper), claim, wrapped, slow, tuple(figures), section)

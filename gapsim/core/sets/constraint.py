@@ -155,8 +155,8 @@ class Constraint(NamedTuple):
         return None if self.subspace is None else self.subspace.basis
 
     @property
-    def axis(self) -> Vector | None:
-        """The fixed cap axis, or ``None`` (no cap, or a learnable axis)."""
+    def axis(self) -> Array | None:
+        """The fixed cap axis (stacked: one per modality), or ``None`` (no cap, or learnable)."""
         return None if self.cap is None else self.cap.axis
 
     @property

@@ -17,8 +17,7 @@ the fixed mean norm leaves each modality's shape free.
 
 from __future__ import annotations
 
-from gapsim.checks.yi_bridge import CONE, DRAWS, N_MAX, SEEDS, SUBSPACE
-from gapsim.studies.bridge import study
+from gapsim.studies.bridge import CONE, DRAWS, N_MAX, SEEDS, SUBSPACE, study
 from gapsim.studies.bridge_population import population
 
 SIZES = {"tiny": (8, range(1), 1000)}
@@ -85,6 +84,8 @@ def plot(data: dict, path) -> None:
 
 
 if __name__ == "__main__":
-    from gapsim.app.figures import main
+    import sys
 
-    raise SystemExit(main("yi_bridge"))
+    from gapsim.app.figure_io import main
+
+    raise SystemExit(main(sys.modules[__name__], "yi_bridge"))

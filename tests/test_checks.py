@@ -187,7 +187,7 @@ def test_shift_minimum_at_the_stationary_temperature_is_the_trained_gap():
 
 
 def test_liang_stationary_temperature_is_the_root_of_the_derivative():
-    from gapsim.checks import liang
+    from gapsim.studies import liang_toy as liang
 
     z = liang.unlifted_cosines()
     a = liang.stationary_temperature()

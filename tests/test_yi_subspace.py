@@ -38,7 +38,7 @@ def _pair_structured(seed, n, d, phi, c_shift, a_shift):
 def test_centroid_identity_holds_for_pair_structured_points(d, phi, c_shift, a_shift, seed):
     # cos(angle) = (|m_C|^2 + abar^2 cos phi)/(|m_C|^2 + abar^2): exact algebra, float64 rounding
     x, y, qu, qv = _pair_structured(seed, 64, d, phi, c_shift, a_shift)
-    dec = ys.mean_decomposition(x, y, qu, qv)
+    dec = study.mean_decomposition(x, y, qu, qv)
     assert dec["angle_raw"] == pytest.approx(dec["angle_identity"], abs=1e-7)
     assert dec["angle_raw"] <= phi + 1e-9  # the angle never exceeds phi with the pair structure
 
@@ -48,7 +48,7 @@ def test_identity_fails_without_the_pair_structure():
     x, y, qu, qv = _pair_structured(0, 64, 5, 0.8, 1.0, 1.0)
     pv_priv = qv[:, -1]
     y_bad = y - 2 * np.outer(y @ pv_priv, pv_priv)
-    dec = ys.mean_decomposition(x, y_bad, qu, qv)
+    dec = study.mean_decomposition(x, y_bad, qu, qv)
     assert abs(dec["angle_raw"] - dec["angle_identity"]) > 0.1
 
 
@@ -56,31 +56,31 @@ def test_regimes():
     # N = 4: a mean below 1/sqrt(4) = 0.5 is no centre; eps 1e-9 pins everything else
     base = {"mean_norm_min": 0.6, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.3])}
     eps, n = 1e-9, 4
-    assert ys.regime(base, eps, n) == "phi"
-    assert ys.regime({**base, "m_C": 0.2}, eps, n) == "between"
-    assert ys.regime({**base, "abar": np.array([0.0]), "m_C": 0.2}, eps, n) == "zero"
-    assert ys.regime({**base, "max_abs_a": 0.0, "abar": np.array([0.0])}, eps, n) == "abandoned"
+    assert study.regime(base, eps, n) == "phi"
+    assert study.regime({**base, "m_C": 0.2}, eps, n) == "between"
+    assert study.regime({**base, "abar": np.array([0.0]), "m_C": 0.2}, eps, n) == "zero"
+    assert study.regime({**base, "max_abs_a": 0.0, "abar": np.array([0.0])}, eps, n) == "abandoned"
     # k-dim: a second private mean makes the angle differ from theta_1
-    assert ys.regime({**base, "abar": np.array([0.3, 0.1])}, eps, n) == "between"
-    assert ys.regime({**base, "abar": np.array([0.0, 0.1])}, eps, n) == "theta_j"
+    assert study.regime({**base, "abar": np.array([0.3, 0.1])}, eps, n) == "between"
+    assert study.regime({**base, "abar": np.array([0.0, 0.1])}, eps, n) == "theta_j"
 
 
 def test_no_gap_below_the_mean_norm_of_uniform_points():
     # a resolved, structured mean (angle phi by its shape) below 1/sqrt(N) is not a gap
     dec = {"mean_norm_min": 0.02, "max_abs_a": 0.5, "m_C": 0.0, "abar": np.array([0.02])}
-    assert ys.shape(dec, 1e-9, 32) == "phi"
-    assert ys.regime(dec, 1e-9, 32) == "no_gap"
-    assert ys.regime({**dec, "mean_norm_min": 0.2}, 1e-9, 32) == "phi"  # 0.2 > 1/sqrt(32)
+    assert study.shape(dec, 1e-9, 32) == "phi"
+    assert study.regime(dec, 1e-9, 32) == "no_gap"
+    assert study.regime({**dec, "mean_norm_min": 0.2}, 1e-9, 32) == "phi"  # 0.2 > 1/sqrt(32)
     # a mean that its error could lift above 1/sqrt(N) is unresolved, not "no gap"
     eps = 0.5 * np.sqrt(32)  # mean error 0.5
-    assert ys.regime(dec, eps, 32) == "unresolved"
-    assert ys.regime(dec, np.inf, 32) == "unpinned"
+    assert study.regime(dec, eps, 32) == "unresolved"
+    assert study.regime(dec, np.inf, 32) == "unpinned"
     # the threshold is E|mean|^2 = 1/N for uniform points: Monte Carlo, 4 standard errors
     rng = np.random.default_rng(0)
     z = rng.normal(size=(4000, 16, 5))
     z /= np.linalg.norm(z, axis=-1, keepdims=True)
     m2 = np.sum(z.mean(1) ** 2, axis=-1)
-    assert abs(m2.mean() - ys.min_mean_norm(16) ** 2) <= 4 * m2.std() / np.sqrt(len(m2))
+    assert abs(m2.mean() - study.min_mean_norm(16) ** 2) <= 4 * m2.std() / np.sqrt(len(m2))
 
 
 def _row(angle, phi, regime="phi", unc=1e-6, defined=True, reproduced=True):
@@ -138,8 +138,8 @@ def test_alignment_fixes_align_a_certified_optimum(optimum, method):
 
 
 def test_decomposition_of_a_certified_optimum(optimum):
-    dec = ys.decomposition(optimum)
-    assert dec["regime"] in ys.REGIMES
+    dec = study.decomposition(optimum)
+    assert dec["regime"] in study.REGIMES
     # the precision of the points is the second-order certificate's (gtol / lambda_min)
     assert dec["position_error"] == pytest.approx(optimum.certificate.position_error)
     assert 0 < dec["position_error"] < 1e-3
@@ -155,7 +155,7 @@ def test_rows_move_under_a_planted_wrong_principal_angle(monkeypatch, optimum):
     small = Config(n_pairs=8, dim=8, tau=0.1, constraint="subspace", phi=0.7, seed=0)
 
     def tiny_study(quick):
-        return ys.study([small], [0], lambda c: {"phi": c.phi})
+        return study.study([small], [0], lambda c: {"phi": c.phi})
 
     monkeypatch.setattr(ys, "hyperplane_study", tiny_study)
     monkeypatch.setattr(ys, "subspace_study", lambda quick: [])

@@ -24,18 +24,10 @@ from __future__ import annotations
 
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE, Regime, Verdict, register
 from gapsim.checks.yi import YI
-from gapsim.studies.bridge import study
+from gapsim.studies.bridge import CONE, DRAWS, N_MAX, SEEDS, SUBSPACE, study
 from gapsim.studies.bridge_population import Setting, population
 
 __all__ = ["SUBSPACE", "CONE", "N_MAX", "judge", "sentence", "subspace_convergence"]
-
-SUBSPACE = Setting("subspace", d=3, kappa=5.0, tau=0.3, phi=0.7)
-CONE = Setting("cone", d=3, kappa=5.0, tau=0.3)
-N_MAX = {"quick": 16, "full": 128}
-"""Largest N per tier. Certification (dense/ARPACK certificate, 2 shared CPU cores) is the limit
-today; raise the full tier's value when the matrix-free certificate lands: the table extends."""
-SEEDS = {"quick": range(1), "full": range(4)}
-DRAWS = {"quick": 4000, "full": 20000}
 
 
 def _rate(fit: dict | None) -> str:

@@ -64,6 +64,11 @@ from gapsim.core.subspaces import ZERO_ANGLE_TOL, principal_vectors
 from gapsim.studies.bridge_population import Setting, population
 
 __all__ = [
+    "SUBSPACE",
+    "CONE",
+    "N_MAX",
+    "SEEDS",
+    "DRAWS",
     "config",
     "centre_parts",
     "measure",
@@ -78,6 +83,15 @@ TIE_RTOL = 1e-9
 """Equal losses (a tie, or the same optimum) to 9 digits: L-BFGS certifies to |grad| 1e-9."""
 DOUBLED_NOISE = 1e-3
 """Size of the perturbation that splits the duplicated pairs of the doubled start."""
+
+# The study's settings, shared by its check (gapsim.checks.yi_bridge) and its figure.
+SUBSPACE = Setting("subspace", d=3, kappa=5.0, tau=0.3, phi=0.7)
+CONE = Setting("cone", d=3, kappa=5.0, tau=0.3)
+N_MAX = {"quick": 16, "full": 128}
+"""Largest N per tier. Certification (dense/ARPACK certificate, 2 shared CPU cores) is the limit
+today; raise the full tier's value when the matrix-free certificate lands: the table extends."""
+SEEDS = {"quick": range(1), "full": range(4)}
+DRAWS = {"quick": 4000, "full": 20000}
 
 
 def ns_up_to(n_max: int, n_min: int = 8) -> list[int]:

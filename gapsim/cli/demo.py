@@ -22,6 +22,8 @@ NAME = "demo"
 HELP = "render an animated demo of the gap on S^2 (GIF), or explore it with sliders"
 
 MAX_FRAMES = 1000
+DPI_RANGE = (20, 600)
+"""``--dpi`` bounds: 160 x 80 px to 4800 x 2400 px frames (8 x 4 inches)."""
 SCENE_FLAGS = (
     ("--phi", "ANGLE", "'hyperplanes': dihedral angle (radians, or 30deg, 0.25pi)"),
     ("--cone-angle", "ANGLE", "'cone': cap half-angle (radians, or 30deg)"),
@@ -49,9 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimisation steps (demo default)")
     p.add_argument(
         "--dpi",
-        type=positive_int,
+        type=_dpi,
         default=150,
-        help="resolution of the frames [150: 1200 x 600 px, legible on a projector]",
+        help=f"resolution of the frames, {DPI_RANGE[0]}..{DPI_RANGE[1]} [150: 1200 x 600 px, "
+        "legible on a projector]",
     )
     from gapsim.cli._config import angle
 
@@ -59,6 +62,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         kind = angle if metavar == "ANGLE" else float
         p.add_argument(flag, type=kind, metavar=metavar, help=what)
     add_quiet_flag(p)
+
+
+def _dpi(text: str) -> int:
+    """An argparse ``type=`` for ``--dpi``: an integer in :data:`DPI_RANGE`."""
+    value = positive_int(text)
+    if not DPI_RANGE[0] <= value <= DPI_RANGE[1]:
+        raise argparse.ArgumentTypeError(f"must lie in {DPI_RANGE[0]}..{DPI_RANGE[1]}")
+    return value
+
+
+_dpi.__name__ = "resolution"
 
 
 def _names() -> str:

@@ -42,7 +42,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="the demo (see --list)")
     add_list_flag(p, "demos")
-    p.add_argument("--out", metavar="FILE", help="output GIF [figures/demos/NAME.gif]")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output GIF, ending in .gif (an MP4 beside it where ffmpeg exists) "
+        "[figures/demos/NAME.gif]",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing GIF/MP4")
     p.add_argument("--frames", type=int, metavar="N", help="number of frames [48]")
     p.add_argument("--interactive", action="store_true", help="open a window with sliders")
     p.add_argument("--seed", type=int, help="random seed [0]")
@@ -96,8 +102,8 @@ def run(ns: argparse.Namespace) -> int:
     from gapsim.progress import interactive
 
     show_bars = interactive(ns.quiet)
-    if not ns.interactive:  # checked before the (long) simulation
-        check_output_file(_gif_path(ns.out or f"figures/demos/{ns.name}.gif"), "out")
+    if not ns.interactive:  # checked before the (long) simulation; nothing replaced
+        _check_out(ns.out if ns.out is not None else f"figures/demos/{ns.name}.gif", ns.overwrite)
     scene = {}
     for flag, _, _ in SCENE_FLAGS:
         key = flag[2:].replace("-", "_")
@@ -140,6 +146,16 @@ def run(ns: argparse.Namespace) -> int:
         if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
             print(f"  {k} = {v:.4g}")
     return EXIT_OK
+
+
+def _check_out(out: str, overwrite: bool) -> None:
+    """The GIF (and the MP4 beside it, where ffmpeg exists): writable, new unless overwrite."""
+    import shutil
+
+    check_output_file(out, "out", overwrite=overwrite, suffixes=(".gif", ".mp4"))
+    check_output_file(_gif_path(out), "out", overwrite=overwrite)
+    if shutil.which("ffmpeg"):
+        check_output_file(_gif_path(out)[:-4] + ".mp4", "out", overwrite=overwrite)
 
 
 def _gif_path(out: str) -> str:

@@ -130,8 +130,11 @@ def pair_measures(
         tick: called with the number of rows done after each block (progress).
 
     Returns:
-        The keys of :data:`gapsim.measures.MEASURE_KEYS` (``centroid_angle`` raw) plus
-        ``r5_xy``, ``r5_yx``, ``uniformity_sample`` (rows used; N when exact).
+        The keys of :data:`gapsim.measures.MEASURE_KEYS` (``centroid_angle`` raw; ``uniformity``
+        is the mean of ``uniformity_x`` and ``uniformity_y``) plus ``uniformity_joint`` (the
+        uniformity of the joint set: the sampled rows of X and of Y together, cross-modal
+        pairs included, which the per-modality values and their mean leave out), ``r5_xy``,
+        ``r5_yx``, ``uniformity_sample`` (rows of each modality used; N when exact).
 
     Example:
         >>> z = np.eye(4)
@@ -159,6 +162,7 @@ def pair_measures(
 
     ux = float(uniformity(jnp.asarray(x[rows])))
     uy = float(uniformity(jnp.asarray(y[rows])))
+    uxy = float(uniformity(jnp.asarray(np.concatenate([x[rows], y[rows]]))))
     return {
         "loss": float(np.mean(lse_r + lse_c - 2 * beta * dg) / 2),
         "centroid_distance": float(np.linalg.norm(mx - my)),
@@ -171,6 +175,7 @@ def pair_measures(
         "uniformity": (ux + uy) / 2,
         "uniformity_x": ux,
         "uniformity_y": uy,
+        "uniformity_joint": uxy,
         "r1_xy": recall(rank_r, 1),
         "r1_yx": recall(rank_c, 1),
         "r5_xy": recall(rank_r, 5),

@@ -12,6 +12,7 @@ import argparse
 import math
 import time
 
+from gapsim.cli._budget import add_allow_large_flag
 from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag, positive_int
 from gapsim.cli._paths import check_output_file
 from gapsim.errors import ConfigError
@@ -49,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "[figures/demos/NAME.gif]",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing GIF/MP4")
+    add_allow_large_flag(p)
     p.add_argument("--frames", type=int, metavar="N", help="number of frames [48]")
     p.add_argument("--interactive", action="store_true", help="open a window with sliders")
     p.add_argument("--seed", type=int, help="random seed [0]")
@@ -117,6 +119,7 @@ def run(ns: argparse.Namespace) -> int:
     params = demo.params(
         frames=ns.frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps, **scene
     )
+    _check_size(ns.name, params, ns.dpi, ns.allow_large)
     if ns.interactive:
         from gapsim.demos.interactive import show
 
@@ -146,6 +149,26 @@ def run(ns: argparse.Namespace) -> int:
         if k not in ("gap", "centroid_angle_deg", "tau", "paired_cosine_mean"):
             print(f"  {k} = {v:.4g}")
     return EXIT_OK
+
+
+def _check_size(name: str, params: dict, dpi: int, allow_large: bool) -> None:
+    """Refuse a demo whose simulation and frames exceed the limits of :mod:`gapsim.cli._budget`.
+
+    The simulation: Adam on S^2 (:func:`gapsim.cli._budget.run_work`); each frame draws every
+    pair (about 0.5 s a frame at 150 dpi and 1e-4 s a pair, growing with the pixels) and is
+    held as RGBA until the GIF is written.
+    """
+    from gapsim.cli._budget import check_budget, run_work, seconds
+
+    n, steps, frames = params["n_pairs"], params["steps"], params["frames"]
+    sim = {"n_pairs": n, "dim": 3, "solver": "adam", "steps": steps, "second_order": False}
+    draw = frames * (0.5 * (dpi / 150) ** 2 + 1e-4 * abs(n))
+    check_budget(
+        f"demo {name} with {n} pairs, {steps} steps, {frames} frames at {dpi} dpi",
+        cpu_seconds=seconds(run_work(sim), runs=1) + draw,
+        memory=frames * (8 * dpi) * (4 * dpi) * 4,
+        allow_large=allow_large,
+    )
 
 
 def _check_out(out: str, overwrite: bool) -> None:

@@ -133,6 +133,8 @@ def parse_grid(specs: Sequence[str]) -> dict[str, Sequence[Any]]:
         else:
             sep_values = ";" if field_type(f)[1] else ","
             new = [_grid_value(f, v) for v in values.split(sep_values) if v.strip()]
+        if len(new) == 0:
+            raise ConfigError("grid", spec, "gives no values (an empty range?)")
         if name in axes:  # a repeated field adds values (was: the last one won)
             old = list(axes[name])
             seen = set(old)
@@ -166,6 +168,8 @@ def _budget(ns: argparse.Namespace, base: dict[str, Any], axes: dict[str, Sequen
     n = math.prod(len(v) for v in axes.values())
     worst = dict(base)
     for name, values in axes.items():  # run_work grows with each size: the worst of each axis
+        if len(values) == 0:
+            continue
         ends = [values[0], values[-1]] if isinstance(values, range) else list(values)
         try:
             worst[name] = max(ends, key=lambda v, k=name: run_work({**worst, k: v}))

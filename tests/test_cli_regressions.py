@@ -154,3 +154,41 @@ def test_refused_in_one_line_before_any_work(arena, capsys, was, cmd):
     assert err.startswith("gapsim: error: "), err
     assert err.count("\n") == 1, err
     assert _digest(arena) == before  # nothing written, nothing replaced
+
+
+def test_run_header_names_the_init_file():
+    # item 7: the run header said init=uniform for a run started from --init-file
+    from gapsim import Config
+    from gapsim.cli.run import describe
+
+    cfg = Config(n_pairs=4, dim=3, init_file="start.npz")
+    assert " init=file(start.npz) " in describe(cfg)
+    assert " init=uniform " in describe(Config(n_pairs=4, dim=3))
+
+
+def test_check_report_links_resolve_from_where_the_report_is_written(tmp_path, monkeypatch):
+    # item 7: links were relative to the current folder's figures/, so a report written
+    # elsewhere (or from another folder) pointed nowhere; now they reach the clone's figures/
+    # and docs/theory.md from the report's own folder
+    from pathlib import Path
+
+    import gapsim
+    from gapsim.cli.check import figures_link
+
+    clone = Path(gapsim.__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    for report in (tmp_path / "deep" / "r.md", Path("r.md"), clone / "reports" / "x.md"):
+        link = figures_link(str(report))
+        target = (report.resolve().parent / link).resolve()
+        assert target == clone / "figures", (report, link)
+        assert (target.parent / "docs" / "theory.md").is_file()
+    assert figures_link(str(clone / "reports" / "x.md")) == "../figures"
+
+
+def test_missing_and_undefined_values_print_as_a_dash():
+    # item 7: the README says '-', analyze printed 'nan' (an undefined centroid angle)
+    from gapsim.runs import MISSING, format_value
+
+    assert MISSING == "-"
+    assert format_value(float("nan")) == format_value(None) == "-"
+    assert format_value(np.float64("nan")) == "-"

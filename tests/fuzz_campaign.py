@@ -19,7 +19,7 @@ The expectations are the contract of issue 24: every flag validated before work,
 replaced without ``--overwrite``, work beyond the stated limits refused unless
 ``--allow-large``. Usage::
 
-    python tests/fuzz_campaign.py [--jobs 2] [--timeout 60] [--only TEXT] [--json OUT.json]
+    python tests/fuzz_campaign.py [--jobs 2] [--timeout 300] [--only TEXT] [--json OUT.json]
 
 prints the table (category, count, examples); exit status 1 when any invocation falls in a
 category other than ``ok`` and ``refused``. ``tests/test_cli_fuzz.py`` runs it (slow tier)
@@ -249,6 +249,7 @@ def cases() -> list[Case]:
         bad(f"{BASE_SWEEP} --out s3 --distributed --num-processes 0"),
         bad(f"{BASE_SWEEP} --out s3 --distributed --num-processes 2 --process-id 5"),
         bad(f"{BASE_SWEEP} --out s3 --distributed --num-processes 2 --process-id -1"),
+        bad(f"{BASE_SWEEP} --out s3 --distributed --num-processes 2 --process-id 0"),
         bad(f"{BASE_SWEEP} --distributed --no-store"),
         bad(f"{BASE_SWEEP} --out afile"),
         bad(f"{BASE_SWEEP} --out /proc/nope"),
@@ -497,11 +498,15 @@ def run_case(case: Case, template: Path, before: dict[str, str], timeout: float)
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds before a case is a hang")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds before a case is a hang")
     p.add_argument("--only", help="run the cases whose command line contains this text")
+    p.add_argument("--select", help="run the cases whose command lines a file lists, one a line")
     p.add_argument("--json", help="write every outcome to this file")
     a = p.parse_args(argv)
     todo = [c for c in cases() if a.only is None or a.only in c.text]
+    if a.select:
+        wanted = set(Path(a.select).read_text().splitlines())
+        todo = [c for c in todo if c.text in wanted]
     with tempfile.TemporaryDirectory(prefix="gapsim-fuzz-arena-") as tmp:
         template = Path(tmp)
         build_arena(template)

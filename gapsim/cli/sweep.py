@@ -242,7 +242,11 @@ def run(ns: argparse.Namespace) -> int:
         raise ConfigError("plot", ns.plot, "needs a sweep folder (--out) or --plot-out PNG")
     _budget(ns, base, axes)
     if ns.distributed:
-        init_distributed(ns.coordinator, ns.num_processes, ns.process_id)
+        try:
+            init_distributed(ns.coordinator, ns.num_processes, ns.process_id)
+        except (ValueError, RuntimeError) as e:  # e.g. no coordinator and no cluster found
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ConfigError("distributed", True, f"could not join the processes: {why}") from e
     configs = grid(base, axes)
     out = None
     if ns.out is not None or store is not None:

@@ -136,6 +136,7 @@ def run(ns: argparse.Namespace) -> int:
     from gapsim.cli._config import config_from_args
     from gapsim.cli._paths import check_output_dir, check_output_file, check_output_files
     from gapsim.progress import interactive
+    from gapsim.result import _stem
     from gapsim.simulate import simulate
     from gapsim.store import save_run
 
@@ -143,7 +144,8 @@ def run(ns: argparse.Namespace) -> int:
     store = store_root(ns)
     if ns.out is not None:  # output paths checked before the simulation, not after it
         check_output_file(ns.out, "out", overwrite=True)  # not empty, not a folder
-        check_output_files([f"{ns.out}.json", f"{ns.out}.npz"], "out", overwrite=ns.overwrite)
+        stem = _stem(ns.out)  # Result.save's files: PATH.json and PATH.npz
+        check_output_files([f"{stem}.json", f"{stem}.npz"], "out", overwrite=ns.overwrite)
     elif ns.overwrite:
         raise ConfigError("overwrite", True, "applies to --out only (run folders are new)")
     if store is not None:
@@ -162,7 +164,7 @@ def run(ns: argparse.Namespace) -> int:
     else:
         _print_summary(result)
         if ns.out is not None:
-            print(f"  saved to {ns.out}.json / .npz")
+            print(f"  saved to {_stem(ns.out)}.json / .npz")
         if folder:
             print(f"  stored in {folder}/")
     return 0

@@ -1,13 +1,11 @@
-"""``gapsim analyze`` (this module) and ``gapsim embed`` (:mod:`gapsim.cli.embed`).
+"""``gapsim analyze``: your own paired embeddings (``gapsim embed``: :mod:`gapsim.cli.embed`).
 
 ``gapsim analyze X [Y]`` reads paired embeddings (:mod:`gapsim.analysis.load`), analyses them
 (:func:`gapsim.analyze`), prints a summary (or ``--json``), stores a results folder that
 ``gapsim report`` reads (``results/analyze-<UTC time>-<hash>/`` unless ``--no-store``), and
 draws the one-page figure (``--figure``). ``--simulate`` also runs free-point InfoNCE from a
-random subsample of the pairs. ``gapsim embed`` computes image/text embeddings with an
-open_clip model, offline (:mod:`gapsim.embed`).
-
-Each subcommand registers with :func:`add_parser` and runs with :func:`run`.
+random subsample of the pairs. Every flag is typed and ranged by argparse or checked before the
+files are analysed (:func:`_check_flags`, :func:`_check_size`).
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
 import warnings
@@ -23,30 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from gapsim.cli._budget import add_allow_large_flag
-from gapsim.cli._common import print_json
+from gapsim.cli._common import number, print_json
 from gapsim.cli._paths import check_output_dir, check_output_file
 from gapsim.errors import ConfigError
 
 __all__ = ["HELP", "add_parser", "run"]
-EMBED_HELP = "image/text embeddings with an open_clip model, offline (extra 'clip')"
 HELP = "analyse your own paired embeddings (gap, spectra, alignments, loss vs shift)"
-
-
-def _number(kind: type, low: float, name: str, strict: bool = False):
-    """An argparse ``type=``: a finite ``kind`` >= ``low`` (> ``low`` when ``strict``)."""
-
-    def conv(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a {name}, got {text!r}") from None
-        if not math.isfinite(v) or v < low or (strict and v == low):
-            raise argparse.ArgumentTypeError(f"must be a finite {name} {'>' if strict else '>='} "
-                                             f"{low:g}, got {text}")  # fmt: skip
-        return v
-
-    conv.__name__ = name
-    return conv
 
 
 def _count_or_all(low: int, all_is: str | None = None):
@@ -67,10 +46,10 @@ def _count_or_all(low: int, all_is: str | None = None):
     return conv
 
 
-_POSITIVE = _number(float, 0.0, "number", strict=True)
+_POSITIVE = number(float, 0.0, "number", strict=True)
 SSP_K = 10
 """Default ``--ssp-k`` (the k Yi et al. used on CLIP), or d when the data has fewer."""
-_SEED = _number(int, 0, "integer")
+SEED = number(int, 0, "integer", high=2**32 - 1)
 SIMULATE_FLAGS = ("simulate_n", "simulate_steps", "simulate_tau", "simulate_solver")
 """Flags that only mean something with ``--simulate`` (refused without it)."""
 NAMED_SUFFIXES = (".npz", ".pt", ".pth", ".safetensors")
@@ -100,8 +79,7 @@ def _add_analyze(sub: Any) -> None:
         default=[0.01, 0.07],
         help="temperatures of the loss-vs-shift curves [0.01 0.07]",
     )
-    p.add_argument("--seed", type=_SEED, default=0, help="seed of every subsample and noise [0]")
-    p.set_defaults(seed=0)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of every subsample and noise [0]")
     for flag, default, what in (
         ("--uniformity-sample", 10000, "rows for the uniformity"),
         ("--eval-sample", 5000, "pairs for the alignments' before/after"),
@@ -121,13 +99,13 @@ def _add_analyze(sub: Any) -> None:
     )
     p.add_argument(
         "--c3-sigma",
-        type=_number(float, 0.0, "number"),
+        type=number(float, 0.0, "number"),
         default=0.01,
         help="noise of the C3-style alignment, >= 0 [0.01]",
     )
     p.add_argument(
         "--block",
-        type=_number(int, 1, "integer"),
+        type=number(int, 1, "integer"),
         help="rows per block of the pairwise pass [a 64 MiB slab]",
     )
     p.add_argument(
@@ -137,11 +115,11 @@ def _add_analyze(sub: Any) -> None:
     )
     p.add_argument(
         "--simulate-n",
-        type=_number(int, 2, "integer"),
+        type=number(int, 2, "integer"),
         help="pairs of the free-point run, at most N [256, or N when fewer]",
     )
     p.add_argument(
-        "--simulate-steps", type=_number(int, 0, "integer"), help="steps of the run [2000]"
+        "--simulate-steps", type=number(int, 0, "integer"), help="steps of the run [2000]"
     )
     p.add_argument("--simulate-tau", type=_POSITIVE, help="temperature of the run [--tau]")
     p.add_argument(
@@ -154,27 +132,6 @@ def _add_analyze(sub: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not write a results folder")
     add_allow_large_flag(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _add_embed(sub: Any) -> None:
-    p = sub.add_parser(
-        "embed",
-        help=EMBED_HELP,
-        description="Embed a folder of images (sorted by name) and a caption file (one line "
-        "per image) with an open_clip model: random weights (--pretrained none) or a local "
-        "checkpoint file. No network access.",
-    )
-    p.add_argument("--images", required=True, help="folder of images")
-    p.add_argument("--captions", required=True, help="text file, one caption per image")
-    p.add_argument("--model", default="ViT-B-32", help="open_clip architecture or local-dir:PATH")
-    p.add_argument("--pretrained", default="none", help="'none' or a local checkpoint file")
-    p.add_argument("--out", required=True, help="output .npz (arrays image, text)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    p.add_argument(
-        "--batch-size", type=_number(int, 1, "integer"), default=64, help="images per batch [64]"
-    )
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... [cpu]")
-    p.add_argument("--seed", type=_SEED, default=0, help="seed of random initial weights [0]")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -353,36 +310,6 @@ def _run_analyze(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _run_embed(ns: argparse.Namespace) -> int:
-    from gapsim.embed import embed_folder
-
-    check_output_file(ns.out, "out", overwrite=ns.overwrite, suffixes=(".npz",))
-    if not Path(ns.images).is_dir():
-        raise ConfigError("images", ns.images, "must be a folder of images")
-    if not Path(ns.captions).is_file():
-        raise ConfigError("captions", ns.captions, "must be a text file, one caption per image")
-
-    r = embed_folder(
-        ns.images,
-        ns.captions,
-        model=ns.model,
-        pretrained=ns.pretrained,
-        out=ns.out,
-        batch_size=ns.batch_size,
-        device=ns.device,
-        seed=ns.seed,
-    )
-    print(
-        f"embed: {len(r['files'])} pairs, d = {r['image'].shape[1]}, model {ns.model} "
-        f"({'random init, seed ' + str(ns.seed) if ns.pretrained == 'none' else ns.pretrained})"
-        f" -> {ns.out} (arrays image, text)"
-    )
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run the subcommand named by ``args.command`` (``analyze`` or ``embed``); 0 on success."""
-    command = getattr(args, "command", None) or getattr(args, "cmd", None)
-    if command == "embed" or (command is None and hasattr(args, "images")):
-        return _run_embed(args)
+    """Run ``gapsim analyze``; 0 on success (a ConfigError propagates: exit status 2)."""
     return _run_analyze(args)

@@ -321,9 +321,11 @@ def test_run_init_file_subsamples_user_embeddings(tmp_path):
 def test_analyze_from_python_warns_nothing_without_x64():
     # issue 24, item 6: gapsim.analyze() in a process without JAX's 64-bit mode printed
     # float64-truncation warnings (four, once each); warnings are errors in this test run
-    x, y = _cones(24, 3, 8, gap=0.7)
+    # the shapes and settings of the CLI test above (float64 rows, N = 300, d = 6): its
+    # compiled programs serve here
+    x, y = _cones(300, 6, 6)
     with jax.enable_x64(False):
-        a = analyze(x.astype(np.float32), y.astype(np.float32), taus=(0.07,))
+        a = analyze(x, y, taus=(0.07,), eval_sample=100, curve_sample=100)
     assert a.measures["r1_xy"] >= 0
     assert a.headline()["centroid_distance"] == a.measures["centroid_distance"]
 

@@ -77,34 +77,39 @@ def test_reused_captions_count_ties_by_their_expectation():
 
 
 def test_identical_rows_give_chance_not_hits():
-    # every X row the same vector: y_i -> X is a 2000-way tie, so R@1 (y -> x) is 1/N; on main
-    # analyze reported 0.6525 (the partner's einsum score and the slab's differ in the last
-    # bit: "ties" went to the partner about two times in three)
+    # every X row the same vector: y_i -> X is an N-way tie, so R@1 (y -> x) is 1/N. On main
+    # analyze reported 0.6525 for N = 2000 (the partner's einsum score and the slab's differ in
+    # the last bit: "ties" went to the partner about two times in three). The shapes of the
+    # test above: its compiled programs serve here.
     rng = np.random.default_rng(1)
-    n, d = 2000, 32
-    x = np.repeat(_unit(rng.normal(size=(1, d))), n, axis=0).astype(np.float32)
-    y = _unit(rng.normal(size=(n, d))).astype(np.float32)
-    got = pair_measures(x, y, 0.07, jax.random.key(0))
-    # a float64 mean of 2000 terms 1/2000: rounding 1e-18
-    np.testing.assert_allclose(got["r1_yx"], 1 / n, rtol=1e-12)
-    assert got["r1_xy"] == 1 / n  # one query's partner is the top caption; the others lose
-    assert got["matched_fraction"] == 0.0
-    m = gapsim.measures(jnp.asarray(x[:64]), jnp.asarray(y[:64]), 10.0)
-    np.testing.assert_allclose(float(m["r1_yx"]), 1 / 64, rtol=1e-6)  # float32 mean of 64 terms
+    x = np.repeat(_unit(rng.normal(size=(1, 16))), 200, axis=0)
+    y = _unit(rng.normal(size=(200, 16)))
+    got = pair_measures(x, y, 0.07, jax.random.key(0), block=64)
+    m = gapsim.measures(jnp.asarray(x), jnp.asarray(y), 1 / 0.07)
+    for r in (got, m):
+        # a float64 mean of 200 terms 1/200: rounding 1e-18
+        np.testing.assert_allclose(float(r["r1_yx"]), 1 / 200, rtol=1e-12)
+        assert float(r["r1_xy"]) == 1 / 200  # one query's partner tops the list; the rest lose
+        assert float(r["matched_fraction"]) == 0.0
 
 
 def test_matched_fraction_treats_exact_ties_as_unmatched():
-    # x = y = four points, two of them the same: those two pairs tie (alpha = 0), the other two
-    # are matched. A tie is not a match, in the dense and the blocked pass and in analyze.
-    z = _unit(np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0, 0, 1.0]]))
+    # x = y: 100 distinct points, then 50 points each twice. The twins tie (alpha = 0): a tie
+    # is not a match, in the dense and the blocked pass and in analyze; R@1 counts each twin
+    # pair's hit as one half: (100 + 100 / 2) / 200 = 0.75. The margin is 0 only to rounding:
+    # the dense product gives a twin's score and the partner's 2 ulp apart (-4.4e-16 here),
+    # which is why a tie is |difference| <= d eps, not exact equality.
+    rng = np.random.default_rng(2)
+    z = _unit(rng.normal(size=(150, 16)))
+    z = np.concatenate([z[:100], np.repeat(z[100:], 2, axis=0)])
     for r in (
-        gapsim.measures(jnp.asarray(z), jnp.asarray(z), 1.0),
-        gapsim.measures(jnp.asarray(z), jnp.asarray(z), 1.0, block_size=3),
-        pair_measures(z, z, 1.0, jax.random.key(0), block=3),
+        gapsim.measures(jnp.asarray(z), jnp.asarray(z), 1 / 0.07),
+        gapsim.measures(jnp.asarray(z), jnp.asarray(z), 1 / 0.07, block_size=64),
+        pair_measures(z, z, 0.07, jax.random.key(0), block=64),
     ):
-        assert float(r["margin"]) == 0.0
+        assert abs(float(r["margin"])) <= tie_tolerance(16, np.float64)
         assert float(r["matched_fraction"]) == 0.5
-        assert float(r["r1_xy"]) == float(r["r1_yx"]) == 0.75  # 1 + 1 + 1/2 + 1/2 of 4
+        assert float(r["r1_xy"]) == float(r["r1_yx"]) == 0.75
 
 
 @settings(max_examples=40, deadline=None)
@@ -134,10 +139,10 @@ def test_dense_blocked_and_analyze_counts_equal_brute_force(seed, k):
 
 def test_without_ties_the_rule_is_the_plain_rank_count():
     # continuous draws: no two scores within d eps, so R@k is the fraction of ranks below k
-    rng = np.random.default_rng(2)
-    x, y = _unit(rng.normal(size=(50, 6))), _unit(rng.normal(size=(50, 6)))
+    rng = np.random.default_rng(3)
+    x, y = _unit(rng.normal(size=(200, 16))), _unit(rng.normal(size=(200, 16)))
     s = x @ y.T
-    got = pair_measures(x, y, 0.1, jax.random.key(0), block=16)
+    got = pair_measures(x, y, 0.07, jax.random.key(0), block=64)
     rank = np.sum(s > np.diag(s)[:, None], axis=1)
     assert got["r1_xy"] == np.mean(rank < 1)
     assert got["r5_xy"] == np.mean(rank < 5)

@@ -8,6 +8,7 @@ fenced block); ``docs/numbers.json`` holds the text of every key as last generat
                                           # write docs/numbers.json, rewrite the spans
     python docs/gen_numbers.py --check    # the spans equal docs/numbers.json (no run)
     python docs/gen_numbers.py --compare  # run again and compare with docs/numbers.json
+    python docs/gen_numbers.py --records  # refresh only the keys no run needs (seconds)
 
 The steps run their documented commands as a user would (``gapsim demo NAME --out ...``,
 ``gapsim run ...``, ``gapsim sweep ...`` then ``gapsim report ...``), each in its own process,
@@ -37,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBERS = ROOT / "docs" / "numbers.json"
-DOCS = (ROOT / "docs" / "tutorial.md", ROOT / "README.md")
+DOCS = (ROOT / "docs" / "tutorial.md", ROOT / "README.md", ROOT / "docs" / "theory.md")
 SPAN = re.compile(r"<!-- gen:(?P<key>[\w.]+) -->(?P<text>.*?)<!-- /gen -->", re.S)
 VOLATILE = ("times",)
 """Keys that are recorded but not compared (wall times)."""
@@ -100,6 +101,66 @@ def _first_gap(name: str, **overrides) -> float:
 
 def _figure(name: str) -> dict:
     return json.loads((ROOT / "figures" / f"{name}.json").read_text())
+
+
+def from_records() -> dict[str, str]:
+    """The keys that need no command run: data the tool wrote, gapsim's constants, a tie example.
+
+    The figures' data (``figures/NAME.json``), the quick report (``reports/checks_quick.json``),
+    the limits of :mod:`gapsim.cli._budget` and the tie rule on reused captions
+    (``tests/test_ties.py``). ``--records`` refreshes only these (seconds).
+    """
+    import jax
+    import numpy as np
+
+    from gapsim.analysis.pairs import pair_measures
+    from gapsim.cli import _budget
+
+    n: dict[str, str] = {}
+    # 5. the cone check's minima: its committed quick report (gapsim check --quick)
+    checks = json.loads((ROOT / "reports" / "checks_quick.json").read_text())
+    cap = next(
+        c
+        for c in checks["yi.cone.gap_zero"]["details"]["settings"]
+        if c["setting"][:2] == ["cap", 0.3]
+    )
+    n["conecheck.min_loss"] = f"{cap['min_loss']:.4f}"
+    n["conecheck.local_loss"] = f"{cap['gapped_local_minima'][0][1]:.4f}"
+    # 9. the random-init CLIP embeddings: the committed figure data
+    clip = _figure("clip_init_free_points")
+    runs = clip["runs"]
+
+    def span(values, digits=2):
+        lo, hi = g(min(values), digits), g(max(values), digits)
+        return lo if lo == hi else f"{lo}-{hi}"
+
+    s = [r["summary"] for r in runs]
+    n["clip.n"] = str(clip["n"])
+    n["clip.cone_x"] = span([r["cone_x0"] for r in runs])
+    n["clip.cone_y"] = span([r["cone_y0"] for r in runs])
+    n["clip.dist_before"] = span([v["before_centroid_distance"] for v in s], 3)
+    n["clip.cos_before"] = g(np.mean([v["before_paired_cosine_mean"] for v in s]), 1)
+    n["clip.dist_after"] = span([v["after_centroid_distance"] for v in s])
+    n["clip.cos_after"] = g(np.mean([v["after_paired_cosine_mean"] for v in s]), 4)
+    n["clip.angle_after"] = span([math.degrees(v["after_centroid_angle"]) for v in s], 3)
+    # the tie rule on 20 captions each shared by 10 images (docs/theory.md; tests/test_ties.py)
+    rng = np.random.default_rng(0)
+    unit = lambda z: z / np.linalg.norm(z, axis=-1, keepdims=True)  # noqa: E731
+    y = np.repeat(unit(rng.normal(size=(20, 16))), 10, axis=0)
+    x = unit(y + 0.3 * rng.normal(size=y.shape))
+    r1 = pair_measures(x, y, 0.07, jax.random.key(0))["r1_xy"]
+    n["ties.r1"] = f"{r1:.4g}"
+    n["ties.argmax"] = f"{np.mean(np.argmax(x @ y.T, axis=1) == np.arange(200)):.2g}"
+    n["ties.tol_f32_768"] = f"{768 * np.finfo(np.float32).eps:.1e}"
+    n["ties.tol_f64_3"] = f"{3 * np.finfo(np.float64).eps:.0e}"
+    # the limits of gapsim.cli._budget (README)
+    n["budget.rate"] = f"{_budget.WORK_RATE:.0e}".replace("e+0", "e")
+    n["budget.run_s"] = f"{_budget.RUN_SECONDS:g}"
+    n["budget.limit_s"] = f"{_budget.LIMIT_SECONDS:g}"
+    n["budget.configs"] = f"{_budget.MAX_CONFIGS:,}"
+    frac = _budget.MEMORY_FRACTION
+    n["budget.memory"] = "half" if frac == 0.5 else f"{frac:.0%}"
+    return n
 
 
 def generate(log=print) -> dict[str, str]:
@@ -184,32 +245,7 @@ def generate(log=print) -> dict[str, str]:
             movie = x64(DEMOS["shift"].movie)(steps=steps)  # as the gapsim command runs it
             n[f"shift.lam_{steps}"] = g(movie.final["lambda_min_loss"], 2)
         log(f"shift: {n['shift.lam_300']}, {n['shift.lam']}, {n['shift.lam_1500']}")
-    # 5. the cone check's minima: its committed quick report (gapsim check --quick)
-    checks = json.loads((ROOT / "reports" / "checks_quick.json").read_text())
-    cap = next(
-        c
-        for c in checks["yi.cone.gap_zero"]["details"]["settings"]
-        if c["setting"][:2] == ["cap", 0.3]
-    )
-    n["conecheck.min_loss"] = f"{cap['min_loss']:.4f}"
-    n["conecheck.local_loss"] = f"{cap['gapped_local_minima'][0][1]:.4f}"
-    # 9. the random-init CLIP embeddings: the committed figure data
-    clip = _figure("clip_init_free_points")
-    runs = clip["runs"]
-
-    def span(values, digits=2):
-        lo, hi = g(min(values), digits), g(max(values), digits)
-        return lo if lo == hi else f"{lo}-{hi}"
-
-    s = [r["summary"] for r in runs]
-    n["clip.n"] = str(clip["n"])
-    n["clip.cone_x"] = span([r["cone_x0"] for r in runs])
-    n["clip.cone_y"] = span([r["cone_y0"] for r in runs])
-    n["clip.dist_before"] = span([v["before_centroid_distance"] for v in s], 3)
-    n["clip.cos_before"] = g(np.mean([v["before_paired_cosine_mean"] for v in s]), 1)
-    n["clip.dist_after"] = span([v["after_centroid_distance"] for v in s])
-    n["clip.cos_after"] = g(np.mean([v["after_paired_cosine_mean"] for v in s]), 4)
-    n["clip.angle_after"] = span([math.degrees(v["after_centroid_angle"]) for v in s], 3)
+    n.update(from_records())
     load.append(os.getloadavg()[0])
     n["times"] = ", ".join(f"`gapsim {k}` {v:.0f} s" for k, v in times.items())
     n["times"] += f" (load average {min(load):.0f}-{max(load):.0f} on the 2 cores)"
@@ -287,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="compare the docs with numbers.json")
     mode.add_argument("--compare", action="store_true", help="regenerate, compare, write nothing")
+    mode.add_argument("--records", action="store_true", help="refresh only the keys no run needs")
     a = p.parse_args(argv)
     recorded = json.loads(NUMBERS.read_text()) if NUMBERS.exists() else {}
+    if a.records:
+        return _write({**recorded, **from_records()})
     if a.check:
         problems = check(recorded)
         print("\n".join(problems) or f"docs match {NUMBERS.name} ({len(recorded)} keys)")
@@ -299,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         problems = compare(recorded, numbers)
         print("\n".join(problems) or "regenerated numbers match")
         return 1 if problems else 0
+    return _write(numbers)
+
+
+def _write(numbers: dict[str, str]) -> int:
     NUMBERS.write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
     full = with_steps(numbers)
     for doc in DOCS:

@@ -68,6 +68,9 @@ def test_reused_captions_count_ties_by_their_expectation():
     for r in (got, m, mb):
         np.testing.assert_allclose(float(r["r1_xy"]), ref_xy, rtol=0, atol=1e-15)
         np.testing.assert_allclose(float(r["r1_yx"]), ref_yx, rtol=0, atol=1e-15)
+    with jax.enable_x64(False):  # a caller without 64-bit mode: float64 rows stay float64
+        off = pair_measures(x, y, 0.07, jax.random.key(0), block=64)  # (was 0.2095: float32
+    np.testing.assert_allclose(off["r1_xy"], ref_xy, rtol=0, atol=1e-15)  # sums, f64 ties)
     ref5_xy, ref5_yx = _ref_recall(s, 5, tol)
     assert got["r5_xy"] == ref5_xy
     assert got["r5_yx"] == ref5_yx

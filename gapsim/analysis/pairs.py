@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.measures import centroid_angle, recall_at_k, tie_tolerance, uniformity
+from gapsim.precision import x64
 
 __all__ = ["pair_measures", "subsample"]
 
@@ -108,6 +109,7 @@ def _pass(x, y, beta: float, block: int, tick: Callable[[int], None] | None):
     return (g_r, e_r), (g_c, e_c), rmax, cmax, lse_r, cm + np.log(cs)
 
 
+@x64  # float64 rows stay float64 (and ranked with the float64 tie tolerance) in any caller
 def pair_measures(
     x: np.ndarray,
     y: np.ndarray,

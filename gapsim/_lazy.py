@@ -21,16 +21,16 @@ def attach(
     """``(__getattr__, __dir__, __all__, where)`` for a package's ``exports``.
 
     ``where`` maps each public name to its module. The returned ``__getattr__`` imports the
-    module on first use and caches the name in ``namespace``.
+    module on first use and reads the name from it on every use (not cached in ``namespace``: a
+    name first read while its module's attribute was patched, e.g. by a test's monkeypatch,
+    would otherwise keep the patch after it is undone).
     """
     where = {name: module for module, names in exports.items() for name in names}
     package = namespace["__name__"]
 
     def __getattr__(name: str) -> Any:  # noqa: N807
         if name in where:
-            value = getattr(importlib.import_module(where[name]), name)
-            namespace[name] = value
-            return value
+            return getattr(importlib.import_module(where[name]), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:  # noqa: N807

@@ -213,7 +213,13 @@ def test_analyze_end_to_end_saves_a_folder_report_reads(tmp_path):
     gs = a.alignments["gap_shift"]
     assert gs["after"]["centroid_distance"] < gs["before"]["centroid_distance"]
     assert "shift.0.07.lam_min" in s
-    assert set(a.alignments) == {"gap_shift", "ssp", "mean_removal", "c3", "hyperplane_rotation"}
+    assert set(a.alignments) == {
+        "gap_shift",
+        "ssp_k10",
+        "mean_removal",
+        "c3",
+        "hyperplane_rotation",
+    }
     folder = a.save(tmp_path / "run")
     rows = tabulate(collect(tmp_path))
     assert rows[0]["status"] == "done"
@@ -250,9 +256,28 @@ def test_cli_analyze_json_store_and_figure(tmp_path, capsys):
         ]
     )
     assert analyze_cli.run(ns) == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert out["n"] == 300
     assert out["r1_xy"] >= 0
+    # issue 24, item 6: the headline, the inputs, tau, every principal angle, units
+    assert out["files"] == {"x": str(tmp_path / "e.npz"), "y": None}
+    assert out["tau"] == 0.07
+    assert list(out)[0] == "headline"
+    assert out["headline"]["r1_xy"] == out["r1_xy"]
+    assert len(out["principal_angles_rad"]) >= 1
+    assert out["principal_angles_rad"][0] == pytest.approx(out["theta_min"])
+    assert out["units"]["centroid_angle"] == "rad"
+    assert out["units"]["r1_xy"] == "fraction"
+    assert "uniformity" not in out  # the mean of the two modalities is named as such
+    assert out["uniformity_mean_xy"] == pytest.approx(
+        (out["uniformity_x"] + out["uniformity_y"]) / 2
+    )
+    assert "uniformity_joint" in out
+    assert any(k.startswith("align.ssp_k6.") for k in out)  # default 10, at most d = 6
+    assert out["warnings"]
+    assert "not unit" in out["warnings"][0]
+    assert "not unit" in captured.err  # on stderr with --json too (it was lost on main)
     assert out["simulate.steps"] == 30
     assert out["simulate.n"] == 16
     # a free-point run from the data lowers the loss of its 16 pairs
@@ -261,9 +286,10 @@ def test_cli_analyze_json_store_and_figure(tmp_path, capsys):
     assert len(collect(tmp_path / "res")) == 1
     ns = _ns(["analyze", str(tmp_path / "e.npz"), "--no-store", *common])
     assert analyze_cli.run(ns) == 0
-    text = capsys.readouterr().out
-    assert "note: rows are not unit: normalised" in text
-    assert "centroid_distance" in text
+    out, err = capsys.readouterr()
+    assert "note: rows are not unit: normalised" in err
+    assert "note" not in out
+    assert "centroid_distance" in out
 
 
 def test_run_init_file_subsamples_user_embeddings(tmp_path):
@@ -292,3 +318,26 @@ def test_run_init_file_subsamples_user_embeddings(tmp_path):
     assert len(set(rows)) == 16
     np.testing.assert_allclose(start[0], x[rows], atol=1e-15)
     np.testing.assert_allclose(start[1], y[rows], atol=1e-15)
+
+
+def test_analyze_from_python_warns_nothing_without_x64():
+    # issue 24, item 6: gapsim.analyze() in a process without JAX's 64-bit mode printed
+    # float64-truncation warnings (four, once each); warnings are errors in this test run
+    # the shapes and settings of the CLI test above (float64 rows, N = 300, d = 6): its
+    # compiled programs serve here
+    x, y = _cones(300, 6, 6)
+    with jax.enable_x64(False):
+        a = analyze(x, y, taus=(0.07,), eval_sample=100, curve_sample=100)
+    assert a.measures["r1_xy"] >= 0
+    assert a.headline()["centroid_distance"] == a.measures["centroid_distance"]
+
+
+def test_analyze_help_shows_every_default(capsys):
+    from gapsim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("[0.07]", "[0.01 0.07]", "[10000]", "[5000]", "[4096]", "[0.01]", "[2000]"):
+        assert default in text, default
+    assert "[10, or d when d < 10]" in text  # --ssp-k: the default and its label

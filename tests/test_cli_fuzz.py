@@ -1,5 +1,7 @@
-"""Fuzz of the command line, in process (issue 16): ``gapsim run`` and ``gapsim sweep`` over
-hostile flag values, combinations, init files and output paths.
+"""Fuzz of the command line, in process (issues 16, 24): every command over hostile flag values,
+combinations, input files and output paths (``run``, ``sweep``, ``analyze``, ``demo``,
+``figures``, ``check``; ``report`` in ``test_store.py``, every command end to end in the slow
+tier through ``tests/fuzz_campaign.py``).
 
 The contract: exit status 0 (done), 2 (bad input: one line on stderr) or 3 (diverged); never a
 traceback; an accepted command ran a sane Config (:func:`test_config_fuzz._assert_sane`); and
@@ -10,6 +12,7 @@ after the sizes and the output paths were checked.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 
 import numpy as np
@@ -189,3 +192,175 @@ def test_sweep_flag_space(arena, capsys, monkeypatch, grids, chunk, out):
     seeds = [v for g in grids if g.startswith("seed=") for v in g[5:].split(",")]
     if "seed=5" in grids and "seed=0:3" in grids:  # repeated axes merge
         assert sorted({c.seed for c in configs}) == [0, 1, 2, 5], seeds
+
+
+# --------------------------------------------------------------------------------------------
+# issue 24: analyze, demo, figures, report and check, in process, the work stubbed
+# --------------------------------------------------------------------------------------------
+
+HOSTILE = ["-1", "0", "1", "2", "0.5", "nan", "inf", "abc", "1e12", "100000"]
+ANALYZE_FLAGS = {  # flag: (kind, low, high): a value is valid iff it parses within [low, high]
+    "--tau": ("float", 1e-300, math.inf),
+    "--taus": ("float", 1e-300, math.inf),
+    "--seed": ("int", 0, 2**32 - 1),
+    "--uniformity-sample": ("int", 2, math.inf),
+    "--eval-sample": ("int", 2, math.inf),
+    "--curve-sample": ("int", 2, math.inf),
+    "--ssp-k": ("int", 1, 8),  # d = 8
+    "--c3-sigma": ("float", 0, math.inf),
+    "--block": ("int", 1, math.inf),
+}
+
+
+class Worked(Exception):
+    """Raised by a stub: the command passed its checks and started the work."""
+
+
+def _stop(*a, **k):
+    raise Worked
+
+
+def _valid(value: str, kind: str, low: float, high: float) -> bool:
+    try:
+        v = int(value) if kind == "int" else float(value)
+    except ValueError:
+        return False
+    return math.isfinite(v) and low <= v <= high
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)) + 1.0
+    np.save(root / "x.npy", x)
+    np.save(root / "y.npy", x + rng.normal(size=x.shape))
+    (root / "old.png").write_bytes(b"precious")
+    (root / "afile").write_text("a file")
+    return root
+
+
+def _run(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    except Worked:
+        code = "worked"
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if code == 2:
+        assert err.startswith("gapsim: error: "), err
+        assert err.count("\n") == 1, err
+    return code
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(ANALYZE_FLAGS)), st.sampled_from(HOSTILE)),
+        max_size=3,
+        unique_by=lambda fv: fv[0],
+    ),
+    st.sampled_from(["none", "fresh.png", "old.png", "out.txt", "afile/f.png", "."]),
+)
+def test_analyze_flag_space(inputs, capsys, monkeypatch, flags, figure):
+    # refused (2, one line) iff a value is out of its range or the figure path is bad; else
+    # the analysis starts (stubbed), and nothing was written
+    import gapsim.analysis
+
+    monkeypatch.setattr(gapsim.analysis, "analyze", _stop)
+    argv = ["analyze", str(inputs / "x.npy"), str(inputs / "y.npy"), "--no-store", "--quiet"]
+    for f, v in flags:
+        argv += [f, v]
+    if figure != "none":
+        argv += ["--figure", str(inputs / figure)]
+    ok = all(_valid(v, *ANALYZE_FLAGS[f]) for f, v in flags) and figure in ("none", "fresh.png")
+    code = _run(argv, capsys)
+    assert code == ("worked" if ok else 2), (argv, code)
+    assert not (inputs / "fresh.png").exists()
+    assert (inputs / "old.png").read_bytes() == b"precious"
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["closing", "cone", "bogus"]),
+    st.sampled_from(["--dpi", "--frames", "--n-pairs", "--tau", "--seed"]),
+    st.sampled_from(HOSTILE),
+    st.sampled_from(["d.gif", "x.png", "old.png", "noext", "afile/d.gif"]),
+)
+def test_demo_flag_space(inputs, capsys, monkeypatch, name, flag, value, out):
+    # the demos' own checks (their Config) run; the simulation is stubbed
+    import gapsim.demos.base
+    import gapsim.demos.scenes
+
+    monkeypatch.setattr(gapsim.demos.base, "simulate", _stop)
+    monkeypatch.setattr(gapsim.demos.scenes, "simulate", _stop)
+    argv = ["demo", name, "--steps", "60", "--quiet", flag, value, "--out", str(inputs / out)]
+    rules = {
+        "--dpi": ("int", 20, 600),
+        "--frames": ("int", 2, 61),  # 60 steps: stride 1, 61 records at most
+        "--n-pairs": ("int", 2, 5000),  # 100000 pairs: refused by the estimate
+        "--tau": ("float", 1e-300, math.inf),
+        "--seed": ("int", 0, 2**32 - 1),
+    }
+    ok = name != "bogus" and out == "d.gif" and _valid(value, *rules[flag])
+    code = _run(argv, capsys)
+    assert code == ("worked" if ok else 2), (argv, code)
+    assert not (inputs / "d.gif").exists()
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from(["yaras_fig4a", "liang_shift", "bogus"]), max_size=2),
+    st.sampled_from(["fresh", "afile", "figs"]),
+    st.booleans(),
+)
+def test_figures_flag_space(inputs, capsys, monkeypatch, only, out, overwrite):
+    import gapsim.app.figures
+
+    monkeypatch.setattr(gapsim.app.figures, "build", _stop)
+    (inputs / "figs").mkdir(exist_ok=True)
+    (inputs / "figs" / "yaras_fig4a.png").write_bytes(b"precious")
+    argv = ["figures", "--quick", "--quiet", "--out", str(inputs / out)]
+    for n in only:
+        argv += ["--only", n]
+    argv += ["--overwrite"] if overwrite else []
+    replaces = out == "figs" and (not only or "yaras_fig4a" in only) and not overwrite
+    ok = "bogus" not in only and out != "afile" and not replaces
+    assert _run(argv, capsys) == ("worked" if ok else 2), argv
+    assert (inputs / "figs" / "yaras_fig4a.png").read_bytes() == b"precious"
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["", "nomatch*", "yi.subspace.theta1_bound"]),
+    st.sampled_from(["none", "fresh.md", "old.png", "r.json", "afile/r.md", "/proc/x/r.md"]),
+    st.booleans(),
+)
+def test_check_flag_space(inputs, capsys, monkeypatch, only, report, overwrite):
+    import gapsim.checks.report
+
+    monkeypatch.setattr(gapsim.checks.report, "run_checks", _stop)
+    argv = ["check", "--quick", "--quiet"] + (["--only", only] if only else [])
+    if report != "none":
+        argv += ["--report", report if report.startswith("/") else str(inputs / report)]
+    argv += ["--overwrite"] if overwrite else []
+    ok = (
+        only != "nomatch*"
+        and report in ("none", "fresh.md", "old.png")
+        and (report != "old.png" or overwrite)
+        and (report != "none" or not overwrite)
+    )
+    assert _run(argv, capsys) == ("worked" if ok else 2), argv
+    assert not (inputs / "fresh.md").exists()
+    assert (inputs / "old.png").read_bytes() == b"precious"
+
+
+@pytest.mark.slow  # about 440 invocations, each its own process: tens of minutes on 2 cores
+def test_fuzz_campaign_every_command(tmp_path):
+    # tests/fuzz_campaign.py: 0 tracebacks, silent accepts, hangs, replaced files, false
+    # refusals; every invocation ok or refused in one line
+    import fuzz_campaign
+
+    assert fuzz_campaign.main(["--jobs", "2", "--json", str(tmp_path / "out.json")]) == 0

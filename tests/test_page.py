@@ -143,7 +143,7 @@ def test_page_colors_match_the_figures():
     [
         (["demo", "closing", "--html", "{p}"], "html"),
         (["demo", "--quick"], "quick"),
-        (["demo", "closing", "--overwrite"], "overwrite"),
+        (["demo", "closing", "--out", "{f}"], "out"),  # --overwrite applies to GIFs too
         (["demo", "--html", "{p}", "--tau", "0.1"], "tau"),
         (["demo", "--html", "{p}", "--preview"], "preview"),
         (["demo", "--html", "{p}", "--store", "{f}"], "store"),

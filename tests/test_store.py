@@ -119,8 +119,10 @@ def test_mismatched_grid_is_a_one_line_error_unless_overwrite(tmp_path, capsys):
 def test_report_table_json_csv_sort_pending_and_errors(tmp_path, capsys):
     root = tmp_path / "results"
     sw = root / "sw"
-    assert main(["sweep", "--n-pairs", "4", "--solver", "gd", "--steps", "5", "--quiet",
+    assert main(["sweep", "--n-pairs", "4", "--solver", "gd", "--steps", "5",
                  "--grid", "tau=0.2,0.4,0.3", "--out", str(sw)]) == 0  # fmt: skip
+    # stdout is not a terminal here: no bar, but a progress line per tenth on stderr (item 8)
+    assert "gapsim sweep: 3/3 configs (100%) in " in capsys.readouterr().err
     assert main(["run", "--n-pairs", "4", "--tau", "0.5", "--store", str(root)]) == 0
     for p in (sw / "configs" / "0001").iterdir():  # make config 1 pending again
         p.unlink()
@@ -152,3 +154,58 @@ def test_report_table_json_csv_sort_pending_and_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("gapsim: error: ")
         assert err.count("\n") == 1
+    # --csv never replaces a file without --overwrite (item 2), checked before reading DIR
+    assert main(["report", str(root), "--csv", str(tmp_path / "t.csv")]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["report", str(root), "--csv", str(tmp_path / "t.csv"), "--overwrite"]) == 0
+    # --plot FIELD: a measure against a swept field (item 8); the pending config left out
+    capsys.readouterr()
+    assert main(["report", str(sw), "--plot", "tau", "--plot-out", str(tmp_path / "p.png")]) == 0
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"plot: {tmp_path / 'p.png'}" in capsys.readouterr().out
+    for bad in (["--plot", "seed"], ["--plot", "nope"], ["--plot", "tau", "--plot-y", "nope"]):
+        assert main(["report", str(sw), *bad, "--plot-out", str(tmp_path / "q.png")]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "q.png").exists()
+
+
+def test_store_load_has_the_report_rows(tmp_path, monkeypatch):
+    # issue 24, item 3: gapsim.app.store.load and gapsim report walk a root the same way. On main
+    # load(root) returned only the run folders directly under root (1 row here, 9 in the
+    # issue), and no entry column. A root with a run, a nested sweep (one config pending) and
+    # a corrupt run folder; the folders are written by hand (the store's layout), no run.
+    import gapsim.app.store
+    from gapsim.app.runs import collect
+
+    root = tmp_path / "results"
+    run = root / "run-a"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"config": {"tau": 0.5, "n_pairs": 4}}))
+    (run / "metrics.json").write_text(json.dumps({"diverged": False, "loss": 1.5}))
+    sw = root / "deep" / "sw"
+    (sw / "configs" / "0000").mkdir(parents=True)
+    configs = [{"index": i, "hash": "h", "config": {"tau": t, "n_pairs": 4}}
+               for i, t in enumerate((0.1, 0.2))]  # fmt: skip
+    (sw / "manifest.json").write_text(json.dumps({"configs": configs}))
+    (sw / "configs" / "0000" / "metrics.json").write_text('{"diverged": false, "loss": 0.5}')
+    bad = root / "run-bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{}")
+    (bad / "metrics.json").write_text("{not json")
+    report = collect(root)
+    table = gapsim.app.store.load(root)
+    pd = pytest.importorskip("pandas")  # the 'pandas' extra
+    assert isinstance(table, pd.DataFrame)
+    rows = table.to_dict("records")
+    assert [r["entry"] for r in rows] == [e["entry"] for e in report]
+    assert [r["entry"] for r in rows] == [
+        "deep/sw/configs/0000", "deep/sw/configs/0001", "run-a", "run-bad"
+    ]  # fmt: skip
+    assert [r["status"] for r in rows] == ["done", "pending", "done", "unreadable"]
+    assert rows[0]["config.tau"] == 0.1
+    assert rows[2]["loss"] == 1.5
+    assert rows[3]["error"] == "KeyError: 'config'"  # config.json holds no config
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)  # without pandas: dicts
+    plain = gapsim.app.store.load(root)
+    assert isinstance(plain, list)
+    assert [r["entry"] for r in plain] == [r["entry"] for r in rows]

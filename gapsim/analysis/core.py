@@ -23,6 +23,7 @@ recorded in :attr:`Analysis.settings`; drawn from ``jax.random.key(seed)``).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +35,15 @@ import numpy as np
 from gapsim._version import __version__
 from gapsim.analysis.load import validate_pair
 from gapsim.analysis.pairs import pair_measures, subsample
-from gapsim.analysis.posthoc import alignments, shift_curves
+from gapsim.analysis.posthoc import RENAMED, alignments, shift_curves
 from gapsim.analysis.spectra import subspace_stats
 from gapsim.app.result import _atomic_write_text, jsonable
 from gapsim.core.measures import flag_centroid_angle
+from gapsim.core.precision import x64
 from gapsim.core.progress import bar
 from gapsim.errors import ConfigError
 
-__all__ = ["Analysis", "analyze"]
+__all__ = ["Analysis", "analyze", "check_settings", "unit", "UNITS"]
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,29 @@ class Analysis:
     simulation: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
+    def headline(self) -> dict[str, Any]:
+        """The gap in three numbers: centroid distance, centroid angle in degrees, R@1 both ways.
+
+        The angle is ``None`` (undefined) when a mean norm is below
+        :data:`gapsim.core.measures.MIN_MEAN_NORM`.
+        """
+        m = self.measures
+        angle = m["centroid_angle"]
+        return {
+            "centroid_distance": m["centroid_distance"],
+            "centroid_angle_deg": None if not math.isfinite(angle) else math.degrees(angle),
+            "r1_xy": m["r1_xy"],
+            "r1_yx": m["r1_yx"],
+        }
+
     def summary(self) -> dict[str, Any]:
-        """Flat scalars: measures, structure, ``align.NAME.KEY`` (after), ``shift.TAU.*``."""
-        out = {"n": self.input["n"], "d": self.input["d"], **self.measures, **self.structure}
+        """Flat scalars: measures, structure, ``align.NAME.KEY`` (after), ``shift.TAU.*``.
+
+        ``uniformity`` (the mean of the two per-modality values) is ``uniformity_mean_xy``
+        here, beside ``uniformity_joint`` (the joint set's); units: :func:`unit`.
+        """
+        measures = {RENAMED.get(k, k): v for k, v in self.measures.items()}
+        out = {"n": self.input["n"], "d": self.input["d"], **measures, **self.structure}
         for name, row in self.alignments.items():
             if "after" in row:
                 out.update({f"align.{name}.{k}": v for k, v in row["after"].items()})
@@ -88,6 +110,7 @@ class Analysis:
         return jsonable(
             {
                 "gapsim_version": __version__,
+                "headline": self.headline(),
                 "input": self.input,
                 "settings": self.settings,
                 "measures": self.measures,
@@ -126,6 +149,90 @@ def _sample(z: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return z if rows.size == z.shape[0] else z[rows]
 
 
+UNITS = (
+    ("angle_deg", "deg"),
+    ("angles_deg", "deg"),
+    ("angle", "rad"),
+    ("theta_", "rad"),
+    ("lam_", "shift (1 closes the gap)"),
+    ("loss", "nats"),
+    ("uniformity_sample", "rows"),
+    ("uniformity", "log mean exp(-2 dist^2)"),
+    ("alignment", "mean squared distance"),
+    ("cosine", "cosine"),
+    ("r1_", "fraction"),
+    ("r5_", "fraction"),
+    ("matched_fraction", "fraction"),
+    ("margin", "cosine difference"),
+    ("distance", "euclidean"),
+    ("mean_norm", "euclidean"),
+    ("effective_rank", "dimensions"),
+    ("dim", "dimensions"),
+    ("sample", "rows"),
+    ("tau", "temperature"),
+    ("steps", "steps"),
+)
+"""(part of a key, its unit), first match wins: :func:`unit`."""
+
+
+def unit(key: str) -> str:
+    """The unit of a summary key (``""`` for counts and flags without one).
+
+    Example:
+        >>> unit("centroid_angle"), unit("align.ssp_k10.r1_xy"), unit("n")
+        ('rad', 'fraction', '')
+    """
+    last = key.rsplit(".", 1)[-1]
+    if last in ("n", "d"):
+        return ""
+    return next((u for part, u in UNITS if part in last), "")
+
+
+def check_settings(
+    *,
+    tau: float,
+    taus: tuple[float, ...],
+    seed: int,
+    samples: dict[str, int | None],
+    ssp_k: int | None,
+    c3_sigma: float,
+    block: int | None,
+) -> None:
+    """Every setting of :func:`analyze` in its range, before any work (ConfigError otherwise).
+
+    Example:
+        >>> check_settings(tau=0.07, taus=(0.01,), seed=0, samples={}, ssp_k=None,
+        ...                c3_sigma=0.0, block=None)
+    """
+
+    def positive_number(name: str, v: Any) -> None:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf
+        if not ok:
+            raise ConfigError(name, v, "must be finite and > 0")
+
+    def count(name: str, v: Any, low: int) -> None:
+        if v is None:
+            return
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+            raise ConfigError(name, v, f"must be an integer >= {low} (or None: all)")
+
+    positive_number("tau", tau)
+    if not taus:
+        raise ConfigError("taus", taus, "needs at least one temperature")
+    for t in taus:
+        positive_number("taus", t)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ConfigError("seed", seed, "must be an integer in 0..2^32-1")
+    for name, v in samples.items():
+        count(name, v, 2)  # uniformity, alignments and curves need two rows at least
+    count("ssp_k", ssp_k, 1)
+    count("block", block, 1)
+    ok = isinstance(c3_sigma, (int, float)) and math.isfinite(c3_sigma) and c3_sigma >= 0
+    if not ok:
+        raise ConfigError("c3_sigma", c3_sigma, "must be finite and >= 0")
+
+
+@x64
 def analyze(
     x: Any,
     y: Any,
@@ -158,7 +265,8 @@ def analyze(
         curve_sample: pairs (the batch) of the shift curves (``None``: all).
         lambdas: grid of shifts (default ``np.linspace(-1, 1, 41)``).
         variance: cumulative-variance cut of dimensions and data subspaces.
-        ssp_k: SSP keeps the top ``ssp_k`` shared directions (``None``: all).
+        ssp_k: SSP keeps at most the top ``ssp_k`` shared directions (``None``: all); the
+            alignment is named ``ssp_k{ssp_k}`` (:func:`gapsim.analysis.posthoc.ssp_label`).
         c3_sigma: noise level of the C3-style alignment.
         block: rows per block of the pairwise pass (default: 64 MiB slabs).
         simulate: keyword arguments of :func:`gapsim.analysis.replay.simulate_from` to also
@@ -176,8 +284,14 @@ def analyze(
         >>> a.structure["cone_cosine_x"] > 0.5  # doctest: +SKIP
         True
     """
-    if not (isinstance(tau, (int, float)) and 0 < tau < float("inf")):
-        raise ConfigError("tau", tau, "must be finite and > 0")
+    samples = {
+        "uniformity_sample": uniformity_sample,
+        "eval_sample": eval_sample,
+        "curve_sample": curve_sample,
+    }
+    check_settings(
+        tau=tau, taus=taus, seed=seed, samples=samples, ssp_k=ssp_k, c3_sigma=c3_sigma, block=block
+    )
     t0 = time.perf_counter()
     x, y, info = validate_pair(x, y)
     n = info["n"]

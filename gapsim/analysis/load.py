@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,15 @@ def load_array(path: str | os.PathLike, x_key: str | None = None, y_key: str | N
         raise ConfigError("path", str(path), "must be an existing file")
     try:
         if suffix == ".npy":
-            z = np.load(p, allow_pickle=False)
+            with open(p, "rb") as fh:  # closed on a bad file too (np.load(path) leaks it)
+                z = np.load(fh, allow_pickle=False)
             if z.ndim == 3 and z.shape[0] == 2:
                 return z[0], z[1]
             return z, None
         if suffix == ".npz":
-            with np.load(p, allow_pickle=False) as data:
-                return _named({k: data[k] for k in data.files}, str(path), x_key, y_key)
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            return _named(arrays, str(path), x_key, y_key)
         if suffix in (".pt", ".pth"):
             torch = _optional("torch", suffix)
             obj = torch.load(p, map_location="cpu", weights_only=True)
@@ -106,8 +109,9 @@ def load_array(path: str | os.PathLike, x_key: str | None = None, y_key: str | N
         if suffix == ".safetensors":
             st = _optional("safetensors.numpy", suffix)
             return _named(st.load_file(str(p)), str(path), x_key, y_key)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ConfigError("path", str(path), f"must be a readable embedding file ({e})") from e
+    except (OSError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError("path", str(path), f"must be a readable embedding file ({why})") from e
     raise ConfigError("path", str(path), "must end in .npy, .npz, .pt, .pth or .safetensors")
 
 

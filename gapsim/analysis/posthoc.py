@@ -5,7 +5,8 @@ to ``eval_sample``, a random subsample above: the before/after measures, R@1 amo
 those of that set, so retrieval is among ``eval_sample`` candidates):
 
 - ``gap_shift``: Liang et al. (2022)'s shift by the whole gap vector (:math:`\lambda = 1`);
-- ``ssp``: Yi, Douady & Chen (2025)'s shared space projection, top ``ssp_k`` directions;
+- ``ssp_kK``: Yi, Douady & Chen (2025)'s shared space projection, top ``K = ssp_k``
+  directions (``ssp_kall``: every shared direction);
 - ``mean_removal``: subtract each modality's mean and renormalise;
 - ``c3``: C3-style (Zhang et al. 2024, "Connect, Collapse, Corrupt"): mean removal, then
   Gaussian noise :math:`\mathcal N(0, \sigma^2 I)` added to the second modality (C3 corrupts
@@ -37,7 +38,7 @@ from gapsim.alignment import (
 from gapsim.alignment._common import AlignResult, GapShiftCurve, _finish, _pair, _renormalize
 from gapsim.errors import ConfigError
 
-__all__ = ["c3_noise_alignment", "alignments", "shift_curves"]
+__all__ = ["c3_noise_alignment", "alignments", "shift_curves", "ssp_label"]
 
 TABLE_KEYS = (
     "centroid_distance",
@@ -89,13 +90,22 @@ def _rotation(x, y, tau: float, variance: float) -> AlignResult:
     return hyperplane_rotation(x, y, variance=variance, tau=tau)
 
 
+RENAMED = {"uniformity": "uniformity_mean_xy"}
+"""Table names that say what the value is: the mean of the two per-modality uniformities."""
+
+
 def _row(r: AlignResult) -> dict[str, Any]:
     keep = {k: v for k, v in r.info.items() if np.ndim(v) == 0 and not isinstance(v, (str, bytes))}
     return {
-        "before": {k: r.before[k] for k in TABLE_KEYS},
-        "after": {k: r.after[k] for k in TABLE_KEYS},
+        "before": {RENAMED.get(k, k): r.before[k] for k in TABLE_KEYS},
+        "after": {RENAMED.get(k, k): r.after[k] for k in TABLE_KEYS},
         "info": keep,
     }
+
+
+def ssp_label(ssp_k: int | None) -> str:
+    """The name of the SSP row, with its k: ``ssp_k10``, ``ssp_kall``."""
+    return f"ssp_k{'all' if ssp_k is None else ssp_k}"
 
 
 def alignments(
@@ -119,7 +129,7 @@ def alignments(
     y /= np.linalg.norm(y, axis=1, keepdims=True)
     runs = {
         "gap_shift": lambda: gap_shift(x, y, 1.0, tau=tau),
-        "ssp": lambda: ssp(x, y, variance=variance, k=ssp_k, tau=tau),
+        ssp_label(ssp_k): lambda: ssp(x, y, variance=variance, k=ssp_k, tau=tau),
         "mean_removal": lambda: mean_removal(x, y, tau=tau),
         "c3": lambda: c3_noise_alignment(x, y, key, sigma=c3_sigma, tau=tau),
         "hyperplane_rotation": lambda: _rotation(x, y, tau, variance),

@@ -18,11 +18,49 @@ import numpy as np
 from gapsim.app.config import Config
 from gapsim.app.simulate import simulate
 from gapsim.core.sampling import subsample
+from gapsim.errors import ConfigError
 
-__all__ = ["simulate_from", "GAP_KEYS"]
+__all__ = ["simulate_from", "run_config", "GAP_KEYS", "DEFAULT_N"]
+
+DEFAULT_N = 256
+"""Pairs of the free-point run when none is asked for (all of them when there are fewer)."""
 
 GAP_KEYS = ("centroid_distance", "centroid_angle", "paired_cosine_mean", "r1_xy", "loss")
 """Measures reported before and after the run."""
+
+
+def run_config(
+    n: int,
+    d: int,
+    tau: float = 0.07,
+    steps: int = 2000,
+    solver: str = "adam",
+    lr: float | None = None,
+    dtype: str = "float32",
+    stride: int = 10,
+) -> Config:
+    """The validated :class:`~gapsim.app.config.Config` of :func:`simulate_from`'s run.
+
+    ``gapsim analyze --simulate`` builds it before any work, so that a bad setting (a step
+    count whose trajectory would not fit, a temperature <= 0) is refused at once.
+
+    Raises:
+        ConfigError: a setting out of its range (:class:`~gapsim.app.config.Config`).
+    """
+    for name, v in (("simulate_steps", steps), ("simulate_tau", tau)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ConfigError(name, v, "must be a number")
+    return Config(
+        n_pairs=int(n),
+        dim=int(d),
+        tau=float(tau),
+        solver=solver,
+        steps=int(steps),
+        lr=lr,
+        stride=int(stride),
+        early_stop=False,
+        dtype=dtype,
+    )
 
 
 def simulate_from(
@@ -30,7 +68,7 @@ def simulate_from(
     y: np.ndarray,
     key: jax.Array,
     *,
-    n: int = 256,
+    n: int | None = None,
     tau: float = 0.07,
     steps: int = 2000,
     solver: str = "adam",
@@ -44,7 +82,8 @@ def simulate_from(
         x: ``(N, d)`` unit rows.
         y: ``(N, d)`` unit rows paired with ``x``.
         key: PRNG key of the subsample (the run's own seed is 0: it draws nothing from it).
-        n: pairs to keep (all if ``n >= N``).
+        n: pairs to keep, 2..N (default: :data:`DEFAULT_N`, or all N pairs when fewer); a
+            larger ``n`` is refused, never cut silently.
         tau: the fixed temperature of the run.
         steps: steps of the solver (no early stop, so the trajectory has a fixed length).
         solver: ``adam``, ``gd``, ``sgd`` (dynamics) or ``lbfgs`` (optimum).
@@ -58,19 +97,14 @@ def simulate_from(
         ``history`` the recorded ``step``, ``centroid_distance``, ``centroid_angle``,
         ``paired_cosine_mean``, ``loss``; ``rows`` the indices of the pairs used.
     """
-    rows = subsample(key, x.shape[0], n)
+    total = x.shape[0]
+    if n is None:
+        n = min(DEFAULT_N, total)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= total:
+        raise ConfigError("simulate_n", n, f"must be an integer in 2..{total} (the pairs given)")
+    rows = subsample(key, total, n)
     x0, y0 = np.asarray(x[rows], np.float64), np.asarray(y[rows], np.float64)
-    cfg = Config(
-        n_pairs=int(rows.size),
-        dim=int(x.shape[1]),
-        tau=float(tau),
-        solver=solver,
-        steps=int(steps),
-        lr=lr,
-        stride=int(stride),
-        early_stop=False,
-        dtype=dtype,
-    )
+    cfg = run_config(int(rows.size), int(x.shape[1]), tau, steps, solver, lr, dtype, stride)
     r = simulate(cfg, (x0, y0))
     hist = {k: np.asarray(r.history[k]) for k in ("step", *GAP_KEYS[:3], "loss")}
     keep = np.isfinite(hist["step"])

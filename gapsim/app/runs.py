@@ -13,20 +13,31 @@ budget, beside the measured ``steps``), then :data:`COLUMNS` (``full=True``: eve
 Example:
     >>> rows = collect("results")  # doctest: +SKIP
     >>> print(format_table(tabulate(rows, sort="loss")))  # doctest: +SKIP
-    >>> format_value(0.123456789), format_value(None), format_value([1.0, True])
-    ('0.123457', '-', '[1, True]')
+    >>> format_value(0.123456789), format_value(None), format_value(float("nan"))
+    ('0.123457', '-', '-')
+    >>> format_value([1.0, True])
+    '[1, True]'
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from gapsim.errors import ConfigError
 
-__all__ = ["COLUMNS", "MISSING", "collect", "tabulate", "format_value", "format_table"]
+__all__ = [
+    "COLUMNS",
+    "MISSING",
+    "collect",
+    "entries",
+    "tabulate",
+    "format_value",
+    "format_table",
+]
 
 COLUMNS = (
     "loss",
@@ -43,72 +54,38 @@ MISSING = "-"
 
 
 def collect(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The entries under ``path``: ``{"entry", "status", "config", "metrics"}`` each.
+    """The entries under ``path`` (:func:`gapsim.app.store.walk`, the walker ``store.load`` uses).
+
+    Each is ``{"entry", "status", "config", "metrics"}`` (``"error"`` when unreadable);
+    ``entry`` is the path relative to ``path``.
 
     Raises:
         ConfigError: ``path`` holds no run or sweep folder.
     """
-    root = Path(path)
-    found: list[dict[str, Any]] = []
-    if root.is_dir():
-        _walk(root, root, found)
+    from gapsim.app.store import walk
+
+    found = walk(path)
     if not found:
         raise ConfigError("DIR", str(path), "holds no gapsim run or sweep folder")
     return found
 
 
-def _walk(folder: Path, root: Path, found: list[dict[str, Any]]) -> None:
-    from gapsim.app.store import MANIFEST, entry_dir, load_sweep, read_metrics
+def entries(configs: Sequence[Any], results: Sequence[Any]) -> list[dict[str, Any]]:
+    """Entries as :func:`collect` gives, for results in memory (a sweep run with ``--no-store``).
 
-    rel = folder.relative_to(root).as_posix() if folder != root else folder.name
-    try:
-        if (folder / MANIFEST).exists():
-            manifest, metrics = load_sweep(folder)
-            n = len(manifest["configs"])
-            for c in manifest["configs"]:
-                i = c["index"]
-                name = f"{rel}/{entry_dir(folder, i, n).relative_to(folder).as_posix()}"
-                found.append(_row(name, c["config"], metrics.get(i)))
-            return
-        if (folder / "metrics.json").exists() and (folder / "config.json").exists():
-            config = json.loads((folder / "config.json").read_text())["config"]
-            found.append(_row(rel, config, read_metrics(folder)))
-            return
-    except (OSError, ValueError, KeyError, TypeError) as e:  # a corrupt file: one row says so
-        found.append(_unreadable(rel, e))
-        return
-    for child in sorted(folder.iterdir()):
-        if child.is_dir() and not child.name.startswith("."):
-            _walk(child, root, found)
-        elif child.suffix == ".json" and child.with_suffix(".npz").exists():
-            _saved_result(child, root, found)
+    ``entry`` is the config's index; a :class:`~gapsim.errors.DivergenceError` is ``diverged``.
+    """
+    from gapsim.errors import DivergenceError
 
-
-def _saved_result(path: Path, root: Path, found: list[dict[str, Any]]) -> None:
-    """A ``Result.save`` pair (``--out PATH``): its JSON holds config, measures, certificate."""
-    name = path.relative_to(root).as_posix()[: -len(".json")]
-    try:
-        meta = json.loads(path.read_text())
-        if not {"config", "measures", "certificate"} <= set(meta):
-            return  # some other JSON beside an npz: not ours
-        cert = meta["certificate"]
-        metrics = {**meta["measures"], "converged": cert["converged"], "steps": cert["steps"]}
-        found.append(_row(name, meta["config"], {"diverged": False, **metrics}))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        found.append(_unreadable(name, e))
-
-
-def _row(name: str, config: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
-    if metrics is None:
-        status = "pending"
-    else:
-        status = "diverged" if metrics.get("diverged") else "done"
-    return {"entry": name, "status": status, "config": config, "metrics": metrics or {}}
-
-
-def _unreadable(name: str, e: Exception) -> dict[str, Any]:
-    reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    return {"entry": name, "status": "unreadable", "config": {}, "metrics": {}, "error": reason}
+    out = []
+    for i, (cfg, r) in enumerate(zip(configs, results, strict=True)):
+        if isinstance(r, DivergenceError):
+            metrics = {"diverged": True, "error": str(r)}
+        else:
+            metrics = {"diverged": False, **r.summary()}
+        status = "diverged" if metrics["diverged"] else "done"
+        out.append({"entry": str(i), "status": status, "config": cfg.to_dict(), "metrics": metrics})
+    return out
 
 
 def tabulate(
@@ -159,8 +136,12 @@ def tabulate(
 
 
 def format_value(v: Any) -> str:
-    """One cell of text: floats to 6 significant digits, lists bracketed, ``None`` as ``-``."""
-    if v is None:
+    """One cell of text: floats to 6 significant digits, lists bracketed, ``None``/NaN as ``-``.
+
+    NaN is how a measure that is undefined (a centroid angle between vanishing means) or
+    missing travels in memory; JSON carries it as ``null``, text as :data:`MISSING`.
+    """
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return MISSING
     if isinstance(v, float):
         return f"{v:.6g}"

@@ -52,6 +52,7 @@ __all__ = [
     "entry_dir",
     "run_sweep",
     "load_sweep",
+    "walk",
     "load",
     "sweep_lock",
     "clear_stale_staging",
@@ -187,25 +188,102 @@ def sweep_lock(out: Path) -> Iterator[None]:
             lock.unlink()
 
 
-def load(path: str | os.PathLike) -> Any:
-    """A table of what gapsim stored under ``path``: a sweep folder, run folder or store root.
+def walk(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every entry stored under ``path``: the one walker of ``gapsim report`` and :func:`load`.
 
-    One row per run (``config.*`` columns, then the metrics); a sweep's pending configs are
-    left out. Returns a pandas DataFrame when pandas is installed, else a list of dicts.
+    ``path`` is a run folder, a sweep folder, or any folder holding them at any depth (nested
+    sweeps included), and the ``Result.save`` pairs of ``gapsim run --out PATH`` (``PATH.json``
+    + ``PATH.npz``) found there. Each entry is ``{"entry", "status", "config", "metrics"}``:
+    ``entry`` the path relative to ``path`` (a sweep config's is ``SWEEP/configs/NNNN``),
+    ``status`` ``done``, ``diverged``, ``pending`` (a sweep config not finished yet) or
+    ``unreadable`` (a corrupt file never stops the walk; ``error`` holds the reason). Hidden
+    folders (staging folders of a writer) are skipped. Nothing found: an empty list.
     """
-    path = Path(path)
-    if (path / MANIFEST).exists():
-        manifest, metrics = load_sweep(path)
-        rows = [
-            {**_prefixed(manifest["configs"][i]["config"]), **m} for i, m in sorted(metrics.items())
-        ]
+    root = Path(path)
+    found: list[dict[str, Any]] = []
+    if root.is_dir():
+        _walk(root, root, found)
+    return found
+
+
+def _walk(folder: Path, root: Path, found: list[dict[str, Any]]) -> None:
+    rel = folder.relative_to(root).as_posix() if folder != root else folder.name
+    try:
+        if (folder / MANIFEST).exists():
+            manifest, metrics = load_sweep(folder)
+            n = len(manifest["configs"])
+            for c in manifest["configs"]:
+                i = c["index"]
+                name = f"{rel}/{entry_dir(folder, i, n).relative_to(folder).as_posix()}"
+                found.append(_entry(name, c["config"], metrics.get(i)))
+            return
+        if (folder / "metrics.json").exists() and (folder / "config.json").exists():
+            config = json.loads((folder / "config.json").read_text())["config"]
+            found.append(_entry(rel, config, read_metrics(folder)))
+            return
+    except (OSError, ValueError, KeyError, TypeError) as e:  # a corrupt file: one row says so
+        found.append(_unreadable(rel, e))
+        return
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and not child.name.startswith("."):
+            _walk(child, root, found)
+        elif child.suffix == ".json" and child.with_suffix(".npz").exists():
+            _saved_result(child, root, found)
+
+
+def _saved_result(path: Path, root: Path, found: list[dict[str, Any]]) -> None:
+    """A ``Result.save`` pair (``--out PATH``): its JSON holds config, measures, certificate."""
+    name = path.relative_to(root).as_posix()[: -len(".json")]
+    try:
+        meta = json.loads(path.read_text())
+        if not isinstance(meta, dict) or not {"config", "measures", "certificate"} <= set(meta):
+            return  # some other JSON beside an npz: not ours
+        cert = meta["certificate"]
+        metrics = {**meta["measures"], "converged": cert["converged"], "steps": cert["steps"]}
+        found.append(_entry(name, meta["config"], {"diverged": False, **metrics}))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        found.append(_unreadable(name, e))
+
+
+def _entry(name: str, config: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
+    if metrics is None:
+        status = "pending"
     else:
-        folders = [path] if (path / "metrics.json").exists() else sorted(path.iterdir())
-        rows = [
-            {**_prefixed(json.loads((f / "config.json").read_text())["config"]), **read_metrics(f)}
-            for f in folders
-            if (f / "metrics.json").exists() and (f / "config.json").exists()
-        ]
+        status = "diverged" if metrics.get("diverged") else "done"
+    return {"entry": name, "status": status, "config": config, "metrics": metrics or {}}
+
+
+def _unreadable(name: str, e: Exception) -> dict[str, Any]:
+    reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return {"entry": name, "status": "unreadable", "config": {}, "metrics": {}, "error": reason}
+
+
+def load(path: str | os.PathLike) -> Any:
+    """A table of everything stored under ``path``: the rows ``gapsim report DIR`` lists.
+
+    One row per entry of :func:`walk` (the same walker as the report, so the same rows, nested
+    sweeps and pending configs included): ``entry`` (the path relative to ``path``),
+    ``status``, ``error`` (for unreadable entries), ``config.*`` (every config field), then the
+    metrics. Returns a pandas DataFrame when pandas is installed (``pip install
+    gapsim[pandas]``), else the same rows as a list of dicts.
+
+    Raises:
+        ConfigError: ``path`` holds no run or sweep folder.
+    """
+    found = walk(path)
+    if not found:
+        raise ConfigError("path", str(path), "holds no gapsim run or sweep folder")
+    errors = any("error" in e for e in found)
+    rows = [
+        {
+            "entry": e["entry"],
+            "status": e["status"],
+            **({"error": e.get("error")} if errors else {}),
+            **_prefixed(e["config"]),
+            **{k: v for k, v in e["metrics"].items() if k != "diverged"},
+        }
+        for e in found
+    ]
     try:
         import pandas as pd
     except ImportError:
@@ -291,6 +369,7 @@ def run_sweep(
     overwrite: bool = False,
     progress: bool = False,
     record_points: bool = False,
+    lines: bool = False,
 ) -> tuple[list[Result | DivergenceError], int]:
     """Run a sweep into the store folder ``out``, resuming what an earlier run finished.
 
@@ -316,6 +395,7 @@ def run_sweep(
         progress: draw a bar over the configs.
         record_points: store every record's points too (``history["z"]``; part of the sweep's
             identity, so a sweep with points never reuses one without).
+        lines: print a progress line per tenth of the configs (:func:`gapsim.app.sweep.sweep`).
 
     Returns:
         ``(results, reused)``: results in the order of ``configs`` and how many were loaded.
@@ -353,6 +433,7 @@ def run_sweep(
             chunk,
             devices,
             progress=progress,
+            lines=lines,
             done=done,
             on_chunk=save_chunk,
             record_points=record_points,

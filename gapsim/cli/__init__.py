@@ -23,6 +23,11 @@ Conventions (every command):
 - ``--out`` is where the command writes its output: a folder for commands that write many files
   (``sweep``, ``figures``), a file path for one (``demo``: the GIF; ``run``: ``PATH.json`` +
   ``PATH.npz``).
+- Every flag is validated and every output path checked before any work starts; no file is
+  replaced without ``--overwrite`` (:mod:`gapsim.cli._paths`).
+- Work and memory are estimated before a run, sweep, demo or analysis starts; beyond the
+  limits of :mod:`gapsim.cli._budget` the command is refused with the estimate unless
+  ``--allow-large``. A requested size is never changed silently.
 
 Command modules import JAX only when they run, so ``gapsim --help`` does not import it. A
 command runs in JAX's 64-bit mode (:func:`gapsim.core.precision.x64`): the checks and certificates
@@ -48,6 +53,7 @@ COMMANDS = ("run", "sweep", "check", "figures", "demo", "report", "analyze", "em
 EPILOG = f"""\
 exit status: 0 done; 2 bad input (one line on stderr); 3 the run diverged or a check failed.
 --json prints one JSON document; a missing value prints as '-' (null in JSON).
+Nothing is replaced without --overwrite; work beyond the stated limits needs --allow-large.
 The claims that 'gapsim check' tests: {THEORY_DOC}.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import typing
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "add_list_flag",
     "print_json",
     "positive_int",
+    "number",
     "error",
 ]
 
@@ -75,6 +77,31 @@ def positive_int(text: str) -> int:
 
 
 positive_int.__name__ = "integer >= 1"
+
+
+def number(kind: type, low: float, name: str, strict: bool = False, high: float = math.inf):
+    """An argparse ``type=``: a finite ``kind`` in [``low``, ``high``], ``low`` excluded if strict.
+
+    Anything else (``nan``, ``inf``, ``-1`` for a count, ``abc``) is refused in one line.
+
+    Example:
+        >>> number(float, 0.0, "number", strict=True)("0.07")
+        0.07
+    """
+
+    def conv(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {name}, got {text!r}") from None
+        if not math.isfinite(v) or v < low or (strict and v == low) or v > high:
+            top = "" if high == math.inf else f" and <= {high:g}"
+            op = ">" if strict else ">="
+            raise argparse.ArgumentTypeError(f"must be a finite {name} {op} {low:g}{top}: {text}")
+        return v
+
+    conv.__name__ = name
+    return conv
 
 
 def error(message: str) -> None:

@@ -33,7 +33,9 @@ def add_page_flags(p: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="with --html: the small grids (under 2 minutes)"
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="with --html: replace PAGE if it exists"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing GIF/MP4, or with --html the PAGE",
     )
     p.add_argument(
         "--store",
@@ -49,7 +51,7 @@ def check_page_flags(ns: argparse.Namespace) -> None:
         ConfigError: one line naming the flag.
     """
     if ns.html is None:
-        for flag in ("quick", "overwrite", "store"):
+        for flag in ("quick", "store"):  # --overwrite also applies to the GIF
             if getattr(ns, flag) not in (None, False):
                 raise ConfigError(flag, getattr(ns, flag), "only applies with --html PAGE")
         return

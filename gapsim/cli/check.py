@@ -29,9 +29,11 @@ from gapsim.cli._common import (
     add_quiet_flag,
     error,
 )
+from gapsim.cli._paths import check_output_file, check_output_files
 from gapsim.errors import ConfigError
 
-__all__ = ["NAME", "HELP", "FAIL_ON", "add_parser", "failing", "run"]
+__all__ = ["NAME", "HELP", "FAIL_ON", "add_parser", "failing", "report_paths", "figures_link"]
+__all__ += ["run"]
 
 NAME = "check"
 HELP = "run the theorem checks and print the verdict table"
@@ -51,10 +53,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "nothing, 3 when a check raised or a --fail-on verdict occurred."
         ),
     )
-    p.add_argument("--quick", action="store_true", help="quick tier (< 5 min on 2 CPU cores)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="quick tier (about 2-3 min on 2 CPU cores; the full tier about 27 min)",
+    )
     p.add_argument("--only", metavar="PATTERN", help="ids matching a glob or containing PATTERN")
     add_json_flag(p, "the results (a list with one object per check)")
-    p.add_argument("--report", metavar="PATH", help="write the markdown report to PATH")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write the markdown report to PATH and every number to PATH with .json (links "
+        "to the figures and docs relative to PATH)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     p.add_argument(
         "--merge",
         action="store_true",
@@ -84,6 +96,37 @@ def failing(results: list, fail_on: str | None) -> list:
     return [r for r in results if str(getattr(r.verdict, "value", r.verdict)) in bad]
 
 
+def report_paths(report: str, overwrite: bool) -> tuple[Path, Path]:
+    """The markdown report and its JSON (``PATH`` with ``.json``), checked before any work.
+
+    Raises:
+        ConfigError: a path is empty, a folder, in an unwritable place, or exists (and not
+            ``overwrite``); or the report itself ends in ``.json`` (both would be one file).
+    """
+    md = check_output_file(report, "report", overwrite=overwrite)
+    if md.suffix.lower() == ".json":
+        raise ConfigError("report", report, "is the markdown report: give PATH.md (the JSON "
+                          "goes beside it)")  # fmt: skip
+    (js,) = check_output_files([md.with_suffix(".json")], "report", overwrite=overwrite)
+    return md, js
+
+
+def figures_link(report: str) -> str:
+    """The project's ``figures/`` folder as a link relative to where the report is written.
+
+    The project is the clone gapsim runs from (the folder holding the ``gapsim`` package) when
+    it has ``figures/``, else the current folder; the report's ``docs/theory.md`` link sits
+    beside it (:func:`gapsim.checks.report.markdown_report`), so both resolve wherever the
+    report is written.
+    """
+    import gapsim
+
+    clone = Path(gapsim.__file__).resolve().parents[1]
+    root = clone if (clone / "figures").is_dir() else Path.cwd()
+    target = root / "figures"
+    return Path(os.path.relpath(target, Path(report).resolve().parent)).as_posix()
+
+
 def run(ns: argparse.Namespace) -> int:
     """Run the selected checks; print table or JSON; write the report; the exit status."""
     from gapsim.checks.base import ERROR
@@ -94,6 +137,10 @@ def run(ns: argparse.Namespace) -> int:
         raise ConfigError("only", ns.only, "no check matches (see gapsim check --list)")
     if ns.merge and not ns.report:
         raise ConfigError("merge", True, "--merge needs --report PATH")
+    if ns.report is not None and not ns.list:  # both files checked before any check runs
+        report_paths(ns.report, ns.overwrite or ns.merge)  # --merge updates the report in place
+    elif ns.overwrite:
+        raise ConfigError("overwrite", True, "applies to --report only")
     if ns.list:
         width = max(len(c.id) for c in checks)
         print("\n".join(f"{c.id:<{width}}  {c.paper}" for c in checks))
@@ -117,8 +164,7 @@ def run(ns: argparse.Namespace) -> int:
         results = run_checks(ns.only, quick=ns.quick, progress=progress)
     wall = time.perf_counter() - t0
     if ns.report:
-        figures = Path(os.path.relpath("figures", Path(ns.report).resolve().parent))
-        write_report(ns.report, results, ns.quick, wall, figures.as_posix(), merge=ns.merge)
+        write_report(ns.report, results, ns.quick, wall, figures_link(ns.report), merge=ns.merge)
     if ns.json:
         print(to_json(results))
     else:

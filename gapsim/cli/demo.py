@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Iterator
 
+from gapsim.cli._budget import add_allow_large_flag
 from gapsim.cli._common import EXIT_OK, add_list_flag, add_quiet_flag, positive_int
 from gapsim.cli._paths import check_output_file
 from gapsim.errors import ConfigError
@@ -28,6 +29,8 @@ HELP = "animate the gap on S^2 (GIF), explore it with sliders, or write the teac
 
 MAX_FRAMES = 1000
 PREVIEW_FRAMES = 12
+DPI_RANGE = (20, 600)
+"""``--dpi`` bounds: 160 x 80 px to 4800 x 2400 px frames (8 x 4 inches)."""
 SCENE_FLAGS = (
     ("--phi", "ANGLE", "'hyperplanes': dihedral angle (radians, or 30deg, 0.25pi)"),
     ("--cone-angle", "ANGLE", "'cone': cap half-angle (radians, or 30deg)"),
@@ -46,7 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="the demo (see --list)")
     add_list_flag(p, "demos")
-    p.add_argument("--out", metavar="FILE", help="output GIF [figures/demos/NAME.gif]")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output GIF, ending in .gif (an MP4 beside it where ffmpeg exists) "
+        "[figures/demos/NAME.gif]",
+    )
+    add_allow_large_flag(p)
     p.add_argument("--frames", type=int, metavar="N", help="number of frames [48]")
     p.add_argument("--interactive", action="store_true", help="open a window with sliders")
     p.add_argument("--seed", type=int, help="random seed [0]")
@@ -55,8 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimisation steps (demo default)")
     p.add_argument(
         "--dpi",
-        type=positive_int,
-        help="resolution of the frames [200: 1600 x 800 px, text 25 px, legible on a projector]",
+        type=_dpi,
+        help=f"resolution of the frames, {DPI_RANGE[0]}..{DPI_RANGE[1]} [200: 1600 x 800 px, "
+        "text 25 px, legible on a projector; 60 with --preview]",
     )
     p.add_argument(
         "--preview",
@@ -73,6 +83,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     add_page_flags(p)  # --html PAGE: the teaching page (gapsim/cli/_page.py)
     add_quiet_flag(p)
+
+
+def _dpi(text: str) -> int:
+    """An argparse ``type=`` for ``--dpi``: an integer in :data:`DPI_RANGE`."""
+    value = positive_int(text)
+    if not DPI_RANGE[0] <= value <= DPI_RANGE[1]:
+        raise argparse.ArgumentTypeError(f"must lie in {DPI_RANGE[0]}..{DPI_RANGE[1]}")
+    return value
+
+
+_dpi.__name__ = "resolution"
 
 
 def _names() -> str:
@@ -103,8 +124,9 @@ def run(ns: argparse.Namespace) -> int:
     show_bars = interactive(ns.quiet)
     if ns.preview and ns.interactive:
         raise ConfigError("preview", True, "makes a GIF; not used with --interactive")
-    if not ns.interactive:  # checked before the (long) simulation
-        check_output_file(_gif_path(ns.out or f"figures/demos/{ns.name}.gif"), "out")
+    if not ns.interactive:  # checked before the (long) simulation; nothing replaced
+        out = ns.out if ns.out is not None else f"figures/demos/{ns.name}.gif"
+        _check_out(out, ns.overwrite, mp4=not ns.preview)
     scene = {}
     for flag, _, _ in SCENE_FLAGS:
         key = flag[2:].replace("-", "_")
@@ -119,15 +141,16 @@ def run(ns: argparse.Namespace) -> int:
     params = demo.params(
         frames=frames, seed=ns.seed, n_pairs=ns.n_pairs, tau=ns.tau, steps=ns.steps, **scene
     )
+    from gapsim.demos.render import PREVIEW_DPI, PROJECTOR_DPI, render
+
+    dpi = ns.dpi or (PREVIEW_DPI if ns.preview else PROJECTOR_DPI)
+    _check_size(ns.name, params, dpi, ns.allow_large)
     if ns.interactive:
         from gapsim.demos.interactive import show
 
         _gui_backend()
         show(demo, params)
         return 0
-    from gapsim.demos.render import PREVIEW_DPI, PROJECTOR_DPI, render
-
-    dpi = ns.dpi or (PREVIEW_DPI if ns.preview else PROJECTOR_DPI)
     t0 = time.perf_counter()
     with _unoptimised_xla(ns.preview and demo.preview_unoptimised):
         movie = demo.build({**params, "progress": show_bars})
@@ -166,6 +189,36 @@ def _unoptimised_xla(on: bool) -> Iterator[None]:
         yield
     finally:
         jax.config.update("jax_disable_most_optimizations", before)
+
+
+def _check_size(name: str, params: dict, dpi: int, allow_large: bool) -> None:
+    """Refuse a demo whose simulation and frames exceed the limits of :mod:`gapsim.cli._budget`.
+
+    The simulation: Adam on S^2 (:func:`gapsim.cli._budget.run_work`); each frame draws every
+    pair (about 0.5 s a frame at 150 dpi and 1e-4 s a pair, growing with the pixels) and is
+    held as RGBA until the GIF is written.
+    """
+    from gapsim.cli._budget import check_budget, run_work, seconds
+
+    n, steps, frames = params["n_pairs"], params["steps"], params["frames"]
+    sim = {"n_pairs": n, "dim": 3, "solver": "adam", "steps": steps, "second_order": False}
+    draw = frames * (0.5 * (dpi / 150) ** 2 + 1e-4 * abs(n))
+    check_budget(
+        f"demo {name} with {n} pairs, {steps} steps, {frames} frames at {dpi} dpi",
+        cpu_seconds=seconds(run_work(sim), runs=1) + draw,
+        memory=frames * (8 * dpi) * (4 * dpi) * 4,
+        allow_large=allow_large,
+    )
+
+
+def _check_out(out: str, overwrite: bool, mp4: bool = True) -> None:
+    """The GIF (and the MP4 beside it, where ffmpeg exists): writable, new unless overwrite."""
+    import shutil
+
+    check_output_file(out, "out", overwrite=overwrite, suffixes=(".gif", ".mp4"))
+    check_output_file(_gif_path(out), "out", overwrite=overwrite)
+    if mp4 and shutil.which("ffmpeg"):
+        check_output_file(_gif_path(out)[:-4] + ".mp4", "out", overwrite=overwrite)
 
 
 def _gif_path(out: str) -> str:

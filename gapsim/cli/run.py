@@ -11,12 +11,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gapsim.cli._budget import add_allow_large_flag
 from gapsim.cli._common import add_json_flag, add_quiet_flag, print_json
+from gapsim.errors import ConfigError
 
-__all__ = ["NAME", "HELP", "add_parser", "add_store_flags", "run", "describe"]
+__all__ = ["NAME", "HELP", "STORE", "add_parser", "add_store_flags", "store_root", "run"]
+__all__ += ["describe"]
 
 NAME = "run"
 HELP = "optimise InfoNCE over free points once and report"
+STORE = "results"
+"""The default results store (``--store``)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,21 +33,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_json_flag(p, "the summary")
     p.add_argument("--out", metavar="PATH", help="also save the result as PATH.json + PATH.npz")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out result")
+    add_allow_large_flag(p)
     add_store_flags(p, "the run folder DIR/run-<UTC time>-<config hash>/")
     add_config_flags(p)
 
 
 def add_store_flags(p: argparse.ArgumentParser, what: str) -> None:
     """``--store DIR``, ``--no-store`` and ``--quiet`` (shared by ``run`` and ``sweep``)."""
-    p.add_argument(
-        "--store", default="results", metavar="DIR", help=f"results store: {what} [results]"
-    )
+    p.add_argument("--store", metavar="DIR", help=f"results store: {what} [{STORE}]")
     p.add_argument(
         "--no-store",
         action="store_true",
         help="write nothing to the results store (a sweep still writes an explicit --out)",
     )
     add_quiet_flag(p)
+
+
+def store_root(ns: argparse.Namespace) -> str | None:
+    """The results store of ``--store``/``--no-store`` (None: write nothing there).
+
+    Raises:
+        ConfigError: both were given (the store would be ignored).
+    """
+    if ns.no_store:
+        if ns.store is not None:
+            raise ConfigError("store", ns.store, "is not written with --no-store; give one")
+        return None
+    return STORE if ns.store is None else ns.store
 
 
 def describe(cfg: Any) -> str:
@@ -61,8 +79,9 @@ def describe(cfg: Any) -> str:
 
     mech = [f"M={cfg.modalities}"] if cfg.modalities > 2 else []
     mech += describe_mechanisms(cfg)
+    init = cfg.init if cfg.init_file is None else f"file({cfg.init_file})"
     return (
-        f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={cfg.init} "
+        f"N={cfg.n_pairs} d={cfg.dim} tau={cfg.tau:g} constraint={c} init={init} "
         f"solver={cfg.solver} dtype={cfg.effective_dtype} seed={cfg.seed}"
         + (" | " + " ".join(mech) if mech else "")
     )
@@ -103,27 +122,39 @@ def _print_summary(result: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Simulate the configuration of the flags; print (or ``--json``) and store the result."""
+    from gapsim.app.result import _stem
     from gapsim.app.simulate import simulate
     from gapsim.app.store import save_run
+    from gapsim.cli._budget import check_budget, run_work, seconds
     from gapsim.cli._config import config_from_args
-    from gapsim.cli._paths import check_output_dir, check_output_file
+    from gapsim.cli._paths import check_output_dir, check_output_file, check_output_files
     from gapsim.core.progress import interactive
 
     cfg = config_from_args(ns)
-    if ns.out:  # output paths checked before the simulation, not after it
-        check_output_file(f"{ns.out}.json", "out")
-    if not ns.no_store:
-        check_output_dir(ns.store, "store")
+    store = store_root(ns)
+    if ns.out is not None:  # output paths checked before the simulation, not after it
+        check_output_file(ns.out, "out", overwrite=True)  # not empty, not a folder
+        stem = _stem(ns.out)  # Result.save's files: PATH.json and PATH.npz
+        check_output_files([f"{stem}.json", f"{stem}.npz"], "out", overwrite=ns.overwrite)
+    elif ns.overwrite:
+        raise ConfigError("overwrite", True, "applies to --out only (run folders are new)")
+    if store is not None:
+        check_output_dir(store, "store")
+    check_budget(
+        f"run with N={cfg.n_pairs}, d={cfg.dim}, steps={cfg.steps}",
+        cpu_seconds=seconds(run_work(cfg), runs=1),
+        allow_large=ns.allow_large,
+    )
     result = simulate(cfg, progress=interactive(ns.quiet))
-    if ns.out:
+    if ns.out is not None:
         result.save(ns.out)
-    folder = None if ns.no_store else save_run(result, ns.store)
+    folder = None if store is None else save_run(result, store)
     if ns.json:
         print_json(result.summary())
     else:
         _print_summary(result)
-        if ns.out:
-            print(f"  saved to {ns.out}.json / .npz")
+        if ns.out is not None:
+            print(f"  saved to {_stem(ns.out)}.json / .npz")
         if folder:
             print(f"  stored in {folder}/")
     return 0

@@ -11,17 +11,29 @@ With means :math:`m_X = \frac1N\sum_i x_i`, :math:`m_Y` and :math:`S = XY^\top`:
 - ``alignment`` :math:`\frac1N\sum_i\|x_i-y_i\|^2` and ``uniformity``
   :math:`\log \frac{1}{N(N-1)}\sum_{i\ne j} e^{-2\|z_i-z_j\|^2}` per modality and their mean
   (Wang & Isola 2020);
-- ``r1_xy`` / ``r1_yx``: recall@1 of retrieving :math:`y_i` from :math:`x_i` and back;
+- ``r1_xy`` / ``r1_yx``: recall@1 of retrieving :math:`y_i` from :math:`x_i` and back, ties
+  counted by their expectation under a uniformly random tie-break (:func:`recall_at_k`);
 - ``margin`` :math:`\alpha = \min_{i\ne j}\min(S_{ii}-S_{ij}, S_{jj}-S_{ij})` and
   ``matched_fraction``: the fraction of pairs with :math:`S_{ii} > \max_{j\ne i}\max(S_{ij},S_{ji})`
-  (Yaras et al.: all pairs are matched iff :math:`\alpha > 0`).
+  by more than the tie tolerance (Yaras et al.: all pairs are matched iff :math:`\alpha > 0`;
+  a tie is not a match).
+
+**Ties.** Two scores of one query tie when they differ by at most
+:math:`\delta = d\,\epsilon` (:func:`tie_tolerance`): the worst-case rounding of a
+:math:`d`-term dot product of unit vectors (Higham 2002, Thm 3.1), so a duplicate row (a caption
+shared by several images) always ties with its twin, whatever order the arithmetic summed in
+(the diagonal and a matrix slab are two computations); scores closer than that are not ordered
+by the arithmetic at all. With :math:`g` candidates above the partner's score by more than
+:math:`\delta` and :math:`e` others within :math:`\delta` of it, the partner's rank is
+uniform on :math:`g+1, \dots, g+e+1` under a random tie-break, and R@k counts its expectation
+:math:`\min(1, \max(0, (k-g)/(e+1)))`: identical rows give chance, :math:`1/N`.
 
 :func:`measures` is pure JAX (it runs inside the compiled solver loops);
 :func:`subspace_measures` runs on the host after a subspace-constrained run. Above
 :data:`gapsim.core.blocks.DENSE_MAX_N` points (or with a ``block_size`` argument) the
 pairwise measures (loss, uniformity, R@1, margin) run over row blocks in
 :math:`O(N\cdot\mathrm{block})` memory: row reductions inside each block, column maxima and
-arg-maxima accumulated across blocks (earlier rows win ties, as with ``argmax``).
+rank counts accumulated across blocks (the same counts and ties as the dense pass).
 """
 
 from __future__ import annotations
@@ -47,6 +59,8 @@ __all__ = [
     "subspace_measures",
     "MEASURE_KEYS",
     "MIN_MEAN_NORM",
+    "recall_at_k",
+    "tie_tolerance",
     "unit_tolerance",
     "check_unit_rows",
 ]
@@ -155,59 +169,102 @@ def uniformity(z: Points, t: float = 2.0, block_size: int = 0) -> Scalar:
     return jax.nn.logsumexp(rows) - jnp.log(n * (n - 1.0))
 
 
+def tie_tolerance(d: int, dtype) -> float:
+    r"""Scores of one query that differ by at most this tie: :math:`\delta = d\,\epsilon`.
+
+    :math:`\epsilon` is the machine epsilon of ``dtype``. A :math:`d`-term dot product of unit
+    vectors is computed to within :math:`\gamma_d \approx d\epsilon/2` whatever the order of
+    the sums (Higham 2002, Thm 3.1), so two computations of one score (a duplicate row, or the
+    diagonal computed apart from a matrix slab) differ by at most :math:`\delta`. Module
+    docstring: the tie rule.
+
+    Example:
+        >>> f"{tie_tolerance(768, np.float32):.1e}", f"{tie_tolerance(3, np.float64):.1e}"
+        ('9.2e-05', '6.7e-16')
+    """
+    return d * float(jnp.finfo(dtype).eps)
+
+
+def recall_at_k(greater: jax.Array | np.ndarray, tied: jax.Array | np.ndarray, k: int, dtype=None):
+    r"""Expected hit of R@k for each query under a uniformly random tie-break.
+
+    With ``greater`` :math:`= g` candidates scoring above the partner (beyond the tie
+    tolerance) and ``tied`` :math:`= e` others tied with it, the partner's rank is uniform on
+    :math:`g+1, \dots, g+e+1`, so the hit is :math:`\min(1, \max(0, (k-g)/(e+1)))`; the mean
+    over queries is R@k. Without ties (:math:`e = 0`) this is the plain indicator
+    :math:`g < k`.
+
+    NumPy counts give a float64 NumPy array (the host side of :mod:`gapsim.analysis`), JAX
+    counts a JAX array of ``dtype`` (default: JAX's default float).
+
+    Example:
+        >>> recall_at_k(np.array([0, 0, 3]), np.array([0, 9, 0]), 1).tolist()
+        [1.0, 0.1, 0.0]
+    """
+    if isinstance(greater, np.ndarray) and isinstance(tied, np.ndarray):
+        g, e = greater.astype(np.float64), tied.astype(np.float64)
+        return np.clip((k - g) / (e + 1), 0.0, 1.0)
+    dtype = dtype or jnp.result_type(float)
+    g, e = jnp.asarray(greater).astype(dtype), jnp.asarray(tied).astype(dtype)
+    return jnp.clip((k - g) / (e + 1), 0, 1)
+
+
 class _Pairwise(NamedTuple):
     r"""Per-pair results of the :math:`N\times N` similarity matrix :math:`S = XY^\top`."""
 
     diag: jax.Array  # S_ii
-    hit_xy: jax.Array  # argmax_j S_ij == i
-    hit_yx: jax.Array  # argmax_j S_ji == i
+    greater_xy: jax.Array  # #{j != i: S_ij > S_ii + delta}
+    tied_xy: jax.Array  # #{j != i: |S_ij - S_ii| <= delta}
+    greater_yx: jax.Array  # #{j != i: S_ji > S_ii + delta}
+    tied_yx: jax.Array  # #{j != i: |S_ji - S_ii| <= delta}
     margin: jax.Array  # S_ii - max_{j != i} max(S_ij, S_ji)
 
 
+_HIGHEST = jax.lax.Precision.HIGHEST  # full float32 products on GPUs too (not TF32): ranks
+
+
 def _pairwise_dense(x: Points, y: Points) -> _Pairwise:
-    r"""Dense :class:`_Pairwise`, with the hits of ``argmax`` but no ``argmax``.
-
-    ``argmax_j S_ij == i`` (first maximum wins) holds iff :math:`S_{ii} > S_{ij}` for
-    :math:`j < i` and :math:`S_{ii} \ge S_{ij}` for :math:`j > i`: four masked maxima, which XLA
-    vectorises on CPU, where its variadic arg-max reduction is several times slower than the
-    rest of the measures together (it ran at every trajectory record).
-    """
-    n = x.shape[0]
-    s = x @ y.T
+    r"""Dense :class:`_Pairwise`: rank counts against the partner (module docstring: ties)."""
+    n, d = x.shape
+    s = jnp.matmul(x, y.T, precision=_HIGHEST)
     diag = jnp.diagonal(s)
-    below = jnp.tri(n, k=-1, dtype=bool)  # [i, j]: j < i
+    tol = tie_tolerance(d, x.dtype)
 
-    def masked_max(mask, axis):
-        return jnp.max(jnp.where(mask, s, -jnp.inf), axis=axis)
+    def counts(partner, axis):  # the partner ties with itself: one tie less
+        above = jnp.sum(s > partner + tol, axis=axis)
+        return above, jnp.sum(jnp.abs(s - partner) <= tol, axis=axis) - 1
 
-    # rows: j < i is `below`, j > i is `below.T`; columns (S_ji): j < i is `below.T` on axis 0
-    hit_xy = (diag > masked_max(below, 1)) & (diag >= masked_max(below.T, 1))
-    hit_yx = (diag > masked_max(below.T, 0)) & (diag >= masked_max(below, 0))
+    g_xy, e_xy = counts(diag[:, None], 1)
+    g_yx, e_yx = counts(diag[None, :], 0)
     off = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, jnp.maximum(s, s.T))
-    return _Pairwise(diag, hit_xy, hit_yx, diag - jnp.max(off, axis=1))
+    return _Pairwise(diag, g_xy, e_xy, g_yx, e_yx, diag - jnp.max(off, axis=1))
 
 
 def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
-    n, dt = x.shape[0], x.dtype
+    n, d = x.shape
+    dt = x.dtype
     cols = jnp.arange(n)
+    tol = tie_tolerance(d, dt)
+    dg = jnp.sum(x * y, axis=1)  # the columns' partner scores (within delta of the slab's)
 
     def body(carry, idx, valid, xb):
-        best, arg, cmax = carry
-        s = xb @ y.T
+        g_c, e_c, cmax = carry
+        s = jnp.matmul(xb, y.T, precision=_HIGHEST)
         diag = idx[:, None] == cols[None, :]
-        sv = jnp.where(valid[:, None], s, -jnp.inf)  # padded rows out of column reductions
-        bmax = jnp.max(sv, axis=0)
-        upd = bmax > best  # strict: an earlier row keeps a tie, like argmax
-        best = jnp.where(upd, bmax, best)
-        arg = jnp.where(upd, idx[jnp.argmax(sv, axis=0)], arg)
-        off = jnp.where(diag, -jnp.inf, sv)
-        cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
-        out = (jnp.sum(jnp.where(diag, s, 0), axis=1), jnp.argmax(s, axis=1) == idx, off.max(1))
-        return (best, arg, cmax), out
+        own = valid[:, None] & ~diag  # padded rows and the partner out of column reductions
+        g_c = g_c + jnp.sum(own & (s > dg[None, :] + tol), axis=0)
+        e_c = e_c + jnp.sum(own & (jnp.abs(s - dg[None, :]) <= tol), axis=0)
+        cmax = jnp.maximum(cmax, jnp.max(jnp.where(own, s, -jnp.inf), axis=0))
+        dr = jnp.sum(jnp.where(diag, s, 0), axis=1)
+        g_r = jnp.sum(s > dr[:, None] + tol, axis=1)
+        e_r = jnp.sum(~diag & (jnp.abs(s - dr[:, None]) <= tol), axis=1)
+        rmax = jnp.max(jnp.where(diag, -jnp.inf, s), axis=1)
+        return (g_c, e_c, cmax), (dr, g_r, e_r, rmax)
 
-    init = (jnp.full(n, -jnp.inf, dt), jnp.zeros(n, cols.dtype), jnp.full(n, -jnp.inf, dt))
-    (_, arg, cmax), (diag, hit_xy, rmax) = scan_rows(body, init, (x,), block)
-    return _Pairwise(diag, hit_xy, arg == cols, diag - jnp.maximum(rmax, cmax))
+    zeros = jnp.zeros(n, cols.dtype)
+    init = (zeros, zeros, jnp.full(n, -jnp.inf, dt))
+    (g_c, e_c, cmax), (diag, g_r, e_r, rmax) = scan_rows(body, init, (x,), block)
+    return _Pairwise(diag, g_r, e_r, g_c, e_c, diag - jnp.maximum(rmax, cmax))
 
 
 def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) -> Measures:
@@ -225,7 +282,7 @@ def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) ->
     """
     if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
         check_unit_rows(x=x, y=y)
-    n = x.shape[0]
+    n, d = x.shape
     mx, my = jnp.mean(x, axis=0), jnp.mean(y, axis=0)
     block = block_rows(n, x.dtype, block_size)
     p = _pairwise_dense(x, y) if block is None else _pairwise_blocked(x, y, block)
@@ -243,10 +300,10 @@ def measures(x: Points, y: Points, beta: Scalar | float, block_size: int = 0) ->
         uniformity=(ux + uy) / 2,
         uniformity_x=ux,
         uniformity_y=uy,
-        r1_xy=jnp.mean(p.hit_xy.astype(dtype)),
-        r1_yx=jnp.mean(p.hit_yx.astype(dtype)),
+        r1_xy=jnp.mean(recall_at_k(p.greater_xy, p.tied_xy, 1, dtype)),
+        r1_yx=jnp.mean(recall_at_k(p.greater_yx, p.tied_yx, 1, dtype)),
         margin=jnp.min(p.margin),
-        matched_fraction=jnp.mean((p.margin > 0).astype(dtype)),
+        matched_fraction=jnp.mean((p.margin > tie_tolerance(d, dtype)).astype(dtype)),
     )
 
 

@@ -34,7 +34,8 @@ def test_tutorial_says_how_many_steps_it_has():
     # on main it said "Eight steps" and had nine; numbered from 0 (the page) or 1
     text = (ROOT / "docs" / "tutorial.md").read_text()
     headings = [int(h) for h in re.findall(r"^## (\d+)\.", text, re.M)]
-    assert headings and headings[0] in (0, 1)
+    assert headings
+    assert headings[0] in (0, 1)
     assert headings == list(range(headings[0], headings[0] + len(headings)))
     assert text.startswith("# Tutorial")
     assert f"{gen.WORDS[len(headings)].capitalize()}<!-- /gen --> steps" in text

@@ -8,6 +8,7 @@ where the verdict itself moves under the fault.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -21,7 +22,7 @@ from gapsim.app.result import jsonable
 from gapsim.app.simulate import simulate
 from gapsim.checks.base import AGREES, DISAGREES, INCONCLUSIVE
 from gapsim.checks.docs import rewrite
-from gapsim.checks.yi_bridge import SUBSPACE, judge
+from gapsim.checks.yi_bridge import CONE, SUBSPACE, judge
 from gapsim.core.loss import infonce
 from gapsim.core.precision import x64
 from gapsim.core.sets import mean_resultant_length
@@ -156,8 +157,79 @@ def test_render_writes_between_the_markers(tiny):
 
 
 @pytest.mark.slow
-def test_two_sizes_agree_and_a_wrong_population_disagrees():
-    out = study(SUBSPACE, 16, seeds=(0, 1), pop=population(SUBSPACE, draws=4000))
+def test_two_sizes_agree_and_a_wrong_population_disagrees(two_sizes):
+    out = two_sizes
     assert judge(out, "slow").verdict == AGREES
     wrong = against(out, population(SUBSPACE._replace(phi=1.0), draws=4000))
     assert judge(wrong, "slow").verdict == DISAGREES
+
+
+# --- the verdict rules on synthetic studies (a referee's wrong passes, each one refused) ------
+
+_POP = {"gap_band": [0.0, 0.13], "decided": True, "F": 0.0, "F_se": 0.0, "F_quadrature": 0.0}
+
+
+def _synthetic(gaps, random_at_best=None, identified=None, prec=1e-8):
+    """A cone study whose certified sizes N = 8, 16, ... have these gaps (target 0)."""
+    rows = []
+    for i, g in enumerate(gaps):
+        n = 8 * 2**i
+        rows.append(
+            {
+                "n": n,
+                "certified": 1,
+                "gap": g,
+                "gap_minus_target": g,
+                "gap_precision": prec,
+                "loss_minus_log_n": -1.0 - 1e-3 * i,
+                "random_at_best": True if random_at_best is None else random_at_best[i],
+                "gap_identified": True if identified is None else identified[i],
+            }
+        )
+    out = {"setting": CONE._asdict(), "rows": rows, "n_max": rows[-1]["n"]}
+    return against(out | {"largest_certified_n": rows[-1]["n"], "stopped": None}, _POP)
+
+
+def test_judge_needs_two_independent_sizes_in_the_band():
+    assert judge(_synthetic([0.0, 0.0, 0.0]), "t").verdict == AGREES
+    # only the largest size in the band (it used to agree): not convergence
+    assert judge(_synthetic([0.7, 0.7, 0.0]), "t").verdict == INCONCLUSIVE
+    # the largest outside: a certified best optimum off the population answer
+    assert judge(_synthetic([0.0, 0.0, 0.7]), "t").verdict == DISAGREES
+    # sizes whose best is only the doubled start carry the previous gap: not evidence
+    assert judge(_synthetic([0.7, 0.0, 0.0, 0.0], [1, 1, 0, 0]), "t").verdict == INCONCLUSIVE
+    assert judge(_synthetic([0.7, 0.0, 0.0, 0.0], [1, 1, 1, 0]), "t").verdict == AGREES
+
+
+def test_an_unidentified_or_unresolved_gap_is_never_judged():
+    # a twin tie (gap pi with the loss of gap 0) is a regime, not a gap of 0
+    out = _synthetic([math.pi, math.pi], identified=[False, False])
+    v = judge(out, "t")
+    assert v.verdict == INCONCLUSIVE
+    assert v.measured["not_identified_at"] == [8, 16]
+    assert [r["gap_in_band"] for r in out["rows"]] == [None, None]
+    assert "not identified" in v.measured["sentence"]
+    # vanishing means (infinite precision: a dropped concentration) are in no band
+    out = _synthetic([1.0, 2.0, 3.0], prec=math.inf)
+    assert judge(out, "t").verdict == INCONCLUSIVE
+    assert out["within_band_from_n"] is None
+
+
+@pytest.fixture(scope="module")
+def two_sizes():
+    return study(SUBSPACE, 16, seeds=(0, 1), pop=population(SUBSPACE, draws=4000))
+
+
+@pytest.mark.slow
+def test_free_points_instead_of_fixed_concentration_move_the_verdict(two_sizes, monkeypatch):
+    # planted fault on the finite-N side: the concentration dropped (free points in the
+    # hyperplanes, whose means vanish); compared with the unfaulted study of the same sizes
+    import gapsim.studies.bridge as bridge
+
+    real = bridge.config
+    monkeypatch.setattr(
+        bridge, "config", lambda *a, **k: dataclasses.replace(real(*a, **k), kappa=None)
+    )
+    faulted = study(SUBSPACE, 16, seeds=(0, 1), pop=population(SUBSPACE, draws=4000))
+    assert judge(two_sizes, "clean").verdict == AGREES
+    assert judge(faulted, "fault").verdict != AGREES

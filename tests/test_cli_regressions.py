@@ -86,6 +86,19 @@ CASES = [
 ]
 
 
+BINDERS = (
+    "gapsim.analysis.replay",
+    "gapsim.app.batch",
+    "gapsim.checks.yi_cone",
+    "gapsim.demos.base",
+    "gapsim.demos.scenes",
+    "gapsim.studies.bridge",
+    "gapsim.studies.runs",
+)
+"""Library modules that bind a stubbed function at import (``from gapsim.app.simulate import
+simulate``), found with grep; the experiments modules are imported through the registry."""
+
+
 class Worked(Exception):
     """Raised by every stub: the command got past its checks and started the work."""
 
@@ -119,6 +132,12 @@ def arena(tmp_path, monkeypatch):
     (run / "config.json").write_text('{"config": {"tau": 0.1}}')
     (run / "metrics.json").write_text('{"diverged": false, "loss": 1.0}')
     monkeypatch.chdir(tmp_path)
+    # modules that bind a stubbed name at import (``from gapsim import simulate``) are imported
+    # first: imported under the stub they would keep it for the rest of the session
+    for name in gapsim.app.figures.figure_names():
+        gapsim.app.figures.module(name)
+    for name in BINDERS:
+        importlib.import_module(name)
     monkeypatch.setattr(SIMULATE, "simulate", _stop)
     monkeypatch.setattr(gapsim.app.store, "run_sweep", _stop)
     monkeypatch.setattr(gapsim.app.sweep, "sweep", _stop)

@@ -7,11 +7,19 @@ concentration): certified best-of-seeds optima with each modality's mean norm he
 (:mod:`gapsim.studies.bridge`). The verdict is taken on the convergence of the gap to the
 population optimum:
 
-- ``agrees``: from some N on, every size up to the largest certified one has its gap inside the
-  population argmin's band (widened by the gap's certified precision), at two sizes at least;
-- ``disagrees``: the largest certified size has its gap outside that band;
+- ``agrees``: from some N on, every judged size up to the largest has its gap inside the
+  population argmin's band (widened by the gap's certified precision), at two sizes at least
+  whose best optimum a random start reached (a size whose best is only the doubled start, the
+  previous optimum duplicated, carries that optimum's gap by construction: not evidence of its
+  own);
+- ``disagrees``: the largest judged size has its gap outside that band;
 - ``inconclusive``: the population argmin is not decided (its confidence set holds both ends),
-  or fewer than two sizes are certified.
+  fewer than two sizes are certified, or fewer than two independent sizes are in the band.
+
+A size is *judged* when its gap is identified. On the whole sphere a certified optimum may tie
+with its gap-0 twin :math:`Y := X` (every point of a modality on one latitude of its mean: each
+row's logits then shift by one constant, so the gaps 0 and pi have the same loss); the gap of
+such an optimum is not identified and is reported as that regime, never as 0.
 
 The setting (d = 3, kappa = 5, tau = 0.3; phi = 0.7 for the hyperplanes) is the quick setting of
 ``yi.*.population_argmin``, where the population argmin is decided (s = pi/2, gap phi; cone:
@@ -46,14 +54,28 @@ def sentence(out: dict) -> str:
     target = "phi" if s.model == "subspace" else "0"
     ns = f"N = {rows[0]['n']}..{rows[-1]['n']}"
     fits = out["fits"]
+    unidentified = [r["n"] for r in rows if not r.get("gap_identified", True)]
     exact = not fits["gap_resolved_at"]
-    if exact:
+    if len(unidentified) == len(rows):
+        gap = (
+            f"is not identified at any certified size ({ns}): each optimum ties with its gap-0 "
+            "twin Y := X (one logit shift per row), so gap 0 and its gap have the same loss"
+        )
+    elif exact:
         gap = (
             f"equals {target} to the certificate's precision at every certified size ({ns}): the "
             "finite-N optimum already sits at the population answer, so there is no rate to fit"
         )
     else:
         gap = f"converges to {target} at rate {_rate(fits['gap_minus_target']) or 'not fitted'}"
+    if unidentified and len(unidentified) < len(rows):
+        gap += f" (not identified at N = {', '.join(map(str, unidentified))}: a twin tie)"
+    shared = fits.get("shared_resolved_at") or []
+    if shared:
+        gap += (
+            f"; the shared component |P_C c| is resolved (above 10x its precision) at N = "
+            f"{', '.join(map(str, shared))}, a second-order effect on the gap"
+        )
     loss = rows[-1]["loss_minus_F"]
     dec = fits["loss_decrease_fit"]
     loss_txt = "; L_N - log N decreases along N -> 2N by " + ", ".join(
@@ -73,13 +95,17 @@ def judge(out: dict, name: str) -> Verdict:
     s = Setting(**out["setting"])
     pop = out["population"]
     rows = [r for r in out["rows"] if r["certified"]]
-    last = rows[-1] if rows else None
-    if not pop["decided"] or len(rows) < 2:
+    judged = [r for r in rows if r["gap_in_band"] is not None]  # identified gaps only
+    start = out["within_band_from_n"]
+    independent = [
+        r["n"] for r in judged if start is not None and r["n"] >= start and r["random_at_best"]
+    ]
+    if not pop["decided"] or len(rows) < 2 or not judged:
         v = INCONCLUSIVE
-    elif not last["gap_in_band"]:
+    elif not judged[-1]["gap_in_band"]:
         v = DISAGREES
     else:
-        v = AGREES if out["within_band_from_n"] is not None else DISAGREES
+        v = AGREES if len(independent) >= 2 else INCONCLUSIVE
     band = pop["gap_band"]
     return Verdict(
         verdict=v,
@@ -93,6 +119,8 @@ def judge(out: dict, name: str) -> Verdict:
             "gap": [r["gap"] for r in rows],
             "n": [r["n"] for r in rows],
             "within_band_from_n": out["within_band_from_n"],
+            "independent_sizes_in_band": independent,
+            "not_identified_at": [r["n"] for r in rows if r["gap_in_band"] is None],
             "largest_certified_n": out["largest_certified_n"],
         },
         tolerance="the population band (confidence set of the argmin at 4 SE, widened by one "
@@ -110,7 +138,8 @@ def judge(out: dict, name: str) -> Verdict:
             note=f"fixed concentration kappa {s.kappa:g}"
             + (f", hyperplanes phi {s.phi:g}" if s.model == "subspace" else ", whole sphere"),
         ),
-        decides="two or more certified sizes and a decided population argmin",
+        decides="a decided population argmin and two or more certified sizes with identified "
+        "gaps, two of them in the band reached from a random start",
         details=out,
     )
 

@@ -148,9 +148,9 @@ def measure(s: Setting, r: Result) -> dict:
         "position_error": pe,
         "loss_minus_log_n": float(r.measures["loss"] - math.log(n)),
     }
-    if s.model == "cone" and gap > prec and _twin_ties(r):
-        row["gap_twin_tie"] = True  # Y := X has the same loss: gap 0 is a minimiser too
-        row["gap"] = 0.0
+    # Y := X (gap 0) with the same loss: with every point of a modality on one latitude of its
+    # mean, each row's logits shift by one constant, so the gap (0 or pi) is not identified
+    row["gap_identified"] = not (s.model == "cone" and gap > prec and _twin_ties(r))
     if s.model == "subspace":
         parts = centre_parts(r)
         row.update(parts)
@@ -187,11 +187,17 @@ def optimum(
             best = dbl
     ok = np.array([v for v in starts.values() if np.isfinite(v)])
     lb = float(ok.min()) if ok.size else math.nan
+    tie = TIE_RTOL * max(1.0, abs(lb))
     agree = {
         "start_losses_minus_log_n": {k: v - math.log(n) for k, v in starts.items()},
         "certified": int(ok.size),
         "starts": len(starts),
-        "at_best": int(np.sum(np.abs(ok - lb) <= TIE_RTOL * max(1.0, abs(lb)))),
+        "at_best": int(np.sum(np.abs(ok - lb) <= tie)),
+        # a random start reached the best: this size is evidence of its own, not only the
+        # previous optimum duplicated (the doubled start keeps its loss and its gap)
+        "random_at_best": any(
+            abs(v - lb) <= tie for k, v in starts.items() if k != "doubled" and np.isfinite(v)
+        ),
         "spread": float(np.ptp(ok)) if ok.size else math.nan,
         "best_start": min(starts, key=lambda k: starts[k] if np.isfinite(starts[k]) else np.inf),
     }
@@ -225,7 +231,7 @@ def _fits(s: Setting, rows: list[dict]) -> dict:
     gap = [
         (r["n"], abs(r["gap_minus_target"]))
         for r in ok
-        if abs(r["gap_minus_target"]) > r["gap_precision"]
+        if r.get("gap_identified", True) and abs(r["gap_minus_target"]) > r["gap_precision"]
     ]
     fits = {"gap_minus_target": loglog_fit(*zip(*gap, strict=True)) if gap else None}
     fits["gap_resolved_at"] = [n for n, _ in gap]
@@ -233,12 +239,14 @@ def _fits(s: Setting, rows: list[dict]) -> dict:
         sh = [(r["n"], r["shared"]) for r in ok if r["shared"] > 10 * r["shared_precision"]]
         fits["shared"] = loglog_fit(*zip(*sh, strict=True)) if sh else None
         fits["shared_resolved_at"] = [n for n, _ in sh]
-    # successive decrease of L_N - log N along N -> 2N (non-negative at the minimum)
-    dec = [
-        (a["n"], a["loss_minus_log_n"] - b["loss_minus_log_n"])
-        for a, b in zip(ok, ok[1:], strict=False)
-        if b["n"] == 2 * a["n"]
-    ]
+    # successive decrease of L_N - log N along N -> 2N (non-negative at the minimum); a change
+    # within the certified loss's precision (TIE_RTOL relative) is 0 to precision
+    dec = []
+    for a, b in zip(ok, ok[1:], strict=False):
+        if b["n"] == 2 * a["n"]:
+            v = a["loss_minus_log_n"] - b["loss_minus_log_n"]
+            tol = TIE_RTOL * max(1.0, abs(a["loss_minus_log_n"] + math.log(a["n"])))
+            dec.append((a["n"], v if abs(v) > tol else 0.0))
     fits["loss_decrease"] = dec
     pos = [(n, v) for n, v in dec if v > 0]
     fits["loss_decrease_fit"] = loglog_fit(*zip(*pos, strict=True)) if pos else None
@@ -290,7 +298,8 @@ def against(out: dict, pop: dict) -> dict:
     """The study ``out`` judged against the population reference ``pop`` (a new dict).
 
     Per certified row: ``gap_in_band`` (the gap within the population band, widened by the
-    gap's precision) and ``loss_minus_F``; then ``within_band_from_n`` (the smallest N from
+    gap's precision; ``None``, not judged, where the gap is not identified or its precision is
+    wider than the band) and ``loss_minus_F``; then ``within_band_from_n`` (the smallest N from
     which every certified size is in the band) and the fits. A planted fault (a wrong
     population) re-judges the same optima through this one function.
     """
@@ -302,11 +311,14 @@ def against(out: dict, pop: dict) -> dict:
         r = dict(r)
         if r["certified"]:
             prec = r["gap_precision"]
-            r["gap_in_band"] = bool(lo - prec <= r["gap"] <= hi + prec)
+            # an unidentified gap (a twin tie), or one known to no better than the band's width
+            # (vanishing means: infinite precision), is in no band and out of none: not judged
+            judged = r.get("gap_identified", True) and prec < max(hi - lo, 1e-12)
+            r["gap_in_band"] = bool(lo - prec <= r["gap"] <= hi + prec) if judged else None
             r["loss_minus_F"] = r["loss_minus_log_n"] - f_ref
         rows.append(r)
-    within = None  # over the certified sizes (the study stops at the first uncertified one)
-    for r in reversed([r for r in rows if r["certified"]]):
+    within = None  # over the judged sizes (the study stops at the first uncertified one)
+    for r in reversed([r for r in rows if r["certified"] and r["gap_in_band"] is not None]):
         if not r["gap_in_band"]:
             break
         within = r["n"]

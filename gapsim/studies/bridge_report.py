@@ -36,8 +36,10 @@ def table(details: Mapping[str, Any]) -> str:
             continue
         cells = [
             str(r["n"]),
-            f"{r['certified']} of {r['starts']} ({r['at_best']} at best, spread {r['spread']:.1e})",
-            f"{r['gap']:.6f}" + (" (twin tie)" if r.get("gap_twin_tie") else ""),
+            f"{r['certified']} of {r['starts']} ({r['at_best']} at best"
+            + ("" if r.get("random_at_best", True) else ", only the doubled start")
+            + f", spread {r['spread']:.1e})",
+            f"{r['gap']:.6f}" + ("" if r.get("gap_identified", True) else " (not identified)"),
             f"{r['gap_minus_target']:.1e}",
             f"{r['gap_precision']:.1e}",
         ]
@@ -52,6 +54,8 @@ def _fit(f: Mapping[str, Any] | None) -> str:
     if not f:
         return "not fitted (fewer than 3 resolved sizes)"
     lo, hi = f["interval"]
+    if lo <= 0 <= hi:  # a rate whose interval holds 0 is no rate
+        return f"no rate (the 95% interval of the slope holds 0; {f['points']} sizes)"
     return f"slope {f['slope']:.2f}, 95% interval [{lo:.2f}, {hi:.2f}] ({f['points']} sizes)"
 
 

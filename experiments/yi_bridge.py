@@ -4,14 +4,16 @@ Each modality held to a fixed concentration (mean norm rho = A_k(kappa)) inside 
 (two planes of R^3 at phi = 0.7) or on the whole sphere (cone); certified best-of-seeds optima
 for N = 8, 16, ... (gapsim.studies.bridge, rows yi.bridge.*). Left and middle: the gap against N
 with the population argmin (line) and its band (shaded: the confidence set of the Monte Carlo
-argmin widened by one grid step), error bars the certified precision. Right: L_N - log N minus
+argmin widened by one grid step), error bars the certified precision (an estimate: the KKT
+residual over the smallest curvature), hollow markers a gap that is not identified (the optimum
+ties with its gap-0 twin Y := X). Right: L_N - log N minus
 the population F of the vMF model (quadrature), both settings.
 
     gapsim figures --only yi_bridge   (or: python experiments/yi_bridge.py [--full])
 
 Expected (2026-12, d = 3, kappa = 5, tau = 0.3): the hyperplane gap equals phi to the
-certificate's precision at every certified N (centres orthogonal to C), the cone gap is 0
-(or ties with its gap-0 twin), and L_N - log N decreases with N but stays below the vMF F:
+certificate's precision at every certified N (centres orthogonal to C), the cone gap is 0 or
+not identified (a twin tie), and L_N - log N decreases with N but stays below the vMF F:
 the fixed mean norm leaves each modality's shape free.
 """
 
@@ -48,15 +50,25 @@ def plot(data: dict, path) -> None:
         ax.axhspan(lo, hi, color=cols[model], alpha=0.2, label="population band")
         target = out["setting"]["phi"] if model == "subspace" else 0.0
         ax.axhline(target, color="black", lw=0.8, label="population argmin")
-        ns = [r["n"] for r in rows]
+        ok = [r for r in rows if r.get("gap_identified", True)]
         ax.errorbar(
-            ns,
-            [r["gap"] for r in rows],
-            yerr=[min(r["gap_precision"], 1.0) for r in rows],
+            [r["n"] for r in ok],
+            [r["gap"] for r in ok],
+            yerr=[min(r["gap_precision"], 1.0) for r in ok],
             fmt="o",
             color=cols[model],
             label="certified optimum",
         )
+        tied = [r for r in rows if not r.get("gap_identified", True)]
+        if tied:  # a twin tie: gap 0 and this gap have one loss; drawn hollow, never as 0
+            ax.plot(
+                [r["n"] for r in tied],
+                [r["gap"] for r in tied],
+                "o",
+                mfc="none",
+                color=cols[model],
+                label="not identified (twin tie)",
+            )
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N")
         ax.set_ylabel("centroid angle (rad)")

@@ -1,0 +1,217 @@
+r"""The smallest eigenvalue of a symmetric operator on a subspace: thick-restart Lanczos in JAX.
+
+:func:`smallest` finds the smallest algebraic eigenvalue :math:`\lambda_1` of a symmetric
+operator :math:`H` restricted to the range of an orthogonal projection :math:`P`, from products
+:math:`PHPv` only, as one compiled loop (``lax.while_loop``; fixed shapes, so it vmaps).
+
+**Method.** Lanczos with full reorthogonalisation and thick restarts (Wu & Simon 2000; the
+Krylov-Schur form of Stewart 2001). A basis :math:`V` of ``krylov`` orthonormal vectors in
+:math:`\mathrm{range}(P)` and their images :math:`W = PHPV` are stored; each new vector is the
+last image orthogonalised twice against :math:`V` ("twice is enough"), projected and
+orthogonalised once more, so the basis stays orthonormal and inside the subspace to rounding.
+When the basis is full, Rayleigh-Ritz on :math:`T = V^\top W` gives the Ritz pairs
+:math:`(\theta_j, y_j)` and their residuals :math:`r_j = Hy_j - \theta_jy_j`, computed
+explicitly from :math:`W` (no recurrence is trusted). The ``keep`` lowest Ritz vectors, with
+their images, start the next cycle, continued along :math:`r_1`. A breakdown (the new vector
+is rounding) continues with a random vector of the subspace; when that too is rounding, the
+basis spans the whole subspace and the Ritz values are its exact eigenvalues (``exhausted``).
+
+**Why Lanczos, not LOBPCG.** ``jax.experimental.sparse.linalg.lobpcg_standard`` finds the
+*largest* eigenvalues (so it needs a shift :math:`\sigma I - H` and a norm estimate first),
+takes a fixed iteration count, and returns no residual bound to decide a verdict with. Here
+the iteration is confined to :math:`\mathrm{range}(P)`, so the zero eigenvalues of the
+complement never enter and no shift is needed: the smallest Ritz value approximates
+:math:`\lambda_1` of the restricted operator directly. The residuals are explicit, so the
+error is known, and the loop stops on it.
+
+**Error.** Rayleigh-Ritz gives :math:`\theta_1 \ge \lambda_1` (Courant-Fischer): a Ritz value
+below a threshold proves an eigenvalue below it. The other side: some eigenvalue lies within
+:math:`\|r_1\|` of :math:`\theta_1` (Krylov-Weinstein; with :math:`\|y_1\| = 1`), and, by the
+Kato-Temple inequality, within :math:`\|r_1\|^2/\delta` where
+:math:`\delta = \theta_2 - \|r_2\| - \theta_1` bounds the gap to the rest of the spectrum from
+below (an eigenvalue lies within :math:`\|r_2\|` of :math:`\theta_2`). ``error`` is the smaller
+of the two (Parlett, *The Symmetric Eigenvalue Problem*, 1998, Thm 11.7.1 and 10.2.1). Both
+assume that the eigenvalue near :math:`\theta_1` is :math:`\lambda_1`, i.e. that no eigenvector
+below it is orthogonal to the Krylov space: the start vector is random, so that has
+probability zero for a simple eigenvalue. The loop stops when ``error <= target(theta, norm)``,
+when the subspace is exhausted (error: the rounding of :math:`\|r_1\|`), or after
+``max_matvecs`` products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gapsim._types import Array
+
+__all__ = ["Ritz", "smallest"]
+
+BREAKDOWN_RTOL = 1e-8
+"""A new direction shorter than this times the image it came from is rounding: replaced by a
+random direction of the subspace (and the subspace is exhausted if that one is rounding too)."""
+
+
+class Ritz(NamedTuple):
+    """The smallest Ritz value and its error (see the module docstring).
+
+    Attributes:
+        value: :math:`\\theta_1`, an upper bound of :math:`\\lambda_1`.
+        error: bound on :math:`|\\theta_1 - \\lambda_1|` (residual or Kato-Temple).
+        residual: :math:`\\|r_1\\|`.
+        gap: :math:`\\theta_2 - \\|r_2\\| - \\theta_1` (inf with one Ritz value).
+        norm: largest :math:`|\\theta|` seen (a lower bound of :math:`\\|PHP\\|`).
+        matvecs: products with the operator.
+        exhausted: the basis spans the whole subspace (the Ritz values are exact).
+        converged: ``error <= target`` or exhausted.
+        dim: number of Ritz values of the last Rayleigh-Ritz step.
+    """
+
+    value: Array
+    error: Array
+    residual: Array
+    gap: Array
+    norm: Array
+    matvecs: Array
+    exhausted: Array
+    converged: Array
+    dim: Array
+
+
+class _State(NamedTuple):
+    v: Array  # (krylov, n) orthonormal rows (zeros beyond nv)
+    w: Array  # (krylov, n) images of the rows
+    nv: Array
+    exhausted: Array
+    matvecs: Array
+    norm: Array
+    ritz: Ritz
+
+
+def _orth(v: Array, u: Array) -> Array:
+    for _ in range(2):
+        u = u - v.T @ (v @ u)
+    return u
+
+
+def _clean(project: Callable[[Array], Array], v: Array, u: Array) -> Array:
+    return _orth(v, project(_orth(v, u)))
+
+
+def smallest(
+    op: Callable[[Array], Array],
+    project: Callable[[Array], Array],
+    key: jax.Array,
+    n: int,
+    *,
+    krylov: int,
+    keep: int,
+    max_matvecs: int,
+    target: Callable[[Array, Array], Array],
+    active: Array | bool = True,
+) -> Ritz:
+    r"""Smallest eigenvalue of ``project o op o project`` on the range of ``project``.
+
+    Args:
+        op: symmetric :math:`H`, ``(n,) -> (n,)``.
+        project: the orthogonal projection :math:`P`, ``(n,) -> (n,)``.
+        key: PRNG key of the random start (and of the directions after a breakdown).
+        n: dimension of the whole space.
+        krylov: basis size (static); ``keep``: Ritz vectors kept at a restart
+            (``1 <= keep < krylov``).
+        max_matvecs: budget of products with ``op``.
+        target: ``target(theta, norm) -> tolerance`` on the error.
+        active: when False (traced), no product is taken and the value is NaN.
+
+    Returns:
+        :class:`Ritz`.
+
+    Example:
+        >>> h = jnp.diag(jnp.arange(1.0, 6.0))
+        >>> p = lambda u: u.at[0].set(0.0)  # the subspace without e_0
+        >>> r = smallest(lambda u: h @ u, p, jax.random.key(0), 5, krylov=4, keep=2,
+        ...              max_matvecs=50, target=lambda t, s: 1e-10 * s)
+        >>> round(float(r.value), 8)
+        2.0
+    """
+    if not 1 <= keep < krylov:
+        raise ValueError(f"need 1 <= keep < krylov, got keep={keep}, krylov={krylov}")
+    dtype = jnp.float64
+    active = jnp.asarray(active)
+
+    def random_direction(v, i):
+        p = project(jax.random.normal(jax.random.fold_in(key, i), (n,), dtype))
+        r = _clean(project, v, p)
+        return r, jnp.linalg.norm(r) / jnp.maximum(jnp.linalg.norm(p), 1e-300)
+
+    def rayleigh_ritz(s: _State) -> tuple[Array, Array, Ritz, Array]:
+        valid = jnp.arange(krylov) < s.nv
+        t = s.v @ s.w.T
+        t = (t + t.T) / 2
+        lift = 2 * jnp.linalg.norm(t) + 1  # invalid rows decouple above every valid value
+        theta, sv = jnp.linalg.eigh(t + jnp.diag(jnp.where(valid, 0.0, lift)))
+        y, hy = sv.T @ s.v, sv.T @ s.w
+        res = jnp.linalg.norm(hy - theta[:, None] * y, axis=1)
+        top = theta[jnp.maximum(s.nv - 1, 0)]
+        norm = jnp.maximum(s.norm, jnp.maximum(jnp.abs(theta[0]), jnp.abs(top)))
+        gap = jnp.where(s.nv >= 2, theta[1] - res[1] - theta[0], jnp.inf)
+        kt = jnp.where(gap > 0, res[0] ** 2 / jnp.where(gap > 0, gap, 1.0), jnp.inf)
+        err = jnp.minimum(res[0], kt)
+        ok = s.exhausted | (err <= target(theta[0], norm))
+        ritz = Ritz(theta[0], err, res[0], gap, norm, s.matvecs, s.exhausted, ok, s.nv)
+        return y, hy, ritz, theta
+
+    def restart(s: _State) -> tuple[_State, Array]:
+        """Rayleigh-Ritz; unless converged, keep the lowest Ritz vectors, continue along r_1."""
+        y, hy, ritz, theta = rayleigh_ritz(s)
+        rows = jnp.arange(krylov)[:, None] < keep
+        s = s._replace(
+            v=jnp.where(rows, y, 0.0),
+            w=jnp.where(rows, hy, 0.0),
+            nv=jnp.asarray(keep, jnp.int32),
+            norm=ritz.norm,
+            ritz=ritz,
+        )
+        return s, hy[0] - theta[0] * y[0]
+
+    def body(s: _State) -> _State:
+        """One product: a Rayleigh-Ritz step and restart first if the basis is full."""
+        full = (s.nv >= krylov) | s.exhausted
+        s, u = jax.lax.cond(full, restart, lambda s: (s, s.w[jnp.maximum(s.nv - 1, 0)]), s)
+        u = _clean(project, s.v, u)
+        ref = jnp.linalg.norm(s.w[jnp.maximum(s.nv - 1, 0)])
+        r, rel = random_direction(s.v, s.matvecs)
+        broke = jnp.linalg.norm(u) <= BREAKDOWN_RTOL * ref  # (the start: u = 0, so random)
+        u = jnp.where(broke, r, u)
+        done = s.exhausted | (broke & (rel <= BREAKDOWN_RTOL))
+        u = u / jnp.maximum(jnp.linalg.norm(u), 1e-300)
+        u = _clean(project, s.v, u)  # once more after normalising: rounding of a short vector
+        u = u / jnp.maximum(jnp.linalg.norm(u), 1e-300)
+        live = ~done & ~s.ritz.converged
+        w_new = project(op(jnp.where(live, u, 0.0)))
+        idx = jnp.minimum(s.nv, krylov - 1)
+        keep_row = live.astype(dtype)
+        return s._replace(
+            v=s.v.at[idx].set(keep_row * u + (1 - keep_row) * s.v[idx]),
+            w=s.w.at[idx].set(keep_row * w_new + (1 - keep_row) * s.w[idx]),
+            nv=s.nv + live.astype(jnp.int32),
+            exhausted=done,
+            matvecs=s.matvecs + live.astype(jnp.int32),
+        )
+
+    v0 = jnp.zeros((krylov, n), dtype)
+    nan = jnp.asarray(jnp.nan, dtype)
+    zero, false = jnp.zeros((), jnp.int32), jnp.zeros((), bool)
+    ritz0 = Ritz(nan, nan, nan, nan, nan, zero, false, false, zero)
+    s = _State(v0, v0, zero, false, zero, jnp.zeros((), dtype), ritz0)
+    s = jax.lax.while_loop(
+        lambda s: active & ~s.ritz.converged & (s.matvecs < max_matvecs), body, s
+    )
+    # the last products since the last Rayleigh-Ritz step count too
+    final = jax.lax.cond(
+        active & ~s.ritz.converged, lambda s: rayleigh_ritz(s)[2], lambda s: s.ritz, s
+    )
+    return final

@@ -136,6 +136,8 @@ class SecondOrder(NamedTuple):
             Kato-Temple bound of :mod:`gapsim.krylov`; dense: NaN, the eigenvalue is exact to
             ``hess_tol``).
         matvecs: Hessian-vector products taken (matrix-free; 0 otherwise).
+        hess_norm: the norm of the Hessian of the Lagrangian in ``hess_tol`` (dense: the
+            largest ``|eigenvalue|``; matrix-free: the largest ``|Ritz value|`` seen).
     """
 
     kind: str
@@ -153,6 +155,7 @@ class SecondOrder(NamedTuple):
     dim: int = 0
     eig_error: float = math.nan
     matvecs: int = 0
+    hess_norm: float = math.nan
 
 
 def _jacobian(
@@ -426,6 +429,7 @@ def kkt_certificate(
         position_error=res / lmin if lmin > hess_tol else math.inf,
         method=method,
         dim=dim,
+        hess_norm=hnorm,
     )
 
 
@@ -484,6 +488,7 @@ def from_raw(raw: certificate_mf.Raw, gtol: float, second_order: bool = True) ->
         dim=max(int(r["dim"]), 0),
         eig_error=err,
         matvecs=int(r["matvecs"]),
+        hess_norm=hnorm,
     )
 
 

@@ -249,23 +249,7 @@ def certify_one(
     min_mult = jnp.min(jnp.where(act > 0, mu, jnp.inf)) if is_cap else jnp.asarray(jnp.inf)
     key = jax.random.key(START_SEED)
 
-    # sigma(A)^2: extreme eigenvalues of A^T A on range(A^T) = range(I - P_act)
-    def range_proj(u):
-        return u - sp.project(nm_act, u)
-
-    sig = smallest(
-        partial(sp.normal_operator, act),
-        range_proj,
-        jax.random.fold_in(key, 1),
-        n,
-        krylov=settings.sigma_krylov,
-        keep=settings.sigma_krylov // 3,
-        max_matvecs=settings.sigma_matvecs,
-        target=lambda th, s: SIGMA_RTOL * jnp.abs(th),
-        active=second_order & (res <= gtol),
-    )
-    smin = jnp.sqrt(jnp.maximum(sig.value, 0.0))
-    smax = jnp.sqrt(jnp.maximum(sig.norm, 0.0))
+    smin, smax = _sigma_range(sp, act, nm_act, n, key, settings, second_order & (res <= gtol))
     degenerate = smin <= LICQ_RTOL * smax
     strong = act * (mu > gtol / smin).astype(act.dtype) if is_cap else act
     n_weak = (n_active - jnp.sum(strong).astype(jnp.int32)).astype(jnp.int32)
@@ -295,6 +279,29 @@ def certify_one(
         exhausted=out.exhausted,
         n=jnp.asarray(n, jnp.int32),
     )
+
+
+def _sigma_range(sp, act, nm_act, n, key, settings, active) -> tuple[Array, Array]:
+    """sigma_min(A), sigma_max(A): closed form per modality, or Lanczos with a learnable axis."""
+    if not critical.learnable(sp.c):
+        lo, hi = sp.modalities(critical.sigma_range, act)
+        return jnp.sqrt(jnp.min(lo)), jnp.sqrt(jnp.max(hi))
+
+    def range_proj(u):  # range(A^T) = range(I - P_act)
+        return u - sp.project(nm_act, u)
+
+    sig = smallest(
+        partial(sp.normal_operator, act),
+        range_proj,
+        jax.random.fold_in(key, 1),
+        n,
+        krylov=min(settings.sigma_krylov, n),
+        keep=min(settings.sigma_krylov, n) // 3,
+        max_matvecs=settings.sigma_matvecs,
+        target=lambda th, s: SIGMA_RTOL * jnp.abs(th),
+        active=active,
+    )
+    return jnp.sqrt(jnp.maximum(sig.value, 0.0)), jnp.sqrt(jnp.maximum(sig.norm, 0.0))
 
 
 class _Second(NamedTuple):
@@ -357,8 +364,9 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
             return p - s_rows.T @ (s_rows @ p)
 
         d = z.shape[-1]
-        n_c = jnp.sum(jax.vmap(lambda c, w: critical.n_rows(c, z.shape[1], d, w))(c, strong))
-        dim = (n - n_c - n_sym).astype(jnp.int32)
+        rows = jax.vmap(lambda c, w: critical.n_rows(c, z.shape[1], d, w))(c, strong)
+        n_c = jnp.sum(rows, dtype=jnp.int32)
+        dim = n - n_c - n_sym
 
         def hess_tol(norm):
             return base_tol + math.sqrt(n) * EPS * jnp.maximum(norm, sym_scale)
@@ -368,8 +376,8 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
             p_s,
             jax.random.fold_in(key, 2),
             n,
-            krylov=settings.krylov,
-            keep=settings.keep,
+            krylov=min(settings.krylov, n),
+            keep=min(settings.keep, n - 1),
             max_matvecs=settings.max_matvecs,
             target=lambda th, s: jnp.maximum(EIG_RTOL * jnp.abs(th), hess_tol(s)),
             active=dim > 0,

@@ -57,6 +57,7 @@ __all__ = [
     "project",
     "multipliers",
     "normal_operator",
+    "sigma_range",
     "curvature",
     "n_rows",
 ]
@@ -257,6 +258,38 @@ def normal_operator(
         return tx, ta
     rx, ra = coupling_adjoint(c, x, a, coupling_apply(c, x, a, w, ux, ua))
     return tx + rx, None if ta is None else ta + ra
+
+
+def sigma_range(c: Constraint, x: Array, a: Array | None, w: Array) -> tuple[Array, Array]:
+    r"""Smallest and largest eigenvalue of :math:`AA^\top` (:math:`\sigma(A)^2`), closed form.
+
+    Every row block of :math:`AA^\top` is small: the local rows are orthonormal; a fixed-axis
+    cap row i meets only the unit-norm row i (:math:`x_i\cdot c`; :math:`\|c\| = 1`,
+    :math:`c \in U`), so the pair has eigenvalues :math:`1 \pm x_i\cdot c`; the concentration
+    row meets the unit-norm rows in :math:`w_i = x_i\cdot\bar x/N`, giving eigenvalues 1 and
+    those of :math:`\begin{pmatrix}1 & \|w\|\\ \|w\| & q\end{pmatrix}`,
+    :math:`q = \|\bar x\|^2/N`, whose product is :math:`\|n\|^2 = \sum_i\|P_{x_i}\bar x\|^2
+    /N^2` (computed directly, so the small one has no cancellation). A learnable axis couples
+    every cap row through the axis: no closed form (the caller iterates,
+    :func:`normal_operator`).
+    """
+    one = jnp.ones((), x.dtype)
+    kind = coupling(c)
+    if kind == "none":
+        return one, one
+    if kind == "conc":
+        n = x.shape[0]
+        m = jnp.mean(x, axis=0)
+        q = m @ m / n
+        wn2 = jnp.sum((x @ m) ** 2) / n**2
+        g = jnp.sum(tangent_rows(None, x, jnp.broadcast_to(m, x.shape)) ** 2) / n**2
+        hi = (1 + q) / 2 + jnp.sqrt(((1 - q) / 2) ** 2 + wn2)
+        return jnp.minimum(one, g / hi), jnp.maximum(one, hi)
+    t = jnp.abs(x @ c.axis)
+    return (
+        jnp.minimum(one, jnp.min(jnp.where(w > 0, 1 - t, 1.0))),
+        jnp.maximum(one, jnp.max(jnp.where(w > 0, 1 + t, 1.0))),
+    )
 
 
 def curvature(c: Constraint, x: Array, a: Array | None, mult: Multipliers) -> Array:

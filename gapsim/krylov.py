@@ -15,6 +15,8 @@ explicitly from :math:`W` (no recurrence is trusted). The ``keep`` lowest Ritz v
 their images, start the next cycle, continued along :math:`r_1`. A breakdown (the new vector
 is rounding) continues with a random vector of the subspace; when that too is rounding, the
 basis spans the whole subspace and the Ritz values are its exact eigenvalues (``exhausted``).
+(A repeated eigenvalue needs one fresh direction per multiplicity: a Krylov space meets each
+eigenspace in one dimension.)
 
 **Why Lanczos, not LOBPCG.** ``jax.experimental.sparse.linalg.lobpcg_standard`` finds the
 *largest* eigenvalues (so it needs a shift :math:`\sigma I - H` and a norm estimate first),
@@ -118,7 +120,7 @@ def smallest(
     Args:
         op: symmetric :math:`H`, ``(n,) -> (n,)``.
         project: the orthogonal projection :math:`P`, ``(n,) -> (n,)``.
-        key: PRNG key of the random start (and of the directions after a breakdown).
+        key: PRNG key of the random start (rolled, the directions after a breakdown).
         n: dimension of the whole space.
         krylov: basis size (static); ``keep``: Ritz vectors kept at a restart
             (``1 <= keep < krylov``).
@@ -142,13 +144,15 @@ def smallest(
     dtype = jnp.float64
     active = jnp.asarray(active)
 
-    def random_direction(v, i):
-        p = project(jax.random.normal(jax.random.fold_in(key, i), (n,), dtype))
-        r = _clean(project, v, p)
-        return r, jnp.linalg.norm(r) / jnp.maximum(jnp.linalg.norm(p), 1e-300)
+    # directions after a breakdown: the random start vector, rolled (a permutation of i.i.d.
+    # normal entries is i.i.d. normal: generic, without a random draw inside the loop)
+    r0 = jax.random.normal(key, (n,), dtype)
+
+    def fresh(i):
+        return jnp.roll(r0, (1 + 7919 * i) % n)
 
     def rayleigh_ritz(s: _State) -> tuple[Array, Array, Ritz, Array]:
-        valid = jnp.arange(krylov) < s.nv
+        valid = jnp.arange(krylov, dtype=jnp.int32) < s.nv
         t = s.v @ s.w.T
         t = (t + t.T) / 2
         lift = 2 * jnp.linalg.norm(t) + 1  # invalid rows decouple above every valid value
@@ -161,7 +165,8 @@ def smallest(
         kt = jnp.where(gap > 0, res[0] ** 2 / jnp.where(gap > 0, gap, 1.0), jnp.inf)
         err = jnp.minimum(res[0], kt)
         ok = s.exhausted | (err <= target(theta[0], norm))
-        ritz = Ritz(theta[0], err, res[0], gap, norm, s.matvecs, s.exhausted, ok, s.nv)
+        value = jnp.where(s.nv > 0, theta[0], jnp.inf)  # an empty subspace: no eigenvalue
+        ritz = Ritz(value, err, res[0], gap, norm, s.matvecs, s.exhausted, ok, s.nv)
         return y, hy, ritz, theta
 
     def restart(s: _State) -> tuple[_State, Array]:
@@ -181,15 +186,18 @@ def smallest(
         """One product: a Rayleigh-Ritz step and restart first if the basis is full."""
         full = (s.nv >= krylov) | s.exhausted
         s, u = jax.lax.cond(full, restart, lambda s: (s, s.w[jnp.maximum(s.nv - 1, 0)]), s)
-        u = _clean(project, s.v, u)
         ref = jnp.linalg.norm(s.w[jnp.maximum(s.nv - 1, 0)])
-        r, rel = random_direction(s.v, s.matvecs)
-        broke = jnp.linalg.norm(u) <= BREAKDOWN_RTOL * ref  # (the start: u = 0, so random)
-        u = jnp.where(broke, r, u)
-        done = s.exhausted | (broke & (rel <= BREAKDOWN_RTOL))
-        u = u / jnp.maximum(jnp.linalg.norm(u), 1e-300)
-        u = _clean(project, s.v, u)  # once more after normalising: rounding of a short vector
-        u = u / jnp.maximum(jnp.linalg.norm(u), 1e-300)
+        u = _clean(project, s.v, u)
+        nu = jnp.linalg.norm(u)
+        broke = nu <= BREAKDOWN_RTOL * ref  # (the start: u = 0, so a fresh direction)
+        r = fresh(s.matvecs)
+        u = jnp.where(broke, r, u / jnp.maximum(nu, 1e-300))
+        # cleaned once more: a fresh direction's part in the subspace, or the rounding left in
+        # a short candidate after normalising; a fresh direction with none is exhaustion
+        u = _clean(project, s.v, u)
+        nu = jnp.linalg.norm(u)
+        done = s.exhausted | (broke & (nu <= BREAKDOWN_RTOL * jnp.linalg.norm(r)))
+        u = u / jnp.maximum(nu, 1e-300)
         live = ~done & ~s.ritz.converged
         w_new = project(op(jnp.where(live, u, 0.0)))
         idx = jnp.minimum(s.nv, krylov - 1)

@@ -515,7 +515,13 @@ def kkt_certificates(
     if _method(static, params[0], method) != "matrix-free":
         return [
             kkt_certificate(
-                static, a, p, t, gtol, active_tol=active_tol, second_order=second_order,
+                static,
+                a,
+                p,
+                t,
+                gtol,
+                active_tol=active_tol,
+                second_order=second_order,
                 method="dense",
             )  # fmt: skip
             for a, p, t in zip(args, params, ts, strict=True)

@@ -71,12 +71,12 @@ makes an eigenvector orthogonal to the Krylov space a probability-zero event."""
 
 
 class Settings(NamedTuple):
-    """Static sizes of the iterations (changing one compiles a new program).
+    r"""Static sizes of the iterations (changing one compiles a new program).
 
     Attributes:
         krylov: Lanczos basis size of the Hessian; ``keep``: Ritz vectors kept at a restart.
         max_matvecs: budget of Hessian-vector products.
-        sigma_krylov: Lanczos basis size for :math:`\\sigma(A)`; ``sigma_matvecs`` its budget.
+        sigma_krylov: Lanczos basis size for :math:`\sigma(A)`; ``sigma_matvecs`` its budget.
         sym_batch: symmetry directions multiplied by the Hessian at a time (memory).
     """
 
@@ -86,6 +86,9 @@ class Settings(NamedTuple):
     sigma_krylov: int = 24
     sigma_matvecs: int = 400
     sym_batch: int = 8
+
+
+DEFAULT = Settings()
 
 
 class Raw(NamedTuple):
@@ -110,7 +113,7 @@ class Raw(NamedTuple):
 
 
 def _generators(var: dict) -> Array:
-    """``(d(d-1)/2, n)``: images :math:`v \\mapsto vE_{ab}` (points and axes rotate)."""
+    r"""``(d(d-1)/2, n)``: images :math:`v \mapsto vE_{ab}` (points and axes rotate)."""
     d = var["z"].shape[-1]
     pairs = [(a, b) for a in range(d) for b in range(a + 1, d)]
     e = np.zeros((len(pairs), d, d))
@@ -175,9 +178,9 @@ class _Space(NamedTuple):
 
 
 def _orthonormal_range(b: Array, keep_above: Array) -> tuple[Array, Array]:
-    """Rows spanning the row space of ``b`` (``(k, n)``) above a singular-value cut, masked.
+    r"""Rows spanning the row space of ``b`` (``(k, n)``) above a singular-value cut, masked.
 
-    QR of :math:`b^\\top` (Householder, stable), then the SVD of the ``k x k`` factor.
+    QR of :math:`b^\top` (Householder, stable), then the SVD of the ``k x k`` factor.
     """
     q, r = jnp.linalg.qr(b.T)
     u, s, _ = jnp.linalg.svd(r)
@@ -186,7 +189,7 @@ def _orthonormal_range(b: Array, keep_above: Array) -> tuple[Array, Array]:
 
 
 def _null_rows(b: Array, cut: Array) -> tuple[Array, Array]:
-    """Right singular vectors of ``b.T`` (``(n', k)``), and which have singular value <= ``cut``.
+    r"""Right singular vectors of ``b.T`` (``(n', k)``), and which have singular value <= ``cut``.
 
     QR of :math:`b^\top`, then the SVD of its factor; with fewer rows than ``k``, the missing
     singular values are zero.
@@ -205,7 +208,7 @@ def certify_one(
     t: Array,
     gtol: Array,
     active_tol: Array,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT,
     second_order: bool = True,
 ) -> Raw:
     """The matrix-free certificate of one end point (``params`` with ``"axis"`` when learnable).
@@ -228,7 +231,8 @@ def certify_one(
     def f(u):
         p = full(u)
         beta = beta_at(mech, args.mech, args.beta, p["nu"], t, static.steps)
-        return objective(mech, args.mech, p, beta, t, stochastic=False, block_size=static.block_size)
+        bs = static.block_size
+        return objective(mech, args.mech, p, beta, t, stochastic=False, block_size=bs)
 
     g = jax.grad(f)(v)
     gt, gz, ga = sp.split(g)
@@ -406,7 +410,7 @@ def certify_batch(
     t: Array,
     gtol: Array,
     active_tol: Array,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT,
     second_order: bool = True,
 ) -> Raw:
     """:func:`certify_one` vmapped over a leading batch axis of ``args``, ``params`` and ``t``."""

@@ -140,7 +140,7 @@ def _apply(kind: str, nm: Normals, ux: Array, ua: Array | None) -> Array:
 
 
 def _adjoint(kind: str, nm: Normals, y: Array) -> tuple[Array, Array]:
-    """:math:`N^\top y` as (point part, axis part)."""
+    r""":math:`N^\top y` as (point part, axis part)."""
     if kind == "conc":
         return y[0] * nm.px, jnp.zeros(nm.px.shape[1], nm.px.dtype)
     return y[:, None] * nm.px, nm.pa.T @ y
@@ -171,9 +171,11 @@ def project(
 
     Args:
         c: this modality's constraint set.
-        x: ``(N, d)`` its points; ``a``: its learnable axis ``(d,)`` or ``None``.
+        x: ``(N, d)`` its points.
+        a: its learnable axis ``(d,)``, or ``None``.
         nm: its :class:`Normals` (built with the rows that count).
-        ux: ``(N, d)`` point part of the direction; ``ua``: ``(d,)`` axis part or ``None``.
+        ux: ``(N, d)`` point part of the direction.
+        ua: ``(d,)`` axis part, or ``None``.
     """
     kind = coupling(c)
     ux = tangent_rows(c.basis, x, ux)
@@ -203,7 +205,10 @@ class Multipliers(NamedTuple):
 def multipliers(
     c: Constraint, x: Array, a: Array | None, nm: Normals, gx: Array, ga: Array | None
 ) -> Multipliers:
-    r""":math:`b = G^{-1}N\nabla f` and the unit-norm multipliers :math:`a = L\nabla f - W^\top b`."""
+    r"""Least-squares multipliers: coupling :math:`b = G^{-1}N\nabla f`, then unit norms.
+
+    The unit-norm multipliers are the first rows of :math:`a = L\nabla f - (RL^\top)^\top b`.
+    """
     kind = coupling(c)
     base = jnp.sum(x * gx, axis=1)
     zero = jnp.zeros((), x.dtype)
@@ -252,7 +257,7 @@ def coupling_apply(
 def normal_operator(
     c: Constraint, x: Array, a: Array | None, w: Array, ux: Array, ua: Array | None
 ) -> tuple[Array, Array | None]:
-    r""":math:`A^\top Au = (I - P_0)u + R^\top Ru` (its nonzero eigenvalues are :math:`\sigma(A)^2`)."""
+    r""":math:`A^\top Au = (I - P_0)u + R^\top Ru` (nonzero eigenvalues: :math:`\sigma(A)^2`)."""
     tx, ta = local_jump(c, x, a, ux, ua)
     if coupling(c) == "none":
         return tx, ta
@@ -293,8 +298,11 @@ def sigma_range(c: Constraint, x: Array, a: Array | None, w: Array) -> tuple[Arr
 
 
 def curvature(c: Constraint, x: Array, a: Array | None, mult: Multipliers) -> Array:
-    r""":math:`\sum_r \lambda_r r_r` of the nonlinear constraints (its Hessian is the
-    constraints' part of :math:`\nabla^2\mathcal{L}`; linear rows are left out)."""
+    r""":math:`\sum_r \lambda_r r_r` over the nonlinear constraints.
+
+    Its Hessian is the constraints' part of :math:`\nabla^2\mathcal{L}`; linear rows (subspace,
+    fixed-axis cap) have none and are left out.
+    """
     out = 0.5 * jnp.sum(mult.norm * (jnp.sum(x * x, axis=1) - 1))
     kind = coupling(c)
     if kind == "conc":
@@ -321,8 +329,10 @@ def local_jump(c: Constraint, x: Array, a: Array | None, ux: Array, ua: Array | 
 
 
 def residual_correction(c: Constraint, x: Array, a: Array | None, mu: Array):
-    r""":math:`R^\top\min(\mu, 0)` of the caps: what clipping a negative multiplier adds to
-    :math:`\nabla f - A^\top\lambda` (zero without a cap)."""
+    r""":math:`R^\top\min(\mu, 0)` of the caps (zero without a cap).
+
+    What clipping a negative multiplier at zero adds to :math:`\nabla f - A^\top\lambda`.
+    """
     if coupling(c) != "cap":
         return jnp.zeros_like(x), None if a is None else jnp.zeros_like(a)
     ux, ua = coupling_adjoint(c, x, a, jnp.minimum(mu, 0.0))

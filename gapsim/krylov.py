@@ -58,14 +58,14 @@ random direction of the subspace (and the subspace is exhausted if that one is r
 
 
 class Ritz(NamedTuple):
-    """The smallest Ritz value and its error (see the module docstring).
+    r"""The smallest Ritz value and its error (see the module docstring).
 
     Attributes:
-        value: :math:`\\theta_1`, an upper bound of :math:`\\lambda_1`.
-        error: bound on :math:`|\\theta_1 - \\lambda_1|` (residual or Kato-Temple).
-        residual: :math:`\\|r_1\\|`.
-        gap: :math:`\\theta_2 - \\|r_2\\| - \\theta_1` (inf with one Ritz value).
-        norm: largest :math:`|\\theta|` seen (a lower bound of :math:`\\|PHP\\|`).
+        value: :math:`\theta_1`, an upper bound of :math:`\lambda_1`.
+        error: bound on :math:`|\theta_1 - \lambda_1|` (residual or Kato-Temple).
+        residual: :math:`\|r_1\|`.
+        gap: :math:`\theta_2 - \|r_2\| - \theta_1` (inf with one Ritz value).
+        norm: largest :math:`|\theta|` seen (a lower bound of :math:`\|PHP\|`).
         matvecs: products with the operator.
         exhausted: the basis spans the whole subspace (the Ritz values are exact).
         converged: ``error <= target`` or exhausted.
@@ -122,8 +122,8 @@ def smallest(
         project: the orthogonal projection :math:`P`, ``(n,) -> (n,)``.
         key: PRNG key of the random start (rolled, the directions after a breakdown).
         n: dimension of the whole space.
-        krylov: basis size (static); ``keep``: Ritz vectors kept at a restart
-            (``1 <= keep < krylov``).
+        krylov: basis size (static).
+        keep: Ritz vectors kept at a restart (``1 <= keep < krylov``).
         max_matvecs: budget of products with ``op``.
         target: ``target(theta, norm) -> tolerance`` on the error.
         active: when False (traced), no product is taken and the value is NaN.

@@ -85,7 +85,8 @@ def test_lanczos_with_restarts_finds_the_smallest_eigenvalue_within_its_bound():
         max_matvecs=5000,
         target=lambda t, s: 1e-10 * s,
     )
-    assert bool(r.converged) and not bool(r.exhausted)
+    assert bool(r.converged)
+    assert not bool(r.exhausted)
     assert int(r.matvecs) > 12  # restarted
     assert abs(float(r.value) - exact[0]) <= float(r.error) + 1e-12
     assert float(r.error) <= 1e-10 * float(r.norm)
@@ -101,7 +102,8 @@ def test_lanczos_with_restarts_finds_the_smallest_eigenvalue_within_its_bound():
         max_matvecs=5000,
         target=lambda t, s: 0.0 * s,  # unreachable: only exhaustion stops it
     )
-    assert bool(full.exhausted) and int(full.dim) == 110
+    assert bool(full.exhausted)
+    assert int(full.dim) == 110
     assert float(full.value) == pytest.approx(exact[0], rel=1e-12)
 
 
@@ -353,8 +355,6 @@ def test_restarted_lanczos_resolves_the_tiny_saddle():
     s, a, p = _end_point(Config(n_pairs=4, dim=3, tau=TINY_TAU), np.stack([sq, sq]))
     dense = kkt_certificate(s, a, p, 0, GTOL, active_tol=1e-14, method="dense")
     small = certificate_mf.Settings(krylov=6, keep=2)
-    mf = kkt_certificate(
-        s, a, p, 0, GTOL, active_tol=1e-14, method="matrix-free", settings=small
-    )
+    mf = kkt_certificate(s, a, p, 0, GTOL, active_tol=1e-14, method="matrix-free", settings=small)
     assert mf.matvecs > 6 + 3  # restarted (3 symmetry products besides)
     _agree(dense, mf, 24)

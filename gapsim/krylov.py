@@ -91,6 +91,7 @@ class _State(NamedTuple):
     matvecs: Array
     norm: Array
     ritz: Ritz
+    next: Array  # (n,) the direction the next basis vector comes from (0: a fresh one)
 
 
 def _orth(v: Array, u: Array) -> Array:
@@ -169,25 +170,23 @@ def smallest(
         ritz = Ritz(value, err, res[0], gap, norm, s.matvecs, s.exhausted, ok, s.nv)
         return y, hy, ritz, theta
 
-    def restart(s: _State) -> tuple[_State, Array]:
-        """Rayleigh-Ritz; unless converged, keep the lowest Ritz vectors, continue along r_1."""
+    def restart(s: _State) -> _State:
+        """Rayleigh-Ritz; keep the lowest Ritz vectors and images, continue along r_1."""
         y, hy, ritz, theta = rayleigh_ritz(s)
         rows = jnp.arange(krylov)[:, None] < keep
-        s = s._replace(
+        return s._replace(
             v=jnp.where(rows, y, 0.0),
             w=jnp.where(rows, hy, 0.0),
             nv=jnp.asarray(keep, jnp.int32),
             norm=ritz.norm,
             ritz=ritz,
+            next=hy[0] - theta[0] * y[0],
         )
-        return s, hy[0] - theta[0] * y[0]
 
-    def body(s: _State) -> _State:
-        """One product: a Rayleigh-Ritz step and restart first if the basis is full."""
-        full = (s.nv >= krylov) | s.exhausted
-        s, u = jax.lax.cond(full, restart, lambda s: (s, s.w[jnp.maximum(s.nv - 1, 0)]), s)
+    def expand(s: _State) -> _State:
+        """One product: the next basis vector from ``s.next``, or a fresh one on breakdown."""
         ref = jnp.linalg.norm(s.w[jnp.maximum(s.nv - 1, 0)])
-        u = _clean(project, s.v, u)
+        u = _clean(project, s.v, s.next)
         nu = jnp.linalg.norm(u)
         broke = nu <= BREAKDOWN_RTOL * ref  # (the start: u = 0, so a fresh direction)
         r = fresh(s.matvecs)
@@ -196,30 +195,32 @@ def smallest(
         # a short candidate after normalising; a fresh direction with none is exhaustion
         u = _clean(project, s.v, u)
         nu = jnp.linalg.norm(u)
-        done = s.exhausted | (broke & (nu <= BREAKDOWN_RTOL * jnp.linalg.norm(r)))
-        u = u / jnp.maximum(nu, 1e-300)
-        live = ~done & ~s.ritz.converged
-        w_new = project(op(jnp.where(live, u, 0.0)))
-        idx = jnp.minimum(s.nv, krylov - 1)
-        keep_row = live.astype(dtype)
+        done = broke & (nu <= BREAKDOWN_RTOL * jnp.linalg.norm(r))
+        u = jnp.where(done, 0.0, u / jnp.maximum(nu, 1e-300))
+        w_new = project(op(u))
+        live = (~done).astype(jnp.int32)
         return s._replace(
-            v=s.v.at[idx].set(keep_row * u + (1 - keep_row) * s.v[idx]),
-            w=s.w.at[idx].set(keep_row * w_new + (1 - keep_row) * s.w[idx]),
-            nv=s.nv + live.astype(jnp.int32),
+            v=s.v.at[s.nv].set(u),
+            w=s.w.at[s.nv].set(w_new),
+            nv=s.nv + live,
             exhausted=done,
-            matvecs=s.matvecs + live.astype(jnp.int32),
+            matvecs=s.matvecs + live,
+            next=w_new,
         )
+
+    def cycle(s: _State) -> _State:
+        """Fill the basis (one product per vector), then a Rayleigh-Ritz step and a restart."""
+        s = jax.lax.while_loop(
+            lambda s: (s.nv < krylov) & ~s.exhausted & (s.matvecs < max_matvecs), expand, s
+        )
+        return restart(s)
 
     v0 = jnp.zeros((krylov, n), dtype)
     nan = jnp.asarray(jnp.nan, dtype)
     zero, false = jnp.zeros((), jnp.int32), jnp.zeros((), bool)
     ritz0 = Ritz(nan, nan, nan, nan, nan, zero, false, false, zero)
-    s = _State(v0, v0, zero, false, zero, jnp.zeros((), dtype), ritz0)
+    s = _State(v0, v0, zero, false, zero, jnp.zeros((), dtype), ritz0, jnp.zeros(n, dtype))
     s = jax.lax.while_loop(
-        lambda s: active & ~s.ritz.converged & (s.matvecs < max_matvecs), body, s
+        lambda s: active & ~s.ritz.converged & (s.matvecs < max_matvecs), cycle, s
     )
-    # the last products since the last Rayleigh-Ritz step count too
-    final = jax.lax.cond(
-        active & ~s.ritz.converged, lambda s: rayleigh_ritz(s)[2], lambda s: s.ritz, s
-    )
-    return final
+    return s.ritz

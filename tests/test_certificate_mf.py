@@ -19,6 +19,7 @@ from test_certificate import _rim, _simplex, _square, _two_clusters
 
 import gapsim.certificate as certificate
 from gapsim import Config, certificate_mf
+from gapsim.batch import best_of_seeds
 from gapsim.certificate import from_raw, kkt_certificate, kkt_certificates
 from gapsim.krylov import smallest
 from gapsim.parts import prepare
@@ -248,6 +249,33 @@ def test_planted_fault_in_the_matrix_free_hessian_moves_the_verdict(monkeypatch)
         certificate_mf.certify_one.clear_cache()
     assert bad.kind == "saddle"
     assert bad.lambda_min < -good.lambda_min / 2
+
+
+def test_best_of_seeds_certifies_its_seeds_as_one_matrix_free_batch(monkeypatch):
+    # three seeds of one config: with the matrix-free method forced, their second orders are
+    # one vmapped program (one call), with the dense path's verdicts and eigenvalues
+    cfg = Config(n_pairs=4, dim=3, tau=0.2)
+    ref, ref_losses = best_of_seeds(cfg, [0, 1, 2])
+    monkeypatch.setattr(certificate, "MATRIX_FREE_MIN_VARS", 0)
+    calls = []
+    real = certificate_mf.certify_batch
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(certificate_mf, "certify_batch", counted)
+    best, losses = best_of_seeds(cfg, [0, 1, 2])
+    assert len(calls) == 1
+    assert best.certificate.method == "matrix-free"
+    assert ref.certificate.method == "dense"
+    np.testing.assert_array_equal(np.isnan(losses), np.isnan(ref_losses))
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-12)  # same solves, same end points
+    for k in ("seeds_minimum", "seeds_saddle", "seeds_not_stationary"):
+        assert best.measures[k] == ref.measures[k]
+    c, rc = best.certificate, ref.certificate
+    assert c.kind == rc.kind == "minimum"
+    assert c.lambda_min == pytest.approx(rc.lambda_min, rel=1e-8)
 
 
 def test_auto_picks_matrix_free_above_the_size_threshold():

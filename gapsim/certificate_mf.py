@@ -365,7 +365,7 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
 
         def p_s(u):
             p = p_crit(u)
-            return p - s_rows.T @ (s_rows @ p)
+            return p - (s_rows @ p) @ s_rows
 
         d = z.shape[-1]
         rows = jax.vmap(lambda c, w: critical.n_rows(c, z.shape[1], d, w))(c, strong)
@@ -383,7 +383,7 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
             krylov=min(settings.krylov, n),
             keep=min(settings.keep, n - 1),
             max_matvecs=settings.max_matvecs,
-            target=lambda th, s: jnp.maximum(EIG_RTOL * jnp.abs(th), hess_tol(s)),
+            target=lambda th, s: jnp.maximum(EIG_RTOL * jnp.abs(th), math.sqrt(n) * EPS * s),
             active=dim > 0,
         )
         return _Second(

@@ -143,7 +143,7 @@ def _adjoint(kind: str, nm: Normals, y: Array) -> tuple[Array, Array]:
     r""":math:`N^\top y` as (point part, axis part)."""
     if kind == "conc":
         return y[0] * nm.px, jnp.zeros(nm.px.shape[1], nm.px.dtype)
-    return y[:, None] * nm.px, nm.pa.T @ y
+    return y[:, None] * nm.px, y @ nm.pa
 
 
 def _gram(kind: str, nm: Normals, y: Array) -> Array:
@@ -155,7 +155,7 @@ def _solve_once(kind: str, nm: Normals, b: Array) -> Array:
     if kind == "conc":
         return nm.dinv * b
     db = nm.dinv * b
-    return db - nm.dinv * (nm.pa @ (nm.core @ (nm.pa.T @ db)))
+    return db - nm.dinv * (nm.pa @ (nm.core @ (db @ nm.pa)))
 
 
 def _solve(kind: str, nm: Normals, b: Array) -> Array:
@@ -238,7 +238,7 @@ def coupling_adjoint(c: Constraint, x: Array, a: Array | None, y: Array) -> tupl
     if kind == "none":
         return jnp.zeros_like(x), jnp.zeros(d, x.dtype)
     ux = y[:, None] * _axis(c, a)[None, :]
-    return ux, (x.T @ y if learnable(c) else jnp.zeros(d, x.dtype))
+    return ux, (y @ x if learnable(c) else jnp.zeros(d, x.dtype))
 
 
 def coupling_apply(

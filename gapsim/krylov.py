@@ -95,8 +95,8 @@ class _State(NamedTuple):
 
 
 def _orth(v: Array, u: Array) -> Array:
-    for _ in range(2):
-        u = u - v.T @ (v @ u)
+    for _ in range(2):  # (v @ u) @ v, not v.T @ (v @ u): no transposed copy of the basis
+        u = u - (v @ u) @ v
     return u
 
 

@@ -178,15 +178,30 @@ def test_verdict_is_decided_from_the_ritz_value_and_its_error():
 # --------------------------------------------------------------------------------------------
 
 
-def test_one_minimum_saddle_and_tiny_saddle_agree_with_dense_in_one_batch(monkeypatch):
-    # three end points of one shape (N = 4, d = 3 on the sphere): the simplex (a minimum), the
-    # square on the equator (a saddle, -0.091) and the same square at tau = 0.06, whose only
-    # negative curvature is -5e-7. The matrix-free certificates come from one vmapped program.
+def _three_end_points():
+    """The simplex (a minimum), the square on the equator (a saddle, -0.091) and the same
+    square at tau = 0.06 (its only negative curvature -5e-7): one shape, N = 4, d = 3."""
     sq, tet = _square(), _simplex(4, 3)
     cases = [(0.2, tet), (0.5, sq), (TINY_TAU, sq)]
-    points = [_end_point(Config(n_pairs=4, dim=3, tau=tau), np.stack([x, x])) for tau, x in cases]
-    static = points[0][0]
-    assert all(p[0] == static for p in points)
+    return [_end_point(Config(n_pairs=4, dim=3, tau=tau), np.stack([x, x])) for tau, x in cases]
+
+
+def _batch(points):
+    return kkt_certificates(
+        points[0][0],
+        [a for _, a, _ in points],
+        [p for _, _, p in points],
+        [0] * len(points),
+        GTOL,
+        active_tol=1e-14,
+        method="matrix-free",
+    )
+
+
+def test_one_minimum_saddle_and_tiny_saddle_agree_with_dense_in_one_batch(monkeypatch):
+    # the matrix-free certificates of the three end points come from one vmapped program
+    points = _three_end_points()
+    assert all(p[0] == points[0][0] for p in points)
     spectra = []
     eigvalsh = np.linalg.eigvalsh
 
@@ -200,15 +215,7 @@ def test_one_minimum_saddle_and_tiny_saddle_agree_with_dense_in_one_batch(monkey
         kkt_certificate(s, a, p, 0, GTOL, active_tol=1e-14, method="dense") for s, a, p in points
     ]
     monkeypatch.undo()
-    mf = kkt_certificates(
-        static,
-        [a for _, a, _ in points],
-        [p for _, _, p in points],
-        [0, 0, 0],
-        GTOL,
-        active_tol=1e-14,
-        method="matrix-free",
-    )
+    mf = _batch(points)
     assert [d.kind for d in dense] == ["minimum", "saddle", "saddle"]
     tiny = spectra[2]
     assert -1e-6 < tiny[0] < -1e3 * dense[2].hess_tol  # below 1e-6, far beyond the tolerance
@@ -216,6 +223,27 @@ def test_one_minimum_saddle_and_tiny_saddle_agree_with_dense_in_one_batch(monkey
     for d, m in zip(dense, mf, strict=True):
         assert m.method == "matrix-free"
         _agree(d, m, 24)
+
+
+def test_planted_fault_in_the_matrix_free_hessian_moves_the_verdict(monkeypatch):
+    # the objective negated inside the compiled certificate: at the simplex (a minimum) the
+    # gradient stays zero, the multipliers flip, and the Lagrangian's Hessian is negated
+    points = _three_end_points()
+    good = _batch(points)[0]  # the program of the test above (same shapes: no compile)
+    assert good.kind == "minimum"
+    real = certificate_mf.objective
+    monkeypatch.setattr(certificate_mf, "objective", lambda *a, **k: -real(*a, **k))
+    compiled = (certificate_mf.certify_batch, certificate_mf.certify_one)  # (nested jit traces)
+    for fn in compiled:
+        fn.clear_cache()
+    try:
+        bad = _batch(points)[0]
+    finally:
+        monkeypatch.undo()
+        for fn in compiled:
+            fn.clear_cache()
+    assert bad.kind == "saddle"
+    assert bad.lambda_min < -good.lambda_min / 2
 
 
 @pytest.mark.slow
@@ -231,26 +259,7 @@ def test_learnable_axis_two_cluster_saddle_agrees_with_dense():
     _agree(dense, mf, 24 + 6)
 
 
-def test_planted_fault_in_the_matrix_free_hessian_moves_the_verdict(monkeypatch):
-    # the objective negated inside the compiled certificate: at the simplex (a minimum) the
-    # gradient stays zero, the multipliers flip, and the Lagrangian's Hessian is negated
-    cfg = Config(n_pairs=4, dim=3, tau=0.5)
-    x = _simplex(4, 3)
-    s, a, p = _end_point(cfg, np.stack([x, x]))
-    good = kkt_certificate(s, a, p, 0, GTOL, active_tol=1e-14, method="matrix-free")
-    assert good.kind == "minimum"
-    real = certificate_mf.objective
-    monkeypatch.setattr(certificate_mf, "objective", lambda *a, **k: -real(*a, **k))
-    certificate_mf.certify_one.clear_cache()
-    try:
-        bad = kkt_certificate(s, a, p, 0, GTOL, active_tol=1e-14, method="matrix-free")
-    finally:
-        monkeypatch.undo()
-        certificate_mf.certify_one.clear_cache()
-    assert bad.kind == "saddle"
-    assert bad.lambda_min < -good.lambda_min / 2
-
-
+@pytest.mark.slow
 def test_best_of_seeds_certifies_its_seeds_as_one_matrix_free_batch(monkeypatch):
     # three seeds of one config: with the matrix-free method forced, their second orders are
     # one vmapped program (one call), with the dense path's verdicts and eigenvalues

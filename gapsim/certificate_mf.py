@@ -21,8 +21,10 @@ what changes is how they are computed, so that the cost grows like a step of the
 4. **Second order.** :func:`gapsim.krylov.smallest` on :math:`P_sHP_s`, :math:`H` the
    Hessian of the Lagrangian (``jax.jvp`` of ``jax.grad``: the objective minus
    :func:`gapsim.critical.curvature`), :math:`P_s` the projection onto the critical subspace
-   (strictly active caps only) minus the deflated symmetries. It stops when its error bound
-   is at most :math:`\max(\text{EIG\_RTOL}\,|\theta_1|, \text{hess\_tol})`.
+   (strictly active caps only) minus the deflated symmetries. It stops when the verdict below
+   is decided with an error bound at most ``hess_tol`` (the precision of the operator itself:
+   a Ritz value closer than that is no better known), or when the error is at most
+   ``EIG_RTOL`` relative (or the rounding of an HVP), or after ``max_matvecs`` products.
 5. **Verdict**, with :math:`\theta_1 \ge \lambda_{\min}` the smallest Ritz value and
    :math:`e` its error bound (:mod:`gapsim.krylov`): ``saddle`` when
    :math:`\theta_1 < -\text{hess\_tol}` (a Rayleigh quotient below the threshold proves a
@@ -302,10 +304,25 @@ def _sigma_range(sp, act, nm_act, n, key, settings, active) -> tuple[Array, Arra
         krylov=min(settings.sigma_krylov, n),
         keep=min(settings.sigma_krylov, n) // 3,
         max_matvecs=settings.sigma_matvecs,
-        target=lambda th, s: SIGMA_RTOL * jnp.abs(th),
+        stop=lambda th, e, s: e <= SIGMA_RTOL * jnp.abs(th),
         active=active,
     )
     return jnp.sqrt(jnp.maximum(sig.value, 0.0)), jnp.sqrt(jnp.maximum(sig.norm, 0.0))
+
+
+def _enough(hess_tol, rounding, theta, err, norm):
+    r"""The Lanczos run's stopping rule: the verdict decided to ``hess_tol``, or ``EIG_RTOL``.
+
+    Either the eigenvalue is known to ``EIG_RTOL`` relative (or to the rounding of an HVP),
+    or the error is at most ``hess_tol`` and the verdict is decided: a saddle
+    (:math:`\theta < -` ``hess_tol``) or a minimum (:math:`\theta - e \ge -` ``hess_tol``).
+    ``hess_tol`` is the precision of the operator itself (the multipliers' error and the
+    rounding of an HVP): a Ritz value closer than that is no better known.
+    """
+    h = hess_tol(norm)
+    decided = (theta < -h) | (theta - err >= -h)
+    accurate = err <= jnp.maximum(EIG_RTOL * jnp.abs(theta), rounding * norm)
+    return (decided & (err <= h)) | accurate
 
 
 class _Second(NamedTuple):
@@ -383,7 +400,7 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
             krylov=min(settings.krylov, n),
             keep=min(settings.keep, n - 1),
             max_matvecs=settings.max_matvecs,
-            target=lambda th, s: jnp.maximum(EIG_RTOL * jnp.abs(th), math.sqrt(n) * EPS * s),
+            stop=partial(_enough, hess_tol, math.sqrt(n) * EPS),
             active=dim > 0,
         )
         return _Second(

@@ -7,8 +7,12 @@ operator :math:`H` restricted to the range of an orthogonal projection :math:`P`
 **Method.** Lanczos with full reorthogonalisation and thick restarts (Wu & Simon 2000; the
 Krylov-Schur form of Stewart 2001). A basis :math:`V` of ``krylov`` orthonormal vectors in
 :math:`\mathrm{range}(P)` and their images :math:`W = PHPV` are stored; each new vector is the
-last image orthogonalised twice against :math:`V` ("twice is enough"), projected and
-orthogonalised once more, so the basis stays orthonormal and inside the subspace to rounding.
+last image orthogonalised twice against :math:`V` ("twice is enough"), projected, and after
+normalising projected and orthogonalised once more, so the basis stays orthonormal and inside
+the subspace to rounding. (Without the second pass, a short candidate's rounding, amplified by
+normalising, leaks out of the subspace once the residuals are small: a zero Ritz value of the
+complement then appears below the true smallest eigenvalue; ``tests/test_certificate_mf.py``
+has the case.)
 When the basis is full, Rayleigh-Ritz on :math:`T = V^\top W` gives the Ritz pairs
 :math:`(\theta_j, y_j)` and their residuals :math:`r_j = Hy_j - \theta_jy_j`, computed
 explicitly from :math:`W` (no recurrence is trusted). The ``keep`` lowest Ritz vectors, with
@@ -35,9 +39,9 @@ below (an eigenvalue lies within :math:`\|r_2\|` of :math:`\theta_2`). ``error``
 of the two (Parlett, *The Symmetric Eigenvalue Problem*, 1998, Thm 11.7.1 and 10.2.1). Both
 assume that the eigenvalue near :math:`\theta_1` is :math:`\lambda_1`, i.e. that no eigenvector
 below it is orthogonal to the Krylov space: the start vector is random, so that has
-probability zero for a simple eigenvalue. The loop stops when ``error <= target(theta, norm)``,
-when the subspace is exhausted (error: the rounding of :math:`\|r_1\|`), or after
-``max_matvecs`` products.
+probability zero for a simple eigenvalue. The loop stops when ``stop(theta, error, norm)``
+(the caller's rule), when the subspace is exhausted (error: the rounding of
+:math:`\|r_1\|`), or after ``max_matvecs`` products.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class Ritz(NamedTuple):
         norm: largest :math:`|\theta|` seen (a lower bound of :math:`\|PHP\|`).
         matvecs: products with the operator.
         exhausted: the basis spans the whole subspace (the Ritz values are exact).
-        converged: ``error <= target`` or exhausted.
+        converged: the caller's ``stop`` rule held, or exhausted.
         dim: number of Ritz values of the last Rayleigh-Ritz step.
     """
 
@@ -113,7 +117,7 @@ def smallest(
     krylov: int,
     keep: int,
     max_matvecs: int,
-    target: Callable[[Array, Array], Array],
+    stop: Callable[[Array, Array, Array], Array],
     active: Array | bool = True,
 ) -> Ritz:
     r"""Smallest eigenvalue of ``project o op o project`` on the range of ``project``.
@@ -126,7 +130,8 @@ def smallest(
         krylov: basis size (static).
         keep: Ritz vectors kept at a restart (``1 <= keep < krylov``).
         max_matvecs: budget of products with ``op``.
-        target: ``target(theta, norm) -> tolerance`` on the error.
+        stop: ``stop(theta, error, norm) -> bool``: enough (checked after each Rayleigh-Ritz
+            step; ``norm`` is the largest ``|Ritz value|`` seen).
         active: when False (traced), no product is taken and the value is NaN.
 
     Returns:
@@ -136,7 +141,7 @@ def smallest(
         >>> h = jnp.diag(jnp.arange(1.0, 6.0))
         >>> p = lambda u: u.at[0].set(0.0)  # the subspace without e_0
         >>> r = smallest(lambda u: h @ u, p, jax.random.key(0), 5, krylov=4, keep=2,
-        ...              max_matvecs=50, target=lambda t, s: 1e-10 * s)
+        ...              max_matvecs=50, stop=lambda t, e, s: e <= 1e-10 * s)
         >>> round(float(r.value), 8)
         2.0
     """
@@ -165,8 +170,8 @@ def smallest(
         gap = jnp.where(s.nv >= 2, theta[1] - res[1] - theta[0], jnp.inf)
         kt = jnp.where(gap > 0, res[0] ** 2 / jnp.where(gap > 0, gap, 1.0), jnp.inf)
         err = jnp.minimum(res[0], kt)
-        ok = s.exhausted | (err <= target(theta[0], norm))
         value = jnp.where(s.nv > 0, theta[0], jnp.inf)  # an empty subspace: no eigenvalue
+        ok = s.exhausted | stop(value, err, norm)
         ritz = Ritz(value, err, res[0], gap, norm, s.matvecs, s.exhausted, ok, s.nv)
         return y, hy, ritz, theta
 
@@ -191,8 +196,8 @@ def smallest(
         broke = nu <= BREAKDOWN_RTOL * ref  # (the start: u = 0, so a fresh direction)
         r = fresh(s.matvecs)
         u = jnp.where(broke, r, u / jnp.maximum(nu, 1e-300))
-        # cleaned once more: a fresh direction's part in the subspace, or the rounding left in
-        # a short candidate after normalising; a fresh direction with none is exhaustion
+        # cleaned once more after normalising: a fresh direction's part in the subspace (none
+        # is exhaustion), or the rounding of a short candidate, which normalising amplified
         u = _clean(project, s.v, u)
         nu = jnp.linalg.norm(u)
         done = broke & (nu <= BREAKDOWN_RTOL * jnp.linalg.norm(r))

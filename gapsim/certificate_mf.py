@@ -52,8 +52,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from gapsim import critical
-from gapsim._kkt import POINT_KEYS, variables
+from gapsim._kkt import variables
 from gapsim._types import Array
+from gapsim.critical_space import Space, deflate
 from gapsim.krylov import smallest
 from gapsim.objective import beta_at, objective
 from gapsim.solvers import Args, Static
@@ -61,7 +62,6 @@ from gapsim.solvers import Args, Static
 __all__ = ["Settings", "Raw", "certify_one", "certify_batch"]
 
 EPS = float(np.finfo(np.float64).eps)
-SYM_RTOL = math.sqrt(EPS)
 LICQ_RTOL = EPS**0.25
 EIG_RTOL = 1e-10
 """Relative error at which the smallest eigenvalue is reported (or ``hess_tol``, if larger)."""
@@ -93,6 +93,20 @@ class Settings(NamedTuple):
 DEFAULT = Settings()
 
 
+class _Second(NamedTuple):
+    """The second-order fields of :class:`Raw` (same names, same order)."""
+
+    lambda_min: Array
+    eig_error: Array
+    hess_norm: Array
+    sym_scale: Array
+    symmetry_curvature: Array
+    n_symmetries: Array
+    dim: Array
+    matvecs: Array
+    exhausted: Array
+
+
 class Raw(NamedTuple):
     """The certificate's numbers as arrays (one seed, or a batch along a leading axis)."""
 
@@ -112,94 +126,6 @@ class Raw(NamedTuple):
     matvecs: Array
     exhausted: Array
     n: Array
-
-
-def _generators(var: dict) -> Array:
-    r"""``(d(d-1)/2, n)``: images :math:`v \mapsto vE_{ab}` (points and axes rotate)."""
-    d = var["z"].shape[-1]
-    pairs = [(a, b) for a in range(d) for b in range(a + 1, d)]
-    e = np.zeros((len(pairs), d, d))
-    for k, (a, b) in enumerate(pairs):
-        e[k, a, b], e[k, b, a] = 1.0, -1.0
-    e = jnp.asarray(e, var["z"].dtype)
-
-    def image(ek):
-        img = {k: (x @ ek if k in POINT_KEYS else jnp.zeros_like(x)) for k, x in var.items()}
-        return ravel_pytree(img)[0]
-
-    return jax.vmap(image)(e)
-
-
-class _Space(NamedTuple):
-    """Flat vectors <-> (points, axes, rest) and the per-modality constraint operators."""
-
-    c: object
-    z: Array
-    a: Array | None
-    unravel: object
-
-    def split(self, u):
-        t = self.unravel(u)
-        return t, t["z"], t.get("axis")
-
-    def join(self, t, uz, ua):
-        t = {**t, "z": uz}
-        if ua is not None:
-            t["axis"] = ua
-        return ravel_pytree(t)[0]
-
-    def modalities(self, fn, *args):
-        """``fn(c, x, a, *args)`` vmapped over modalities; ``None`` arguments stay ``None``."""
-        every = (self.c, self.z, self.a, *args)
-        given = [x for x in every if x is not None]
-
-        def one(*xs):
-            it = iter(xs)
-            return fn(*(None if x is None else next(it) for x in every))
-
-        return jax.vmap(one)(*given)
-
-    def project(self, nm, u):
-        t, uz, ua = self.split(u)
-        return self.join(t, *self.modalities(critical.project, nm, uz, ua))
-
-    def zero_rest(self, t, uz, ua):
-        return self.join(jax.tree.map(jnp.zeros_like, t), uz, ua)
-
-    def normal_operator(self, w, u):
-        t, uz, ua = self.split(u)
-        return self.zero_rest(t, *self.modalities(critical.normal_operator, w, uz, ua))
-
-    def constraint_image(self, w, u):
-        """A vector with the Gram of :math:`A_cu` (local part, then coupling rows)."""
-        _, uz, ua = self.split(u)
-        lx, la = self.modalities(critical.local_jump, uz, ua)
-        cr = self.modalities(critical.coupling_apply, w, uz, ua)
-        parts = [lx.ravel(), cr.ravel()] + ([] if la is None else [la.ravel()])
-        return jnp.concatenate(parts)
-
-
-def _orthonormal_range(b: Array, keep_above: Array) -> tuple[Array, Array]:
-    r"""Rows spanning the row space of ``b`` (``(k, n)``) above a singular-value cut, masked.
-
-    QR of :math:`b^\top` (Householder, stable), then the SVD of the ``k x k`` factor.
-    """
-    q, r = jnp.linalg.qr(b.T)
-    u, s, _ = jnp.linalg.svd(r)
-    keep = s > keep_above
-    return jnp.where(keep[:, None], (q @ u).T, 0.0), keep
-
-
-def _null_rows(b: Array, cut: Array) -> tuple[Array, Array]:
-    r"""Right singular vectors of ``b.T`` (``(n', k)``), and which have singular value <= ``cut``.
-
-    QR of :math:`b^\top`, then the SVD of its factor; with fewer rows than ``k``, the missing
-    singular values are zero.
-    """
-    _, r = jnp.linalg.qr(b.T)
-    _, s, vt = jnp.linalg.svd(r, full_matrices=True)
-    s = jnp.concatenate([s, jnp.zeros(vt.shape[0] - s.shape[0], s.dtype)])
-    return vt, s <= cut
 
 
 @partial(jax.jit, static_argnames=("static", "settings", "second_order"))
@@ -224,7 +150,7 @@ def certify_one(
     v, unravel = ravel_pytree(var)
     n = v.size
     z, a = var["z"], var.get("axis")
-    sp = _Space(c, z, a, unravel)
+    sp = Space(c, z, a, unravel)
     kind = critical.coupling(c)
 
     def full(u):
@@ -255,36 +181,22 @@ def certify_one(
     min_mult = jnp.min(jnp.where(act > 0, mu, jnp.inf)) if is_cap else jnp.asarray(jnp.inf)
     key = jax.random.key(START_SEED)
 
-    smin, smax = _sigma_range(sp, act, nm_act, n, key, settings, second_order & (res <= gtol))
+    nan, zero = jnp.asarray(jnp.nan, v.dtype), jnp.zeros((), jnp.int32)
+    skipped = _Second(nan, nan, nan, nan, nan, zero, zero, zero, jnp.zeros((), bool))
+    if not second_order:  # nothing of the second order is compiled
+        return _raw(res, n_active, zero, min_mult, nan, nan, skipped, n)
+    smin, smax = _sigma_range(sp, act, nm_act, n, key, settings, res <= gtol)
     degenerate = smin <= LICQ_RTOL * smax
     strong = act * (mu > gtol / smin).astype(act.dtype) if is_cap else act
     n_weak = (n_active - jnp.sum(strong).astype(jnp.int32)).astype(jnp.int32)
-    need = second_order & (res <= gtol) & ~degenerate
-    second = _second_order(
-        static, args, params, t, settings, sp, var, v, f, strong, mult, res / smin, key
-    )
-    nan = jnp.asarray(jnp.nan, v.dtype)
-    skipped = _Second(nan, nan, nan, nan, nan, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
-                      jnp.zeros((), jnp.int32), jnp.zeros((), bool))  # fmt: skip
+    need = (res <= gtol) & ~degenerate
+    second = _second_order(settings, sp, var, v, f, strong, mult, res / smin, key)
     out = jax.lax.cond(need, second, lambda: skipped)
-    return Raw(
-        residual=res,
-        n_active=n_active,
-        n_weak=n_weak,
-        min_multiplier=min_mult,
-        sigma_min=smin,
-        sigma_max=smax,
-        lambda_min=out.lambda_min,
-        eig_error=out.eig_error,
-        hess_norm=out.hess_norm,
-        sym_scale=out.sym_scale,
-        symmetry_curvature=out.symmetry_curvature,
-        n_symmetries=out.n_symmetries,
-        dim=out.dim,
-        matvecs=out.matvecs,
-        exhausted=out.exhausted,
-        n=jnp.asarray(n, jnp.int32),
-    )
+    return _raw(res, n_active, n_weak, min_mult, smin, smax, out, n)
+
+
+def _raw(res, n_active, n_weak, min_mult, smin, smax, out: _Second, n: int) -> Raw:
+    return Raw(res, n_active, n_weak, min_mult, smin, smax, *out, jnp.asarray(n, jnp.int32))
 
 
 def _sigma_range(sp, act, nm_act, n, key, settings, active) -> tuple[Array, Array]:
@@ -325,23 +237,10 @@ def _enough(hess_tol, rounding, theta, err, norm):
     return (decided & (err <= h)) | accurate
 
 
-class _Second(NamedTuple):
-    lambda_min: Array
-    eig_error: Array
-    hess_norm: Array
-    sym_scale: Array
-    symmetry_curvature: Array
-    n_symmetries: Array
-    dim: Array
-    matvecs: Array
-    exhausted: Array
-
-
-def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult, base_tol, key):
+def _second_order(settings, sp, var, v, f, strong, mult, base_tol, key):
     """A thunk computing the second order (symmetries, then Lanczos) for ``lax.cond``."""
     n = v.size
-    c, z = sp.c, sp.z
-    is_cap = critical.coupling(c) == "cap"
+    is_cap = critical.coupling(sp.c) == "cap"
     mult_h = mult._replace(coupling=jnp.maximum(mult.coupling, 0.0)) if is_cap else mult
 
     def lagrangian(u):
@@ -354,43 +253,24 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
     def hvp(u):
         return jax.jvp(grad_l, (v,), (u,))[1]
 
+    nm_c = sp.modalities(critical.normals, strong)
+
     def p_crit(u):
         return sp.project(nm_c, u)
 
     def run() -> _Second:
-        # symmetries (the only dense block: d(d-1)/2 rows of length n)
-        gens = _generators(var)
-        scale = jnp.maximum(1.0, jnp.max(jnp.linalg.norm(gens, axis=1)))
-        cut = SYM_RTOL * scale
-        images = jax.vmap(partial(sp.constraint_image, strong))(gens)
-        vt, null = _null_rows(images, cut)
-        gens = jnp.where(null[:, None], vt @ gens, 0.0)
-        sym, _ = _orthonormal_range(jax.vmap(p_crit)(gens), cut)
-        hs = jax.lax.map(hvp, sym, batch_size=settings.sym_batch)
-        mat = sym @ hs.T
-        mat = (mat + mat.T) / 2
-        valid = jnp.linalg.norm(sym, axis=1) > 0.5
-        lift = 2 * jnp.linalg.norm(mat) + 1
-        ev, vec = jnp.linalg.eigh(mat + jnp.diag(jnp.where(valid, 0.0, lift)))
-        valid_ev = ev < lift / 2
-        sym_scale = jnp.max(jnp.where(valid_ev, jnp.abs(ev), 0.0))
-        kernel = jnp.linalg.norm(jax.vmap(p_crit)(vec.T @ hs), axis=1)
-        flat_tol = base_tol + math.sqrt(n) * EPS * jnp.maximum(sym_scale, 1.0)
-        flat = valid_ev & (kernel <= flat_tol)
-        s_rows = jnp.where(flat[:, None], vec.T @ sym, 0.0)
-        n_sym = jnp.sum(flat).astype(jnp.int32)
+        sym = deflate(sp, var, strong, p_crit, hvp, base_tol, settings.sym_batch)
 
         def p_s(u):
             p = p_crit(u)
-            return p - (s_rows @ p) @ s_rows
+            return p - (sym.rows @ p) @ sym.rows
 
-        d = z.shape[-1]
-        rows = jax.vmap(lambda c, w: critical.n_rows(c, z.shape[1], d, w))(c, strong)
-        n_c = jnp.sum(rows, dtype=jnp.int32)
-        dim = n - n_c - n_sym
+        m, n_pts, d = sp.z.shape
+        rows = jax.vmap(lambda c, w: critical.n_rows(c, n_pts, d, w))(sp.c, strong)
+        dim = n - jnp.sum(rows, dtype=jnp.int32) - sym.count
 
         def hess_tol(norm):
-            return base_tol + math.sqrt(n) * EPS * jnp.maximum(norm, sym_scale)
+            return base_tol + math.sqrt(n) * EPS * jnp.maximum(norm, sym.scale)
 
         ritz = smallest(
             hvp,
@@ -407,15 +287,14 @@ def _second_order(static, args, params, t, settings, sp, var, v, f, strong, mult
             lambda_min=jnp.where(dim > 0, ritz.value, jnp.inf),
             eig_error=jnp.where(dim > 0, ritz.error, 0.0),
             hess_norm=jnp.where(dim > 0, ritz.norm, 0.0),
-            sym_scale=sym_scale,
-            symmetry_curvature=jnp.max(jnp.where(flat, jnp.abs(ev), 0.0)),
-            n_symmetries=n_sym,
+            sym_scale=sym.scale,
+            symmetry_curvature=sym.curvature,
+            n_symmetries=sym.count,
             dim=dim,
-            matvecs=ritz.matvecs + gens.shape[0],
+            matvecs=ritz.matvecs + sym.products,
             exhausted=ritz.exhausted,
         )
 
-    nm_c = sp.modalities(critical.normals, strong)
     return run
 
 

@@ -10,7 +10,7 @@ goes on), each with a wall-clock limit:
 
 1. ``bench_step``: ``benchmarks/bench_step.py --json`` (steps per second against baselines
    and the roofline; ``--quick`` with ``--tiny``), in a subprocess;
-2. ``bench_certificate``: ``benchmarks/bench_certificate.py --json`` at N = 1024, 4096,
+2. ``bench_certificate``: ``benchmarks/bench_certificate.py --json`` at N = 256, 1024, 4096,
    16384 (d = 8; ``--tiny``: its own tiny sizes), in a subprocess;
 3. ``large_optimum``: one certified optimum at N = 16,384, d = 16 (``--tiny``: N = 64, d = 4),
    tau = 0.2, float64: an L-BFGS solve (``second_order=False``), then the matrix-free
@@ -113,9 +113,10 @@ def main() -> None:
         "jax": jax.__version__,
         "tiny": a.tiny,
     }
-    step_args = [str(HERE / "bench_step.py"), "--json"] + (["--quick"] if a.tiny else [])
+    step_args = [str(HERE / "bench_step.py"), "--json"]
+    step_args += ["--quick", "--sizes", "64x8"] if a.tiny else []
     cert_args = [str(HERE / "bench_certificate.py"), "--json"]
-    cert_args += ["--tiny", "--seeds", "2"] if a.tiny else ["--sizes", "1024,4096,16384"]
+    cert_args += ["--tiny", "--seeds", "2"] if a.tiny else ["--sizes", "256,1024,4096,16384"]
     sections = {
         "bench_step": lambda: _subprocess_json(step_args, a.section_timeout),
         "bench_certificate": lambda: _subprocess_json(cert_args, a.section_timeout),

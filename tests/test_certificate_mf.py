@@ -84,13 +84,13 @@ def test_lanczos_with_restarts_finds_the_smallest_eigenvalue_within_its_bound():
         krylov=12,
         keep=4,
         max_matvecs=5000,
-        stop=lambda t, e, s: e <= 1e-10 * s,
+        stop=lambda t, e, s: e <= 1e-8 * s,  # the residual (it converges like sqrt(theta))
     )
     assert bool(r.converged)
     assert not bool(r.exhausted)
     assert int(r.matvecs) > 12  # restarted
     assert abs(float(r.value) - exact[0]) <= float(r.error) + 1e-12
-    assert float(r.error) <= 1e-10 * float(r.norm)
+    assert float(r.error) <= 1e-8 * float(r.norm)
     assert float(r.value) >= exact[0] - 1e-12
     # the same subspace with a basis as large as it: exhausted, the Ritz values exact
     full = smallest(

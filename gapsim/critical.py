@@ -21,8 +21,9 @@ split, :math:`A = [L;\ R]`:
   :math:`G = NN^\top` that is diagonal (fixed axis: :math:`\|P_{x_i}c\|^2`), diagonal plus rank
   d (learnable axis: :math:`\mathrm{diag}\|P_{x_i}c\|^2 + BB^\top`, :math:`B_i = P_cx_i`,
   inverted by the Woodbury identity with a :math:`d\times d` solve) or a scalar
-  (concentration). A concentration goes with no cap and no subspace
-  (:meth:`gapsim.geometry.Constraint.make`), so one modality has one kind of coupling.
+  (concentration). A concentration goes with no cap (:meth:`gapsim.geometry.Constraint.make`),
+  so one modality has one kind of coupling; inside a subspace its row meets no subspace row
+  (the mean lies in U).
 
 Then, since :math:`\mathrm{span}(n_r) \subset \mathrm{range}(P_0)`,
 
@@ -114,7 +115,7 @@ def normals(c: Constraint, x: Array, a: Array | None, w: Array) -> Normals:
     kind = coupling(c)
     if kind == "conc":
         m = jnp.mean(x, axis=0)
-        px = tangent_rows(None, x, jnp.broadcast_to(m / n, x.shape))
+        px = tangent_rows(c.basis, x, jnp.broadcast_to(m / n, x.shape))
         g = jnp.sum(px * px)
         inv = jnp.where(g > 0, 1 / jnp.where(g > 0, g, 1.0), 0.0)
         return Normals(px, jnp.zeros_like(x), jnp.ones(n, x.dtype), jnp.full(n, inv), eye)
@@ -287,7 +288,7 @@ def sigma_range(c: Constraint, x: Array, a: Array | None, w: Array) -> tuple[Arr
         m = jnp.mean(x, axis=0)
         q = m @ m / n
         wn2 = jnp.sum((x @ m) ** 2) / n**2
-        g = jnp.sum(tangent_rows(None, x, jnp.broadcast_to(m, x.shape)) ** 2) / n**2
+        g = jnp.sum(tangent_rows(c.basis, x, jnp.broadcast_to(m, x.shape)) ** 2) / n**2
         hi = (1 + q) / 2 + jnp.sqrt(((1 - q) / 2) ** 2 + wn2)
         return jnp.minimum(one, g / hi), jnp.maximum(one, hi)
     t = jnp.abs(x @ c.axis)

@@ -17,7 +17,7 @@ from gapsim.geometry import Constraint, residuals
 N, D = 7, 4
 KINDS = (
     "sphere", "subspace", "cap_fixed", "cap_learned", "cap_fixed_in_subspace",
-    "cap_learned_in_subspace", "concentration",
+    "cap_learned_in_subspace", "concentration", "concentration_in_subspace",
 )  # fmt: skip
 
 
@@ -33,8 +33,8 @@ def _problem(kind: str, seed: int = 0):
     inside = (lambda v: v) if q is None else (lambda v: v @ q @ q.T)
     axis = _unit(inside(rng.standard_normal(D)))
     alpha = 0.5
-    if kind == "concentration":
-        c = Constraint.make(D, rho=0.4)
+    if kind.startswith("concentration"):  # inside U: built directly (the composed set)
+        c = Constraint(None if q is None else jnp.asarray(q), None, None, jnp.asarray(0.4))
     elif kind.startswith("cap"):
         ax = "learned" if "learned" in kind else axis
         c = Constraint.make(D, basis=basis, cap_angle=alpha, axis=ax)
@@ -120,7 +120,7 @@ def test_structured_operators_equal_their_dense_definitions(kind):
     n_act = int(np.sum(w))
     if n_act:
         np.testing.assert_allclose(np.asarray(mult.coupling)[:n_act], coef[-n_act:], atol=1e-12)
-    if kind == "concentration":
+    if kind.startswith("concentration"):
         np.testing.assert_allclose(mult.coupling[0], coef[-1], atol=1e-12)
     if a is not None:
         axis_row = N + (N * (D - 3) if "subspace" in kind else 0)  # after norms, subspace rows

@@ -50,6 +50,7 @@ from gapsim.core.sets.sphere import tangent_rows
 
 __all__ = [
     "Multipliers",
+    "OPERATORS",
     "supported",
     "coupling",
     "learnable",
@@ -58,6 +59,8 @@ __all__ = [
     "project",
     "multipliers",
     "normal_operator",
+    "local_jump",
+    "coupling_apply",
     "sigma_range",
     "curvature",
     "n_rows",

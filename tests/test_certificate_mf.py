@@ -358,6 +358,10 @@ SOLVED = {
         n_pairs=12, dim=3, tau=0.2, constraint="concentration", kappa=2.0, solver="gd",
         steps=4000,
     ),
+    "concentration_in_subspace": Config(
+        n_pairs=12, dim=4, tau=0.2, constraint="subspace", phi=0.4, kappa=2.0, solver="gd",
+        steps=4000,
+    ),
     "cone_fixed": Config(
         n_pairs=12, dim=3, tau=0.2, constraint="cone", cone_angle=0.5, cone_axis="fixed",
         cone_axis_angle=0.3, solver="gd", steps=4000,

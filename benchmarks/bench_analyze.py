@@ -6,8 +6,16 @@ Synthetic CLIP-like embeddings: a shared latent ``s`` (``N x 256``, spectrum dec
 float32 ``.npy`` files, then read back and analysed as a user would.
 
     python benchmarks/bench_analyze.py --n 100000 --d 768 --out /tmp/big
+    python benchmarks/bench_analyze.py --n 100000 --d 768 --out /tmp/big --cli
 
 Prints wall times per stage and the peak resident memory (``ru_maxrss``) as one JSON line.
+
+``--cli`` (issue 23) instead runs the command a user runs, ``gapsim analyze X Y --json
+--no-store --quiet`` (``python -m gapsim.cli``), as one uninterrupted child process on the
+files written, and records its wall time, its peak resident memory (``ru_maxrss`` of the
+child, from ``RUSAGE_CHILDREN``: this process only writes the files, in 10,000-row chunks) and
+its exit code, with the summary it printed. ``--curve-sample`` passes through (``all``: the
+shift curves on every pair, the N x N case the blocked ``gap_shift_curve`` is for).
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,16 +54,47 @@ def make(n: int, d: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
     return px, py
 
 
+def run_cli(px: Path, py: Path, curve_sample: str | None) -> dict:
+    """One ``gapsim analyze`` as a child process: wall time, peak memory, exit code, summary."""
+    cmd = [sys.executable, "-m", "gapsim.cli", "analyze", str(px), str(py)]
+    cmd += ["--json", "--no-store", "--quiet"]
+    if curve_sample is not None:
+        cmd += ["--curve-sample", curve_sample]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
+    lines = [line for line in p.stdout.splitlines() if line.strip()]
+    try:
+        summary = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        summary = None
+    return {
+        "command": " ".join(cmd[1:]),
+        "exit_code": p.returncode,
+        "wall_s": round(wall, 1),
+        "peak_rss_gib": round(peak, 2),
+        "summary": summary,
+        "stderr_tail": p.stderr[-2000:] if p.returncode else "",
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--d", type=int, default=768)
     p.add_argument("--out", default="/tmp/gapsim-bench-analyze")
     p.add_argument("--simulate", action="store_true")
+    p.add_argument("--cli", action="store_true", help="time one `gapsim analyze` child process")
+    p.add_argument("--curve-sample", help="with --cli: passed to gapsim analyze ('all', N)")
     a = p.parse_args()
     t0 = time.perf_counter()
     px, py = make(a.n, a.d, Path(a.out))
     t_make = time.perf_counter() - t0
+    if a.cli:
+        out = {"n": a.n, "d": a.d, "make_s": round(t_make, 1), **run_cli(px, py, a.curve_sample)}
+        print(json.dumps(out))
+        return
     import warnings
 
     from gapsim.analysis import analyze, load_pair

@@ -157,6 +157,28 @@ def test_gap_shift_curve_matches_pointwise_loss():
     assert curve.centroid_distance[0] > curve.centroid_distance[4] > curve.centroid_distance[-1]
 
 
+def test_gap_shift_curve_blocked_equals_one_matrix_per_shift():
+    # the memory fix (issue 23): the grid is evaluated one shift at a time, with row blocks of
+    # the logits; the former form vmapped over the grid with the dense N x N logits (one
+    # matrix per shift). Same float64 formula, sums in another order: 1e-10 relative.
+    from gapsim.alignment.shift import _shift
+    from gapsim.core.loss import infonce
+
+    x, y = _random_pairs(3, noise=0.3)
+    y = _unit(y + np.array([0, 1.0, 0, 0, 0, 0])[None, :])
+    lams = np.linspace(-1, 1, 7)
+
+    def dense(lam):
+        xn, yn, *_ = _shift(jax.numpy.asarray(x), jax.numpy.asarray(y), lam)
+        return infonce(xn, yn, 10.0, block_size=x.shape[0])  # block >= N: the dense kernel
+
+    with jax.enable_x64(True):
+        ref = np.asarray(jax.vmap(dense)(jax.numpy.asarray(lams)))
+    for block in (0, 3, 8):  # automatic (dense at this N), and two row-block sizes
+        curve = gap_shift_curve(x, y, 0.1, lams, block_size=block)
+        np.testing.assert_allclose(curve.losses, ref, rtol=1e-10, atol=0)
+
+
 # --------------------------------------------------------------------------------------------
 # mean removal
 # --------------------------------------------------------------------------------------------

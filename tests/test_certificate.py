@@ -272,6 +272,8 @@ def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
     import gapsim.core.certificate as certificate
 
     cfg = Config(n_pairs=64, dim=16, tau=0.5)  # 2Nd = 2048 > DENSE_MAX: the Lanczos path
+    # of the dense method (method="auto" would take the matrix-free one at this size)
+    monkeypatch.setattr(certificate, "MATRIX_FREE_MIN_VARS", 10**9)
     solved = solve_batch([cfg])[0]  # one solve; each case below certifies its end point
     assert finish(cfg, *solved).certificate.method == "lanczos"
 

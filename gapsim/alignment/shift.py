@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -74,27 +75,37 @@ def gap_shift(x, y, lam: float, *, tau: float = 0.07) -> AlignResult:
     return _finish(x, y, xn, yn, nx, ny, _tau(tau), info)
 
 
-@jax.jit
-def _shift_losses(x, y, beta, lambdas):
+@partial(jax.jit, static_argnames=("block_size",))
+def _shift_losses(x, y, beta, lambdas, block_size: int):
+    """Loss and centroid distance at each shift, one shift at a time (``lax.map``)."""
+
     def one(lam):
         xn, yn, *_ = _shift(x, y, lam)
-        return infonce(xn, yn, beta), jnp.linalg.norm(jnp.mean(xn, axis=0) - jnp.mean(yn, axis=0))
+        loss = infonce(xn, yn, beta, block_size=block_size)
+        return loss, jnp.linalg.norm(jnp.mean(xn, axis=0) - jnp.mean(yn, axis=0))
 
-    return jax.vmap(one)(lambdas)
+    return jax.lax.map(one, lambdas)
 
 
-def gap_shift_curve(x, y, tau: float, lambdas=None) -> GapShiftCurve:
+def gap_shift_curve(x, y, tau: float, lambdas=None, *, block_size: int = 0) -> GapShiftCurve:
     r"""InfoNCE (:func:`gapsim.infonce`, averaged convention) along :func:`gap_shift`.
 
     Liang et al. (2022) report that for embeddings trained at low temperature the loss over
     :math:`\lambda` is smallest near :math:`\lambda = 0` (the gap as trained): closing the gap
     raises the loss. This returns the curve to check that; one compiled call over the grid.
 
+    Memory: the shifts are evaluated one after the other (``lax.map``), each by the blocked
+    InfoNCE of :mod:`gapsim.core.loss` (row blocks of :func:`gapsim.core.blocks.block_rows`), so one
+    ``(block, N)`` slab is alive at a time (a dense :math:`N\times N` matrix up to
+    :data:`gapsim.core.blocks.DENSE_MAX_N` points), never one matrix per shift.
+
     Args:
         x: ``(N, d)`` unit rows of the first modality.
         y: ``(N, d)`` unit rows of the second; row i pairs with ``x[i]``.
         tau: temperature of the loss (> 0).
         lambdas: 1-D grid of shifts; default ``np.linspace(-1, 1, 41)``.
+        block_size: rows per block of the :math:`N\times N` logits (``0`` automatic; see
+            :func:`gapsim.core.blocks.block_rows`).
 
     Returns:
         :class:`GapShiftCurve` ``(lambdas, losses, centroid_distance)``, the last measured on the
@@ -106,7 +117,9 @@ def gap_shift_curve(x, y, tau: float, lambdas=None) -> GapShiftCurve:
     shape = f"array of shape {lam.shape}"
     _check("lambdas", shape, lam.ndim == 1 and lam.size >= 1, "must be a non-empty 1-D grid")
     _check("lambdas", shape, bool(np.all(np.isfinite(lam))), "must be finite")
-    losses, dist = _shift_losses(jnp.asarray(x), jnp.asarray(y), jnp.float64(beta), lam)
+    losses, dist = _shift_losses(
+        jnp.asarray(x), jnp.asarray(y), jnp.float64(beta), lam, int(block_size)
+    )
     return GapShiftCurve(lam, np.asarray(losses), np.asarray(dist))
 
 

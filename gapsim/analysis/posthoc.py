@@ -35,7 +35,7 @@ from gapsim.alignment import (
     mean_removal,
     ssp,
 )
-from gapsim.alignment._common import AlignResult, GapShiftCurve, _finish, _pair, _renormalize
+from gapsim.alignment._common import AlignResult, _finish, _pair, _renormalize
 from gapsim.errors import ConfigError
 
 __all__ = ["c3_noise_alignment", "alignments", "shift_curves", "ssp_label"]
@@ -147,9 +147,9 @@ def shift_curves(x: np.ndarray, y: np.ndarray, taus, lambdas=None) -> dict[str, 
     r"""Liang et al.'s InfoNCE along the gap shift at each temperature, with its minimum.
 
     :func:`gapsim.gap_shift_curve` on the rows given (a batch: InfoNCE depends on N through
-    :math:`\log N`, so the curve is that of a batch of this size), one shift at a time:
-    ``gap_shift_curve`` vmaps over its grid, which holds one :math:`N\times N` matrix per
-    shift (41 x 4096^2 float64 = 5.5 GB); here one compiled program serves every shift.
+    :math:`\log N`, so the curve is that of a batch of this size). ``gap_shift_curve`` evaluates
+    its grid one shift at a time with the blocked InfoNCE, so memory is one ``(block, N)`` slab
+    (:mod:`gapsim.core.blocks`), whatever the grid.
 
     Returns:
         ``{str(tau): {"lambdas", "losses", "centroid_distance", "lam_min", "loss_min",
@@ -161,8 +161,7 @@ def shift_curves(x: np.ndarray, y: np.ndarray, taus, lambdas=None) -> dict[str, 
     out = {}
     grid = np.linspace(-1.0, 1.0, 41) if lambdas is None else np.asarray(lambdas, np.float64)
     for tau in taus:
-        parts = [gap_shift_curve(x, y, tau, grid[i : i + 1]) for i in range(grid.size)]
-        c = GapShiftCurve(*(np.concatenate(p) for p in zip(*parts, strict=True)))
+        c = gap_shift_curve(x, y, tau, grid)
         k = int(np.argmin(c.losses))
         i0 = int(np.argmin(np.abs(c.lambdas)))
         out[f"{tau:g}"] = {

@@ -49,7 +49,8 @@ import numpy as np
 from gapsim.app.config import Config
 from gapsim.app.parts import prepare
 from gapsim.app.result import Result
-from gapsim.app.simulate import finish
+from gapsim.app.simulate import certificate_inputs, finish
+from gapsim.core.certificate import SecondOrder, kkt_certificates
 from gapsim.core.precision import x64
 from gapsim.core.solvers import Args, SolverOutput, Static, execute
 from gapsim.errors import DivergenceError
@@ -65,6 +66,8 @@ __all__ = [
     "MODES",
     "run_stacked",
     "finish_or_error",
+    "finish_all",
+    "second_orders",
     "simulate_batch",
     "best_of_seeds",
 ]
@@ -121,12 +124,59 @@ def run_stacked(args: Args, static: Static, mode: str = "auto") -> SolverOutput:
     return _run_stacked(args, static, resolve_mode(static, mode))
 
 
-def finish_or_error(cfg: Config, static: Static, args: Args, out: Any) -> Result | DivergenceError:
+def finish_or_error(
+    cfg: Config, static: Static, args: Args, out: Any, second_order: SecondOrder | None = None
+) -> Result | DivergenceError:
     """:func:`~gapsim.app.simulate.finish`, returning a run's DivergenceError, not raising it."""
     try:
-        return finish(cfg, static, args, out)
+        return finish(cfg, static, args, out, second_order=second_order)
     except DivergenceError as e:
         return e
+
+
+@x64
+def second_orders(
+    configs: Sequence[Config], solved: Sequence[tuple[Static, Args, Any]]
+) -> list[SecondOrder | None]:
+    """The KKT certificates :func:`gapsim.app.simulate.finish` would compute, batched.
+
+    End points of equal :func:`group_key` (the seeds of a config), gtol and active tolerance are
+    certified together by :func:`gapsim.core.certificate.kkt_certificates`: one compiled, vmapped
+    program for the matrix-free certificate. ``None`` where ``finish`` computes none.
+    """
+    inputs = [certificate_inputs(c, *sol) for c, sol in zip(configs, solved, strict=True)]
+    groups: dict[tuple, list[int]] = {}
+    for i, inp in enumerate(inputs):
+        if inp is not None:
+            key = (group_key(solved[i][0], inp[0]), inp[3], inp[4], configs[i].second_order)
+            groups.setdefault(key, []).append(i)
+    out: list[SecondOrder | None] = [None] * len(configs)
+    for (gk, gtol, active_tol, _), idx in groups.items():
+        certs = kkt_certificates(
+            gk[0],
+            [inputs[i][0] for i in idx],
+            [inputs[i][1] for i in idx],
+            [inputs[i][2] for i in idx],
+            gtol,
+            active_tol=active_tol,
+        )
+        for i, c in zip(idx, certs, strict=True):
+            out[i] = c
+    return out
+
+
+def finish_all(
+    configs: Sequence[Config], solved: Sequence[tuple[Static, Args, Any]]
+) -> list[Result | DivergenceError]:
+    """:func:`finish_or_error` of every solved run, the KKT certificates as batches.
+
+    See :func:`second_orders`.
+    """
+    sos = second_orders(configs, solved)
+    return [
+        finish_or_error(c, *sol, second_order=so)
+        for c, sol, so in zip(configs, solved, sos, strict=True)
+    ]
 
 
 def solve_batch(configs: Sequence[Config], mode: str = "auto") -> list[tuple[Static, Args, Any]]:
@@ -154,9 +204,10 @@ def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result
     """:func:`gapsim.simulate` of every config, batched per group of equal :func:`group_key`.
 
     Each group (e.g. the seeds of one config) is one call of :func:`run_stacked`; every
-    element is then certified on the host by :func:`gapsim.app.simulate.finish`, as a single run
-    is. Memory grows with the group size (each element holds its own N x N slabs); for
-    thousands of configurations use :func:`gapsim.app.sweep.sweep`, which chunks and shards.
+    element is then certified by :func:`gapsim.app.simulate.finish`, as a single run is, the KKT
+    certificates of a group as one batch (:func:`finish_all`). Memory grows with the group
+    size (each element holds its own N x N slabs); for thousands of configurations use
+    :func:`gapsim.app.sweep.sweep`, which chunks and shards.
     ``mode``: ``"auto"``, ``"vmap"`` or ``"map"`` (module docstring).
 
     Returns:
@@ -164,7 +215,7 @@ def simulate_batch(configs: Sequence[Config], mode: str = "auto") -> list[Result
         :class:`~gapsim.errors.DivergenceError` of a config that diverged.
     """
     solved = solve_batch(configs, mode)
-    return [finish_or_error(c, *sol) for c, sol in zip(configs, solved, strict=True)]
+    return finish_all(configs, solved)
 
 
 @x64
@@ -183,16 +234,18 @@ def best_of_seeds(
 
     With ``batched`` (default) the seeds run as one vmapped, compiled program, each with its
     own stopping rule (:func:`simulate_batch`; equal to one-by-one runs to
-    rounding); ``batched=False`` runs them one by one.
+    rounding); ``batched=False`` runs them one by one. Either way the second-order
+    certificates of the seeds are one batch (:func:`finish_all`; above
+    :data:`gapsim.core.certificate.MATRIX_FREE_MIN_VARS` variables one vmapped matrix-free program).
 
     ``second_order`` (when ``cfg.second_order`` is on): ``"all"`` (default) certifies every
     seed at second order, so the seed counts are complete; ``"best"`` solves and certifies every
     seed at first order only, then runs the second-order certificate on the first-order
     stationary seeds in increasing order of loss and stops at the first minimum. That minimum
     is the lowest-loss certified minimum of ``"all"`` (every seed below it was checked and is
-    not a minimum), at the cost of one or a few certificates instead of one per seed: the
-    certificate is dense linear algebra in :math:`MNd` dimensions and dominates the time to a
-    certified optimum (``benchmarks/bench_certify.py``). The seeds never checked count in
+    not a minimum), at the cost of one or a few certificates instead of one per seed (the
+    dense certificate, up to ``MATRIX_FREE_MIN_VARS`` variables, is linear algebra in
+    :math:`MNd` dimensions; ``benchmarks/bench_certify.py``). The seeds never checked count in
     ``seeds_other`` and have a NaN loss; ``seeds_second_order_checked`` says how many were.
 
     Returns:
@@ -207,7 +260,7 @@ def best_of_seeds(
         solved = solve_batch(configs)
     else:
         solved = [(st, a, execute(st, a)) for st, a in (prepare(c) for c in configs)]
-    runs = [finish_or_error(c, *sol) for c, sol in zip(configs, solved, strict=True)]
+    runs = finish_all(configs, solved)
     for r in runs:
         if isinstance(r, DivergenceError):
             raise r

@@ -23,7 +23,7 @@ from gapsim.app.parts import prepare
 from gapsim.app.postrun import posthoc_measures
 from gapsim.app.result import Certificate, Result
 from gapsim.app.wiring import reports
-from gapsim.core.certificate import centroid_angle_precision, kkt_certificate
+from gapsim.core.certificate import SecondOrder, centroid_angle_precision, kkt_certificate
 from gapsim.core.measures import flag_centroid_angle, subspace_measures
 from gapsim.core.mechanisms import stochastic
 from gapsim.core.objective import pairs
@@ -41,7 +41,14 @@ from gapsim.core.solvers import (
 )
 from gapsim.errors import DivergenceError
 
-__all__ = ["simulate", "finish", "final_measures", "history_record", "RECORD_KEYS"]
+__all__ = [
+    "simulate",
+    "finish",
+    "final_measures",
+    "history_record",
+    "certificate_inputs",
+    "RECORD_KEYS",
+]
 
 RECORD_KEYS = tuple("tau" if k == "beta" else k for k in HISTORY_KEYS)
 """The scalar columns of a result's history: the core's :data:`~gapsim.core.solvers.HISTORY_KEYS`
@@ -183,26 +190,71 @@ def _to_float64(args: Args, params: dict) -> tuple[Args, dict]:
 _project_all = jax.jit(jax.vmap(project))
 
 
+def _active_tol(cfg: Config) -> float:
+    """A cap is active within the rounding of a unit dot product in the working precision."""
+    return (cfg.dim + 2) * float(np.finfo(cfg.effective_dtype).eps)
+
+
+def _needs_kkt(cfg: Config, static: Static, args64: Args, gn: float) -> bool:
+    """Whether :func:`finish` runs the KKT certificate.
+
+    That is: deterministic, second order on, and stationary or on a cap (where the KKT
+    residual, not the gradient mapping, decides stationarity).
+    """
+    if stochastic(static.mechanisms) or not cfg.second_order:
+        return False
+    return gn <= cfg.effective_gtol or args64.constraints.has_cap
+
+
+@x64
+def certificate_inputs(
+    cfg: Config, static: Static, args: Args, out: SolverOutput
+) -> tuple[Args, dict, int, float, float] | None:
+    """What :func:`finish` passes to :func:`gapsim.core.certificate.kkt_certificate`.
+
+    ``(args64, params64, t, gtol, active_tol)``, or ``None`` where ``finish`` computes no KKT
+    certificate (or the run diverged). :func:`gapsim.app.batch.best_of_seeds` uses it to certify
+    all seeds as one batch (:func:`gapsim.core.certificate.kkt_certificates`), then hands each
+    certificate to ``finish``.
+    """
+    if not all(np.all(np.isfinite(np.asarray(v))) for v in out.params.values()):
+        return None
+    args64, p64 = _to_float64(args, out.params)
+    t = max(int(out.steps) - 1, 0)
+    gn = float(certify(args64, p64, jnp.asarray(t), static).grad_norm)
+    if not _needs_kkt(cfg, static, args64, gn):
+        return None
+    return args64, p64, t, cfg.effective_gtol, _active_tol(cfg)
+
+
 def _certificate(
-    cfg: Config, static: Static, args64: Args, p64: dict, t: int, gn: float, steps: int
+    cfg: Config,
+    static: Static,
+    args64: Args,
+    p64: dict,
+    t: int,
+    gn: float,
+    steps: int,
+    so: SecondOrder | None = None,
 ) -> Certificate:
     r"""First-order measure plus the KKT certificate (:mod:`gapsim.core.certificate`).
 
     A cap counts as active within the rounding of a dot product of unit vectors in the
     *working* precision, :math:`(d + 2)\epsilon` (Higham's :math:`\gamma_d` plus the rounding
-    of the points themselves): a float32 run's rim points are on the rim only to that.
+    of the points themselves): a float32 run's rim points are on the rim only to that. ``so``:
+    the certificate, when already computed (a batch of seeds).
     """
     gtol = cfg.effective_gtol
     criterion = "gradient_mapping_norm" if args64.constraints.has_cap else "riemannian_grad_norm"
     head = (gn <= gtol, gn, gtol, criterion, steps, cfg.solver)
     if stochastic(static.mechanisms):
         return Certificate(False, *head[1:], kind="stochastic")
-    if not cfg.second_order or (gn > gtol and not args64.constraints.has_cap):
+    if not _needs_kkt(cfg, static, args64, gn):
         # nothing to compile: on smooth sets the KKT residual *is* the Riemannian gradient norm
         kind = "stationary" if gn <= gtol else "not stationary"
         return Certificate(*head, kind=kind, kkt_residual=gn if cfg.second_order else math.nan)
-    active_tol = (cfg.dim + 2) * float(np.finfo(cfg.effective_dtype).eps)
-    so = kkt_certificate(static, args64, p64, t, gtol, active_tol=active_tol)
+    if so is None:
+        so = kkt_certificate(static, args64, p64, t, gtol, active_tol=_active_tol(cfg))
     return Certificate(
         so.kind == "minimum",
         *head[1:],
@@ -228,7 +280,14 @@ def _angle_precision(m: dict[str, Any], position_error: float, n: int) -> dict[s
 
 
 @x64
-def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result:
+def finish(
+    cfg: Config,
+    static: Static,
+    args: Args,
+    out: SolverOutput,
+    *,
+    second_order: SecondOrder | None = None,
+) -> Result:
     """Turn a solver's output into a certified :class:`~gapsim.app.result.Result`.
 
     Raises :class:`~gapsim.errors.DivergenceError` on NaN/inf. Re-projects the final points in
@@ -239,7 +298,8 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     first order only). The centroid angle is NaN when the position error makes it undefined
     (``centroid_angle_precision``). Runs with stochastic mechanisms (swapping, re-drawn
     partners) have no deterministic stationary point: their certificate still reports the
-    gradient norm but ``converged`` is False.
+    gradient norm but ``converged`` is False. ``second_order``: the KKT certificate of this end
+    point, already computed (:func:`certificate_inputs`; a batch of seeds), used as it is.
     """
     n = int(out.n_records)
     hist = history_record(out.history, n)
@@ -249,7 +309,7 @@ def finish(cfg: Config, static: Static, args: Args, out: SolverOutput) -> Result
     t = max(int(out.steps) - 1, 0)
     c = jax.device_get(certify(args64, p64, jnp.asarray(t), static))
     gn, beta = float(c.grad_norm), float(c.beta)
-    cert = _certificate(cfg, static, args64, p64, t, gn, int(out.steps))
+    cert = _certificate(cfg, static, args64, p64, t, gn, int(out.steps), second_order)
     z = np.asarray(p64["z"])
     cs = [jax.tree.map(lambda a, m=m: a[m], args64.constraints) for m in range(cfg.modalities)]
     m, arrays = final_measures(c.measures._asdict(), z, cs)

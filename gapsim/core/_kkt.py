@@ -29,7 +29,7 @@ from gapsim.core.mechanisms import variables as mechanism_variables
 from gapsim.core.sets import residuals
 from gapsim.core.solvers import Args, Static, objective_at
 
-__all__ = ["variables", "first_order", "vjp_rows", "hvp_rows", "generators"]
+__all__ = ["variables", "point_keys", "first_order", "vjp_rows", "hvp_rows", "generators"]
 
 CHUNK = 32
 POINT_KEYS = ("z", "axis")
@@ -46,7 +46,7 @@ def variables(static: Static, params: dict) -> dict:
     return v
 
 
-def _point_keys(static: Static) -> tuple[str, ...]:
+def point_keys(static: Static) -> tuple[str, ...]:
     """Variables rotated jointly with the points by a symmetry."""
     own = tuple(v.name for v in mechanism_variables(static.mechanisms) if v.point_like)
     return POINT_KEYS + own
@@ -116,7 +116,7 @@ def generators(static: Static, params: dict) -> Array:
     for a in range(d):
         for b in range(a + 1, d):
             e = jnp.zeros((d, d), var["z"].dtype).at[a, b].set(1.0).at[b, a].set(-1.0)
-            rot = _point_keys(static)
+            rot = point_keys(static)
             img = {k: (x @ e if k in rot else jnp.zeros_like(x)) for k, x in var.items()}
             rows.append(ravel_pytree(img)[0])
     return jnp.stack(rows)

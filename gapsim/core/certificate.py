@@ -66,6 +66,7 @@ conditions on the critical cone); Absil, Mahony & Sepulchre (2008) for the Riema
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -75,18 +76,26 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from gapsim.core import _kkt
+from gapsim.core import _kkt, certificate_mf, critical
 from gapsim.core.sets import cap_axis
 from gapsim.core.solvers import Args, Static
 
 __all__ = [
     "SecondOrder",
     "kkt_certificate",
+    "kkt_certificates",
+    "from_raw",
+    "METHODS",
+    "MATRIX_FREE_MIN_VARS",
     "mean_error",
     "centroid_angle_precision",
     "DENSE_MAX",
 ]
 
+METHODS = ("auto", "dense", "matrix-free")
+MATRIX_FREE_MIN_VARS = 1024
+"""``method="auto"`` runs the matrix-free certificate (:mod:`gapsim.core.certificate_mf`) above this
+many variables, the dense one (the reference) up to it."""
 DENSE_MAX = 1500
 """Largest reduced dimension diagonalised densely (one HVP per basis vector); Lanczos above."""
 DENSE_FALLBACK = 8192
@@ -121,7 +130,14 @@ class SecondOrder(NamedTuple):
         n_active: active caps; ``n_weak``: of them, those with a zero multiplier.
         min_multiplier: smallest multiplier of an active cap (NaN if none).
         position_error: ``residual / lambda_min`` (inf when not positive definite).
-        method: ``dense``, ``lanczos`` or ``none``; ``dim``: reduced dimension.
+        method: ``dense``, ``lanczos``, ``matrix-free`` or ``none``; ``dim``: reduced
+            dimension.
+        eig_error: bound on the error of ``lambda_min`` (matrix-free: the Lanczos residual or
+            Kato-Temple bound of :mod:`gapsim.core.krylov`; dense: NaN, the eigenvalue is exact to
+            ``hess_tol``).
+        matvecs: Hessian-vector products taken (matrix-free; 0 otherwise).
+        hess_norm: the norm of the Hessian of the Lagrangian in ``hess_tol`` (dense: the
+            largest ``|eigenvalue|``; matrix-free: the largest ``|Ritz value|`` seen).
     """
 
     kind: str
@@ -137,6 +153,9 @@ class SecondOrder(NamedTuple):
     position_error: float = math.inf
     method: str = "none"
     dim: int = 0
+    eig_error: float = math.nan
+    matvecs: int = 0
+    hess_norm: float = math.nan
 
 
 def _jacobian(
@@ -312,6 +331,8 @@ def kkt_certificate(
     active_tol: float,
     second_order: bool = True,
     dense_max: int = DENSE_MAX,
+    method: str = "auto",
+    settings: certificate_mf.Settings | None = None,
 ) -> SecondOrder:
     r"""Certify ``params`` (float64) as a local minimum of the noise-free objective at step ``t``.
 
@@ -325,7 +346,12 @@ def kkt_certificate(
             (the rounding of the working precision; see :func:`gapsim.app.simulate.finish`).
         second_order: compute the curvature (else the kind is ``stationary`` or
             ``not stationary``).
-        dense_max: largest reduced dimension diagonalised densely.
+        dense_max: largest reduced dimension diagonalised densely (dense method).
+        method: ``"dense"`` (this module: host linear algebra, the reference),
+            ``"matrix-free"`` (:mod:`gapsim.core.certificate_mf`: compiled, Hessian-vector products
+            only) or ``"auto"``: matrix-free above ``MATRIX_FREE_MIN_VARS`` variables.
+        settings: iteration sizes of the matrix-free method (default
+            :class:`gapsim.core.certificate_mf.Settings`).
 
     Returns:
         A :class:`SecondOrder`.
@@ -337,6 +363,18 @@ def kkt_certificate(
         'minimum'
     """
     params = with_axes(args, params)
+    if _method(static, args, params, method) == "matrix-free":
+        raw = certificate_mf.certify_one(
+            static,
+            args,
+            params,
+            jnp.asarray(t),
+            jnp.asarray(gtol, jnp.float64),
+            jnp.asarray(active_tol, jnp.float64),
+            settings=settings or certificate_mf.Settings(),
+            second_order=second_order,
+        )
+        return from_raw(jax.device_get(raw), gtol, second_order)
     v, g, eq, ineq = (np.asarray(a) for a in _kkt.first_order(static, args, params, t))
     n, n_eq = v.size, eq.size
     act = np.flatnonzero(ineq <= active_tol)
@@ -392,7 +430,125 @@ def kkt_certificate(
         position_error=res / lmin if lmin > hess_tol else math.inf,
         method=method,
         dim=dim,
+        hess_norm=hnorm,
     )
+
+
+def _method(static: Static, args: Args, params: dict, method: str) -> str:
+    """The method run: ``"auto"`` is matrix-free above ``MATRIX_FREE_MIN_VARS`` variables.
+
+    Only where every modality's set has the matrix-free operators
+    (:func:`gapsim.core.critical.supported`); a set without them is certified densely.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "auto":
+        return method
+    if not critical.supported(args.constraints):
+        return "dense"
+    n = sum(int(np.size(x)) for x in _kkt.variables(static, params).values())
+    return "matrix-free" if n > MATRIX_FREE_MIN_VARS else "dense"
+
+
+def from_raw(raw: certificate_mf.Raw, gtol: float, second_order: bool = True) -> SecondOrder:
+    """A :class:`SecondOrder` from the arrays of the matrix-free certificate (one seed).
+
+    :class:`~gapsim.core.certificate_mf.Raw` is what the compiled program returns (arrays, no
+    verdict); the certificate is this one type, its fields taken from ``raw`` by name. The
+    verdict (module docstring of :mod:`gapsim.core.certificate_mf`): ``saddle`` when the
+    smallest Ritz value is below ``-hess_tol``, ``minimum`` when it is at least ``-hess_tol``
+    by more than its error bound, ``undecided`` in between.
+    """
+    r = {k: np.asarray(v).item() for k, v in raw._asdict().items()}
+    defaults = SecondOrder._field_defaults
+    same = {k: type(defaults.get(k, 0.0))(r[k]) for k in SecondOrder._fields if k in r}
+    mm = same["min_multiplier"]
+    base = {
+        "residual": same["residual"],
+        "gtol": gtol,
+        "n_active": same["n_active"],
+        "min_multiplier": mm if math.isfinite(mm) else math.nan,
+    }
+    res = base["residual"]
+    if not res <= gtol:
+        return SecondOrder("not stationary", **base)
+    if not second_order:
+        return SecondOrder("stationary", **base)
+    smin, smax = float(r["sigma_min"]), float(r["sigma_max"])
+    if smin <= LICQ_RTOL * smax:
+        return SecondOrder("degenerate", **base)
+    lmin, err, hnorm = same["lambda_min"], same["eig_error"], same["hess_norm"]
+    hess_tol = res / smin + math.sqrt(int(r["n"])) * EPS * max(hnorm, float(r["sym_scale"]))
+    if math.isnan(lmin):
+        kind = "undecided"
+    elif lmin < -hess_tol:
+        kind = "saddle"
+    else:
+        kind = "minimum" if lmin - err >= -hess_tol else "undecided"
+    low = lmin - err
+    return SecondOrder(
+        **{
+            **same,
+            **base,
+            "kind": kind,
+            "hess_tol": hess_tol,
+            "position_error": res / low if low > hess_tol else math.inf,
+            "method": "matrix-free" if same["dim"] > 0 else "none",
+            "dim": max(same["dim"], 0),
+        }
+    )
+
+
+def kkt_certificates(
+    static: Static,
+    args: list[Args],
+    params: list[dict],
+    ts: list[int],
+    gtol: float,
+    *,
+    active_tol: float,
+    second_order: bool = True,
+    method: str = "auto",
+    settings: certificate_mf.Settings | None = None,
+) -> list[SecondOrder]:
+    """:func:`kkt_certificate` of several end points of one shape (the seeds of a config).
+
+    Matrix-free: one compiled, vmapped program for all of them
+    (:func:`gapsim.core.certificate_mf.certify_batch`); dense: one after the other.
+    """
+    params = [with_axes(a, p) for a, p in zip(args, params, strict=True)]
+    if not params:
+        return []
+    if _method(static, args[0], params[0], method) != "matrix-free":
+        return [
+            kkt_certificate(
+                static,
+                a,
+                p,
+                t,
+                gtol,
+                active_tol=active_tol,
+                second_order=second_order,
+                method="dense",
+            )  # fmt: skip
+            for a, p, t in zip(args, params, ts, strict=True)
+        ]
+    stack = partial(jax.tree.map, lambda *x: jnp.stack(x))
+    raw = certificate_mf.certify_batch(
+        static,
+        stack(*args),
+        stack(*params),
+        jnp.asarray(ts),
+        jnp.asarray(gtol, jnp.float64),
+        jnp.asarray(active_tol, jnp.float64),
+        settings=settings or certificate_mf.Settings(),
+        second_order=second_order,
+    )
+    raw = jax.device_get(raw)
+    return [
+        from_raw(jax.tree.map(lambda x, i=i: x[i], raw), gtol, second_order)
+        for i in range(len(params))
+    ]
 
 
 def mean_error(position_error: float, n_points: int) -> float:

@@ -50,9 +50,9 @@ import jax
 import jax.numpy as jnp
 
 from gapsim.core._types import Array, Points, Scalar, Vector
-from gapsim.core.sets.sphere import BACKTRACK, cap_step, reject, safe_normalize
+from gapsim.core.sets.sphere import BACKTRACK, cap_step, reject, safe_normalize, tangent_rows
 
-__all__ = ["Cap", "cap_axis", "fit_axis"]
+__all__ = ["Cap", "CapNormals", "cap_axis", "fit_axis"]
 
 AXIS_MAX_ITERS = 100
 GN_LOCAL = 1e-6
@@ -178,6 +178,90 @@ class Cap(NamedTuple):
     def reference(self) -> Vector | None:
         """The fixed axis (where zero rows go), or ``None``."""
         return self.axis
+
+    # the matrix-free certificate's operators of the cap rows (gapsim.core.critical): a is the
+    # axis variable (None with a fixed axis), w the rows counted (active, or strictly active)
+
+    def kkt_normals(self, c: Any, x: Points, a: Vector | None, w: Array) -> CapNormals:
+        r"""The tangent parts :math:`n_i = P_0R_i^\top` of the counted rows, Gram factored."""
+        ax = self.axis if a is None else a
+        px = w[:, None] * tangent_rows(x, jnp.broadcast_to(ax, x.shape), c.subspace)
+        pa = jnp.zeros_like(x)
+        if self.axis is None:
+            pa = w[:, None] * tangent_rows(ax[None, :], x, c.subspace)
+        dinv = 1 / (jnp.sum(px * px, axis=1) + 1 - w)
+        core = jnp.linalg.inv(jnp.eye(x.shape[1], dtype=x.dtype) + (pa * dinv[:, None]).T @ pa)
+        return CapNormals(px, pa, w, dinv, core)
+
+    def kkt_apply(self, c: Any, x: Points, a, w: Array, ux: Points, ua) -> Array:
+        r""":math:`Ru` over the counted rows: :math:`w_i(u_i\cdot c + x_i\cdot u_a)`."""
+        y = ux @ (self.axis if a is None else a)
+        return w * (y if ua is None else y + x @ ua)
+
+    def kkt_adjoint(self, c: Any, x: Points, a, y: Array) -> tuple[Array, Array]:
+        r""":math:`R^\top y`: :math:`y_ic` in row i, :math:`\sum_iy_ix_i` on a learnable axis."""
+        ax = self.axis if a is None else a
+        ua = y @ x if self.axis is None else jnp.zeros(x.shape[1], x.dtype)
+        return y[:, None] * ax[None, :], ua
+
+    def kkt_sigma(self, c: Any, x: Points, a, w: Array) -> tuple[Array, Array] | None:
+        r"""Extreme eigenvalues of :math:`AA^\top` in closed form (fixed axis; else ``None``).
+
+        A fixed-axis row i meets only the unit-norm row i (:math:`x_i\cdot c`; the local rows
+        are orthonormal, :math:`c \in U`): the pair has eigenvalues :math:`1 \pm x_i\cdot c`.
+        A learnable axis couples every row through the axis: no closed form.
+        """
+        if self.axis is None:
+            return None
+        one, t = jnp.ones((), x.dtype), jnp.abs(x @ self.axis)
+        lo = jnp.minimum(one, jnp.min(jnp.where(w > 0, 1 - t, 1.0)))
+        return lo, jnp.maximum(one, jnp.max(jnp.where(w > 0, 1 + t, 1.0)))
+
+    def kkt_curvature(self, c: Any, x: Points, a, mu: Array) -> Array:
+        r""":math:`\sum_i\mu_i(x_i\cdot a - \cos\alpha)`; a fixed axis's rows are linear (0)."""
+        if self.axis is not None:
+            return jnp.zeros((), x.dtype)
+        return jnp.sum(mu * (x @ a - self.cap_cos))
+
+    def kkt_count(self, w: Array) -> Array:
+        """Number of counted rows."""
+        return jnp.sum(w).astype(jnp.int32)
+
+
+class CapNormals(NamedTuple):
+    r"""A cap's coupling normals :math:`n_i = P_0R_i^\top` and their Gram :math:`G = NN^\top`.
+
+    :math:`G` is diagonal with a fixed axis (:math:`\|P_{x_i}c\|^2`) and diagonal plus rank d
+    with a learnable one (:math:`\mathrm{diag}\|P_{x_i}c\|^2 + BB^\top`, :math:`B_i = P_cx_i`),
+    inverted by the Woodbury identity with a :math:`d\times d` solve.
+
+    Attributes:
+        px: ``(N, d)`` point parts :math:`w_iP_{x_i}c`.
+        pa: ``(N, d)`` axis parts :math:`w_iP_cx_i` (zeros with a fixed axis).
+        w: ``(N,)`` 1 for the rows counted, else 0.
+        dinv: ``(N,)`` :math:`1/D_i`, :math:`D_i = w_i\|P_{x_i}c\|^2 + 1 - w_i`.
+        core: ``(d, d)`` :math:`(I + B^\top D^{-1}B)^{-1}`.
+    """
+
+    px: Array
+    pa: Array
+    w: Array
+    dinv: Array
+    core: Array
+
+    def apply(self, ux: Points, ua: Array | None) -> Array:
+        """:math:`Nu`, one coefficient per row."""
+        y = jnp.sum(self.px * ux, axis=1)
+        return y if ua is None else y + self.pa @ ua
+
+    def adjoint(self, y: Array) -> tuple[Array, Array]:
+        r""":math:`N^\top y` as (point part, axis part)."""
+        return y[:, None] * self.px, y @ self.pa
+
+    def solve(self, b: Array) -> Array:
+        """:math:`G^{-1}b` (the rows not counted have coefficient 0: :math:`D_i = 1`)."""
+        db = self.dinv * b
+        return db - self.dinv * (self.pa @ (self.core @ (db @ self.pa)))
 
 
 def _rotate_onto_rim(c: Any, cap_cos: Scalar, x: Points, axis: Array) -> Points:

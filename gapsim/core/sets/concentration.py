@@ -33,10 +33,12 @@ import numpy as np
 from scipy.special import ive
 
 from gapsim.core._types import Array, Points, Scalar, Vector
+from gapsim.core.sets.sphere import tangent_rows
 from gapsim.errors import ConfigError
 
 __all__ = [
     "Concentration",
+    "ConcentrationNormal",
     "mean_resultant_length",
     "concentration_project",
     "concentration_normal",
@@ -239,3 +241,74 @@ class Concentration(NamedTuple):
     def reference(self) -> Vector | None:
         """No reference point of its own."""
         return None
+
+    # the matrix-free certificate's operators of the one row (gapsim.core.critical); inside U
+    # the row meets no subspace row (the mean lies in U); ``a`` and ``w`` are not used
+
+    def kkt_normals(self, c: Any, x: Points, a, w: Array) -> ConcentrationNormal:
+        r"""The tangent part :math:`n = P_0\bar x/N` of the row (spread over the points)."""
+        m = jnp.mean(x, axis=0)
+        px = tangent_rows(x, jnp.broadcast_to(m / x.shape[0], x.shape), c.subspace)
+        g = jnp.sum(px * px)
+        inv = jnp.where(g > 0, 1 / jnp.where(g > 0, g, 1.0), 0.0)
+        return ConcentrationNormal(px, jnp.ones(x.shape[0], x.dtype), inv)
+
+    def kkt_apply(self, c: Any, x: Points, a, w: Array, ux: Points, ua) -> Array:
+        r""":math:`Ru = \bar x\cdot\bar u` (in every entry)."""
+        return jnp.full_like(w, jnp.mean(x, axis=0) @ jnp.mean(ux, axis=0))
+
+    def kkt_adjoint(self, c: Any, x: Points, a, y: Array) -> tuple[Array, Array]:
+        r""":math:`R^\top y = y\,\bar x/N` in every row (``y[0]``)."""
+        m = jnp.mean(x, axis=0)
+        return jnp.broadcast_to(y[0] * m / x.shape[0], x.shape), jnp.zeros(x.shape[1], x.dtype)
+
+    def kkt_sigma(self, c: Any, x: Points, a, w: Array) -> tuple[Array, Array]:
+        r"""Extreme eigenvalues of :math:`AA^\top`, closed form.
+
+        The row meets the unit-norm rows in :math:`w_i = x_i\cdot\bar x/N`: eigenvalues 1 and
+        those of :math:`\begin{pmatrix}1 & \|w\|\\ \|w\| & q\end{pmatrix}`,
+        :math:`q = \|\bar x\|^2/N`, whose product is :math:`\|n\|^2 = \sum_i\|P_0\bar x\|_i^2
+        /N^2` (computed directly, so the small one has no cancellation).
+        """
+        n, one = x.shape[0], jnp.ones((), x.dtype)
+        m = jnp.mean(x, axis=0)
+        q = m @ m / n
+        wn2 = jnp.sum((x @ m) ** 2) / n**2
+        g = jnp.sum(tangent_rows(x, jnp.broadcast_to(m, x.shape), c.subspace) ** 2) / n**2
+        hi = (1 + q) / 2 + jnp.sqrt(((1 - q) / 2) ** 2 + wn2)
+        return jnp.minimum(one, g / hi), jnp.maximum(one, hi)
+
+    def kkt_curvature(self, c: Any, x: Points, a, mu: Array) -> Array:
+        r""":math:`\mu\,\tfrac12(\|\bar x\|^2 - \rho^2)` (``mu[0]``)."""
+        m = jnp.mean(x, axis=0)
+        return 0.5 * mu[0] * (m @ m - self.rho**2)
+
+    def kkt_count(self, w: Array) -> Array:
+        """One row."""
+        return jnp.ones((), jnp.int32)
+
+
+class ConcentrationNormal(NamedTuple):
+    r"""The concentration row's tangent part :math:`n = P_0\bar x/N` and :math:`1/\|n\|^2`.
+
+    Attributes:
+        px: ``(N, d)`` the normal, row by row.
+        w: ``(N,)`` ones (the row always counts).
+        inv: :math:`1/\|n\|^2` (0 when :math:`n = 0`).
+    """
+
+    px: Array
+    w: Array
+    inv: Array
+
+    def apply(self, ux: Points, ua: Array | None) -> Array:
+        r""":math:`n\cdot u` in every entry."""
+        return jnp.full_like(self.w, jnp.sum(self.px * ux))
+
+    def adjoint(self, y: Array) -> tuple[Array, Array]:
+        """``y[0] n`` (no axis part)."""
+        return y[0] * self.px, jnp.zeros(self.px.shape[1], self.px.dtype)
+
+    def solve(self, b: Array) -> Array:
+        r""":math:`b/\|n\|^2`."""
+        return self.inv * b

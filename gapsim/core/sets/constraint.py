@@ -41,7 +41,7 @@ from gapsim.core import ranges as rules
 from gapsim.core._types import Array, Points, Vector
 from gapsim.core.sets.cap import Cap, cap_axis
 from gapsim.core.sets.concentration import Concentration
-from gapsim.core.sets.sphere import safe_normalize
+from gapsim.core.sets.sphere import safe_normalize, tangent_rows
 from gapsim.core.sets.subspace import Subspace
 from gapsim.core.subspaces import orthonormalize
 from gapsim.errors import ConfigError
@@ -233,9 +233,7 @@ def tangent(c: Constraint, x: Points, v: Points) -> Points:
     concentration also removes the component along its normal :math:`n_i = P_{x_i}\hat m`; a
     cap, when active, is handled by the projection after a step, not here).
     """
-    sub = c.subspace
-    pv = v if sub is None else sub.apply(v)
-    t = pv - jnp.sum(x * pv, axis=1, keepdims=True) * x
+    t = tangent_rows(x, v, c.subspace)
     for part in c.parts:
         t = part.tangent(x, t)
     return t

@@ -12,7 +12,7 @@ import numpy as np
 
 from gapsim.core._types import Array, Vector
 
-__all__ = ["safe_normalize", "reject", "cap_step", "BACKTRACK", "MAX_STEP"]
+__all__ = ["safe_normalize", "reject", "tangent_rows", "cap_step", "BACKTRACK", "MAX_STEP"]
 
 BACKTRACK = 2.0 ** -np.arange(24.0)
 """Step fractions tried by the sets' safeguarded Newton iterations (cast to the points' dtype)."""
@@ -46,6 +46,17 @@ def reject(v: Array, axis: Vector) -> Array:
     for _ in range(2):
         v = v - (v @ axis)[:, None] * axis[None, :]
     return v
+
+
+def tangent_rows(x: Array, u: Array, sub=None) -> Array:
+    r"""Rows :math:`P_Uu_i - (x_i\cdot P_Uu_i)\,x_i`: tangent to :math:`S^{d-1}\cap U` at ``x``.
+
+    ``sub``: the subspace part (its ``apply`` is :math:`P_U`), or ``None`` for the whole space.
+    At a feasible point (``x`` in U, unit rows) this is :math:`I - L^\top L`, ``L`` the
+    orthonormal rows of the unit norms and of the subspace (the certificate's local rows).
+    """
+    pu = u if sub is None else sub.apply(u)
+    return pu - jnp.sum(x * pu, axis=-1, keepdims=True) * x
 
 
 def cap_step(v: Vector, dtype) -> Vector:

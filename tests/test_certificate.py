@@ -65,7 +65,7 @@ def test_simplex_optimum_is_a_minimum_with_rotation_zeros(n, d, tau):
     assert so.lambda_min > so.hess_tol  # strictly positive once the symmetries are removed
     # on the sphere the KKT residual is the Riemannian gradient norm; at an exact critical
     # point both are rounding (1e-15 with N*d terms of size ~beta)
-    assert so.residual <= 1e-13
+    assert so.kkt_residual <= 1e-13
     assert old <= 1e-13
 
 
@@ -138,7 +138,7 @@ def test_great_circle_square_is_a_saddle():
     assert rq < -0.01  # by hand: negative curvature along a feasible curve (-0.0908)
     so, old = _certify(Config(n_pairs=4, dim=3, tau=tau), np.stack([x, x]))
     assert old <= GTOL  # the old certificate accepted it ...
-    assert so.residual <= GTOL
+    assert so.kkt_residual <= GTOL
     assert so.kind == "saddle", so  # ... the new one refuses it
     assert so.lambda_min <= rq + 1e-6  # Rayleigh: the minimum is below any quotient
     assert so.lambda_min == pytest.approx(rq, rel=1e-5)  # and this tilt is its eigenvector
@@ -163,8 +163,8 @@ def test_non_stationary_point_is_refused():
     z /= np.linalg.norm(z, axis=2, keepdims=True)
     so, old = _certify(Config(n_pairs=4, dim=3, tau=0.2), z)
     assert so.kind == "not stationary"
-    assert so.residual > GTOL
-    assert so.residual == pytest.approx(old, rel=1e-12)  # the Riemannian gradient norm
+    assert so.kkt_residual > GTOL
+    assert so.kkt_residual == pytest.approx(old, rel=1e-12)  # the Riemannian gradient norm
     assert math.isnan(so.lambda_min)  # no curvature computed off a critical point
 
 
@@ -289,3 +289,29 @@ def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
     assert r.certificate.kind == "undecided"
     assert not r.converged
     assert np.isnan(r.certificate.lambda_min)
+
+
+def test_the_run_certificate_is_the_kkt_certificate_plus_the_run():
+    # one certificate: every field of the KKT certificate is a field of the run's, taken by
+    # name (Certificate.of), so a field added to one cannot be dropped on the way to the JSON
+    import dataclasses
+
+    from gapsim.app.result import Certificate
+    from gapsim.core.certificate import SecondOrder
+
+    run = {f.name for f in dataclasses.fields(Certificate)}
+    assert set(SecondOrder._fields) <= run
+    assert run - set(SecondOrder._fields) == {
+        "converged",
+        "grad_norm",
+        "criterion",
+        "steps",
+        "solver",
+    }
+    so = SecondOrder("minimum", 1e-12, 1e-9, lambda_min=0.5, eig_error=1e-13, matvecs=7)
+    c = Certificate.of(
+        so, grad_norm=1e-12, criterion="riemannian_grad_norm", steps=3, solver="lbfgs"
+    )
+    assert c.converged
+    assert (c.eig_error, c.matvecs, c.kkt_residual) == (1e-13, 7, 1e-12)
+    assert Certificate.from_dict(c.to_dict()) == c

@@ -56,7 +56,7 @@ def _agree(dense, mf, n_vars):
     assert abs(mf.lambda_min - dense.lambda_min) <= tol, (dense.lambda_min, mf.lambda_min, tol)
     assert mf.lambda_min >= dense.lambda_min - floor  # Rayleigh-Ritz: an upper bound
     # the same least-squares residual; at an exact critical point both are rounding (1e-15)
-    assert mf.residual == pytest.approx(dense.residual, rel=1e-6, abs=1e-13)
+    assert mf.kkt_residual == pytest.approx(dense.kkt_residual, rel=1e-6, abs=1e-13)
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_lanczos_basis_stays_in_the_subspace_when_the_residuals_get_small():
 
 def _raw(**kw):
     base = {
-        "residual": 1e-12,
+        "kkt_residual": 1e-12,
         "n_active": 0,
         "n_weak": 0,
         "min_multiplier": math.inf,
@@ -201,7 +201,7 @@ def test_verdict_is_decided_from_the_ritz_value_and_its_error():
     assert from_raw(_raw(lambda_min=1e-5, eig_error=1e-6), GTOL).position_error == pytest.approx(
         1e-12 / (1e-5 - 1e-6)
     )
-    assert from_raw(_raw(residual=1e-3), GTOL).kind == "not stationary"
+    assert from_raw(_raw(kkt_residual=1e-3), GTOL).kind == "not stationary"
     assert from_raw(_raw(sigma_min=1e-6), GTOL).kind == "degenerate"  # < eps^(1/4) sigma_max
     assert from_raw(_raw(), GTOL, second_order=False).kind == "stationary"
     assert math.isnan(from_raw(_raw(), GTOL).min_multiplier)  # no active cap

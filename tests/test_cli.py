@@ -102,7 +102,7 @@ def test_bad_input_is_one_line_exit_2(argv, capsys, tmp_path, monkeypatch):
     assert err.count("\n") == 1
 
 
-def _tau_twice(x, y, beta):
+def _tau_twice(x, y, beta, block_size=0):
     """A planted fault: the temperature applied twice."""
     from gapsim.core.loss import infonce
 

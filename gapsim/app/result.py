@@ -15,7 +15,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,13 @@ class Certificate:
         n_symmetries: rotation zero modes deflated.
         position_error: ``kkt_residual / lambda_min``, how far the points are pinned
             (inf when not positive definite or not computed).
-        method: ``dense`` or ``lanczos`` eigensolver, ``none``.
+        method: ``dense``, ``lanczos`` or ``matrix-free`` eigensolver, ``none``.
+
+    The remaining fields are those of the KKT certificate
+    (:class:`gapsim.core.certificate.SecondOrder`, whose fields are all fields of this one:
+    :meth:`of` takes them by name): ``symmetry_curvature``, ``n_active``, ``n_weak``,
+    ``min_multiplier``, ``dim``, ``eig_error`` (the bound on the error of ``lambda_min``),
+    ``matvecs``, ``hess_norm``.
     """
 
     converged: bool
@@ -81,6 +87,32 @@ class Certificate:
     n_symmetries: int = 0
     position_error: float = math.inf
     method: str = "none"
+    symmetry_curvature: float = math.nan
+    n_active: int = 0
+    n_weak: int = 0
+    min_multiplier: float = math.nan
+    dim: int = 0
+    eig_error: float = math.nan
+    matvecs: int = 0
+    hess_norm: float = math.nan
+
+    @classmethod
+    def of(
+        cls, kkt: Any, *, grad_norm: float, criterion: str, steps: int, solver: str
+    ) -> Certificate:
+        """The run's certificate from the KKT certificate ``kkt`` (a ``SecondOrder``).
+
+        Every field of ``kkt`` by name, plus the run's own; ``converged`` is
+        ``kind == "minimum"``.
+        """
+        return cls(
+            converged=kkt.kind == "minimum",
+            grad_norm=grad_norm,
+            criterion=criterion,
+            steps=steps,
+            solver=solver,
+            **kkt._asdict(),
+        )
 
     def __str__(self) -> str:
         word = "converged" if self.converged else "NOT converged"
@@ -107,9 +139,9 @@ class Certificate:
     def from_dict(cls, d: dict[str, Any]) -> Certificate:
         """Inverse of :meth:`to_dict`; files without the second-order fields load too."""
         d = dict(d)
-        for k in ("kkt_residual", "lambda_min", "hess_tol"):
-            d[k] = math.nan if d.get(k, math.nan) is None else d.get(k, math.nan)
-        d["position_error"] = math.inf if d.get("position_error") is None else d["position_error"]
+        for f in fields(cls):  # None (a NaN or inf in JSON) is the field's own default
+            if f.name in d and d[f.name] is None:
+                d[f.name] = f.default
         return cls(**d)
 
 

@@ -255,17 +255,7 @@ def _certificate(
         return Certificate(*head, kind=kind, kkt_residual=gn if cfg.second_order else math.nan)
     if so is None:
         so = kkt_certificate(static, args64, p64, t, gtol, active_tol=_active_tol(cfg))
-    return Certificate(
-        so.kind == "minimum",
-        *head[1:],
-        kind=so.kind,
-        kkt_residual=so.residual,
-        lambda_min=so.lambda_min,
-        hess_tol=so.hess_tol,
-        n_symmetries=so.n_symmetries,
-        position_error=so.position_error,
-        method=so.method,
-    )
+    return Certificate.of(so, grad_norm=gn, criterion=criterion, steps=steps, solver=cfg.solver)
 
 
 def _angle_precision(m: dict[str, Any], position_error: float, n: int) -> dict[str, Any]:

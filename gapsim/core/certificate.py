@@ -120,7 +120,7 @@ class SecondOrder(NamedTuple):
             active constraint gradients are dependent: LICQ fails, the multipliers and hence
             the Hessian of the Lagrangian are not determined) or ``stationary`` (second
             order off).
-        residual: KKT residual (first order).
+        kkt_residual: KKT residual (first order).
         gtol: first-order tolerance.
         lambda_min: smallest eigenvalue on the critical subspace without symmetries (NaN if
             not computed).
@@ -129,7 +129,7 @@ class SecondOrder(NamedTuple):
         n_symmetries: rotation directions deflated.
         n_active: active caps; ``n_weak``: of them, those with a zero multiplier.
         min_multiplier: smallest multiplier of an active cap (NaN if none).
-        position_error: ``residual / lambda_min`` (inf when not positive definite).
+        position_error: ``kkt_residual / lambda_min`` (inf when not positive definite).
         method: ``dense``, ``lanczos``, ``matrix-free`` or ``none``; ``dim``: reduced
             dimension.
         eig_error: bound on the error of ``lambda_min`` (matrix-free: the Lanczos residual or
@@ -141,7 +141,7 @@ class SecondOrder(NamedTuple):
     """
 
     kind: str
-    residual: float
+    kkt_residual: float
     gtol: float
     lambda_min: float = math.nan
     hess_tol: float = math.nan
@@ -385,7 +385,7 @@ def kkt_certificate(
     coef_c = np.concatenate([coef[:n_eq], np.maximum(mu, 0)])
     res = float(np.linalg.norm(g - a.T @ coef_c))
     base = {
-        "residual": res,
+        "kkt_residual": res,
         "gtol": gtol,
         "n_active": int(act.size),
         "min_multiplier": float(mu.min()) if mu.size else math.nan,
@@ -464,12 +464,12 @@ def from_raw(raw: certificate_mf.Raw, gtol: float, second_order: bool = True) ->
     same = {k: type(defaults.get(k, 0.0))(r[k]) for k in SecondOrder._fields if k in r}
     mm = same["min_multiplier"]
     base = {
-        "residual": same["residual"],
+        "kkt_residual": same["kkt_residual"],
         "gtol": gtol,
         "n_active": same["n_active"],
         "min_multiplier": mm if math.isfinite(mm) else math.nan,
     }
-    res = base["residual"]
+    res = base["kkt_residual"]
     if not res <= gtol:
         return SecondOrder("not stationary", **base)
     if not second_order:

@@ -109,7 +109,7 @@ class _Second(NamedTuple):
 class Raw(NamedTuple):
     """The certificate's numbers as arrays (one seed, or a batch along a leading axis)."""
 
-    residual: Array
+    kkt_residual: Array
     n_active: Array
     n_weak: Array
     min_multiplier: Array

@@ -182,6 +182,9 @@ class CheckResult(NamedTuple):
         regime: the regime as one line of text (:meth:`Regime.text`).
         decides: for ``inconclusive``, what would decide it.
         figures: figure files (under ``figures/``) that show the same claim.
+        code: the code that produced it, ``VERSION COMMIT`` (``+dirty`` with uncommitted
+            changes to tracked files; no commit outside a git checkout): a report row from
+            older code shows it.
     """
 
     id: str
@@ -199,6 +202,7 @@ class CheckResult(NamedTuple):
     regime: str = ""
     decides: str = ""
     figures: tuple[str, ...] = ()
+    code: str = ""
 
     @classmethod
     def of(
@@ -277,7 +281,7 @@ def run_check(check: Check, quick: bool) -> CheckResult:
     """Run one check; an exception becomes verdict ``error`` with the traceback in details."""
     t0 = time.perf_counter()
     try:
-        return check.fn(quick)
+        return check.fn(quick)._replace(code=code_stamp())
     except Exception as e:  # noqa: BLE001 - a failing check is reported, the others still run
         return CheckResult(
             check.id,
@@ -291,7 +295,30 @@ def run_check(check: Check, quick: bool) -> CheckResult:
             {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
             time.perf_counter() - t0,
             figures=check.figures,
+            code=code_stamp(),
         )
+
+
+@functools.cache
+def code_stamp() -> str:
+    """``VERSION COMMIT[+dirty]`` of the running gapsim (``VERSION`` outside a git checkout)."""
+    import subprocess
+    from pathlib import Path
+
+    from gapsim._version import __version__
+
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*a: str) -> str:
+        cmd = ["git", "-C", str(root), *a]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True).stdout
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__} {commit}{'+dirty' if dirty else ''}"
 
 
 def verdict_within(err: float, tol: float, conclusive: bool = True) -> str:

@@ -137,7 +137,8 @@ def markdown_report(
         f"# gapsim check: {tier} tier",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} {when}; {len(results)} checks: "
-        f"{counts}. Verdicts: agrees / disagrees / inconclusive (the measurement cannot "
+        f"{counts}. Code: {', '.join(sorted({r.code or 'unstamped' for r in results}))}. "
+        "Verdicts: agrees / disagrees / inconclusive (the measurement cannot "
         "decide; the row says what would). Each tolerance is derived from the measured quantity "
         "(its `why` below). The claims: "
         f"[docs/theory.md]({theory}).",

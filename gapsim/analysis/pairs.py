@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gapsim.core.blocks import slab_rows
 from gapsim.core.measures import centroid_angle, recall_at_k, tie_tolerance, uniformity
 from gapsim.core.precision import x64
 from gapsim.core.sampling import subsample
@@ -121,7 +122,8 @@ def pair_measures(
         y: ``(N, d)`` unit rows paired with ``x``.
         tau: temperature of the ``loss`` entry.
         key: PRNG key of the uniformity subsample.
-        block: rows per block (default: a ``(block, N)`` slab of at most 64 MiB, at most N).
+        block: rows per block (default: :func:`gapsim.core.blocks.slab_rows`, a ``(block, N)``
+            slab of at most 64 MiB, at most N).
         uniformity_sample: exact uniformity up to this many rows, a subsample above (None: exact).
         tick: called with the number of rows done after each block (progress).
 
@@ -140,7 +142,7 @@ def pair_measures(
     """
     n = x.shape[0]
     if block is None:
-        block = max(8, (64 * 2**20) // (n * x.itemsize) // 8 * 8)
+        block = slab_rows(n, x.dtype)
     block = int(min(block, n))
     rank_r, rank_c, rmax, cmax, lse_r, lse_c = _pass(x, y, 1.0 / tau, block, tick)
     dg = np.einsum("ij,ij->i", x, y, dtype=np.float64)

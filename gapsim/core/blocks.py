@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["DENSE_MAX_N", "SLAB_BYTES", "block_rows", "scan_rows"]
+__all__ = ["DENSE_MAX_N", "SLAB_BYTES", "block_rows", "slab_rows", "scan_rows"]
 
 DENSE_MAX_N = 4096
 """Largest N evaluated densely by default (an N x N float32 matrix of 64 MiB)."""
@@ -57,8 +57,21 @@ def block_rows(n: int, dtype: Any, block_size: int = 0) -> int | None:
     if size <= 0:
         if n <= DENSE_MAX_N:
             return None
-        size = max(8, SLAB_BYTES // (n * np.dtype(dtype).itemsize) // 8 * 8)
+        size = slab_rows(n, dtype)
     return None if size >= n else size
+
+
+def slab_rows(n: int, dtype: Any) -> int:
+    """Rows per block: the largest multiple of 8 (at least 8) with a slab within SLAB_BYTES.
+
+    A ``(rows, n)`` slab of ``dtype`` fits in :data:`SLAB_BYTES`: the one block-size rule of the
+    blocked passes (the loss and measures here, :mod:`gapsim.analysis.pairs` on the host).
+
+    Example:
+        >>> slab_rows(100_000, np.float32), slab_rows(100_000, np.float64)
+        (160, 80)
+    """
+    return max(8, SLAB_BYTES // (n * np.dtype(dtype).itemsize) // 8 * 8)
 
 
 def scan_rows(

@@ -38,7 +38,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from gapsim.core.blocks import slab_rows
-from gapsim.core.measures import centroid_angle, recall_at_k, tie_tolerance, uniformity
+from gapsim.core.measures import (
+    centroid_angle,
+    recall_at_k,
+    slab_counts,
+    tie_tolerance,
+    uniformity,
+)
 from gapsim.core.precision import x64
 from gapsim.core.sampling import subsample
 
@@ -47,25 +53,25 @@ __all__ = ["pair_measures", "subsample"]
 
 @partial(jax.jit, static_argnames=("shared", "tol"))
 def _block(carry, xb, start, y, dg, beta, shared: bool, tol: float):
-    """One row block: the slab ``S[start:start+b]`` with its diagonal entries set to -inf.
+    """One row block: the slab ``S[start:start+b]``.
 
-    One scatter removes the partners, so every reduction (ranks, ties, off-diagonal maxima,
-    the exponential sums) reads one array; the partners' exponentials are added back.
+    Ranks, ties and off-diagonal maxima are the core's kernel
+    (:func:`gapsim.core.measures.slab_counts`); the exponential sums read the slab with its
+    partners set to -inf, and the partners' exponentials are added back.
     """
     g_c, e_c, cmax, cm, cs = carry
     b = xb.shape[0]
     rows = jnp.arange(b, dtype=start.dtype)  # int32 like start (strict dtype promotion)
     cols = start + rows
     s = jnp.matmul(xb, y.T, precision=jax.lax.Precision.HIGHEST)
-    d_row = dg[cols]
     d_slab = s[rows, cols]
-    off = s.at[rows, cols].set(-jnp.inf)
-    g_r = jnp.sum(off > d_row[:, None] + tol, axis=1)
-    e_r = jnp.sum(jnp.abs(off - d_row[:, None]) <= tol, axis=1)
-    rmax = jnp.max(off, axis=1)
-    g_c = g_c + jnp.sum(off > dg[None, :] + tol, axis=0, dtype=g_c.dtype)
-    e_c = e_c + jnp.sum(jnp.abs(off - dg[None, :]) <= tol, axis=0, dtype=e_c.dtype)
-    cmax = jnp.maximum(cmax, jnp.max(off, axis=0))
+    diag = cols[:, None] == jnp.arange(y.shape[0], dtype=start.dtype)[None, :]
+    c = slab_counts(s, diag, jnp.ones(b, bool), dg[cols], dg, tol)  # the core's tie rule
+    g_r, e_r, rmax = c.greater_rows, c.tied_rows, c.max_rows
+    g_c = g_c + c.greater_cols.astype(g_c.dtype)
+    e_c = e_c + c.tied_cols.astype(e_c.dtype)
+    cmax = jnp.maximum(cmax, c.max_cols)
+    off = jnp.where(diag, -jnp.inf, s)
     if shared:  # logits <= beta: one exp(beta (S - 1)) serves rows and columns (docs/theory.md 0)
         e = jnp.exp(beta * (off - 1))
         ed = jnp.exp(beta * (d_slab - 1))

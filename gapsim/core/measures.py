@@ -60,6 +60,8 @@ __all__ = [
     "MEASURE_KEYS",
     "MIN_MEAN_NORM",
     "recall_at_k",
+    "slab_counts",
+    "SlabCounts",
     "tie_tolerance",
     "unit_tolerance",
     "check_unit_rows",
@@ -240,6 +242,39 @@ def _pairwise_dense(x: Points, y: Points) -> _Pairwise:
     return _Pairwise(diag, g_xy, e_xy, g_yx, e_yx, diag - jnp.max(off, axis=1))
 
 
+class SlabCounts(NamedTuple):
+    r"""Rank counts of one row block (slab) of :math:`S` against the partners' scores."""
+
+    greater_rows: jax.Array  # #{j != i: S_ij > d_i + delta}, per row of the slab
+    tied_rows: jax.Array  # #{j != i: |S_ij - d_i| <= delta}
+    max_rows: jax.Array  # max_{j != i} S_ij
+    greater_cols: jax.Array  # #{rows i of the slab, i != j: S_ij > d_j + delta}, per column
+    tied_cols: jax.Array  # #{rows i of the slab, i != j: |S_ij - d_j| <= delta}
+    max_cols: jax.Array  # max over the slab's rows i != j of S_ij
+
+
+def slab_counts(
+    s: jax.Array, diag: jax.Array, valid: jax.Array, d_row: jax.Array, d_col: jax.Array, tol
+) -> SlabCounts:
+    r"""The tie rule's counts on one ``(b, N)`` slab of :math:`S = XY^\top` (module docstring).
+
+    ``diag[r, j]``: column j is row r's partner; ``valid[r]``: row r is a point (not padding);
+    ``d_row``/``d_col``: the partner scores of the slab's rows and of every column (computed
+    apart from the slab, within ``tol`` of it). Row counts finish in the slab; column counts and
+    maxima are the slab's contributions, summed (maximised) across slabs by the caller. The one
+    kernel of the blocked measures here and of the host pass of :mod:`gapsim.analysis.pairs`.
+    """
+    own = valid[:, None] & ~diag  # padded rows and the partner out of column reductions
+    return SlabCounts(
+        jnp.sum(~diag & (s > d_row[:, None] + tol), axis=1),
+        jnp.sum(~diag & (jnp.abs(s - d_row[:, None]) <= tol), axis=1),
+        jnp.max(jnp.where(diag, -jnp.inf, s), axis=1),
+        jnp.sum(own & (s > d_col[None, :] + tol), axis=0),
+        jnp.sum(own & (jnp.abs(s - d_col[None, :]) <= tol), axis=0),
+        jnp.max(jnp.where(own, s, -jnp.inf), axis=0),
+    )
+
+
 def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
     n, d = x.shape
     dt = x.dtype
@@ -251,15 +286,10 @@ def _pairwise_blocked(x: Points, y: Points, block: int) -> _Pairwise:
         g_c, e_c, cmax = carry
         s = jnp.matmul(xb, y.T, precision=_HIGHEST)
         diag = idx[:, None] == cols[None, :]
-        own = valid[:, None] & ~diag  # padded rows and the partner out of column reductions
-        g_c = g_c + jnp.sum(own & (s > dg[None, :] + tol), axis=0)
-        e_c = e_c + jnp.sum(own & (jnp.abs(s - dg[None, :]) <= tol), axis=0)
-        cmax = jnp.maximum(cmax, jnp.max(jnp.where(own, s, -jnp.inf), axis=0))
         dr = jnp.sum(jnp.where(diag, s, 0), axis=1)
-        g_r = jnp.sum(s > dr[:, None] + tol, axis=1)
-        e_r = jnp.sum(~diag & (jnp.abs(s - dr[:, None]) <= tol), axis=1)
-        rmax = jnp.max(jnp.where(diag, -jnp.inf, s), axis=1)
-        return (g_c, e_c, cmax), (dr, g_r, e_r, rmax)
+        c = slab_counts(s, diag, valid, dr, dg, tol)
+        carry = (g_c + c.greater_cols, e_c + c.tied_cols, jnp.maximum(cmax, c.max_cols))
+        return carry, (dr, c.greater_rows, c.tied_rows, c.max_rows)
 
     zeros = jnp.zeros(n, cols.dtype)
     init = (zeros, zeros, jnp.full(n, -jnp.inf, dt))

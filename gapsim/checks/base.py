@@ -183,8 +183,8 @@ class CheckResult(NamedTuple):
         decides: for ``inconclusive``, what would decide it.
         figures: figure files (under ``figures/``) that show the same claim.
         code: the code that produced it, ``VERSION COMMIT`` (``+dirty`` with uncommitted
-            changes to tracked files; no commit outside a git checkout): a report row from
-            older code shows it.
+            changes to tracked files of gapsim/, experiments/ or pyproject.toml; no commit
+            outside a git checkout): a report row from older code shows it.
     """
 
     id: str
@@ -315,7 +315,9 @@ def code_stamp() -> str:
 
     try:
         commit = git("rev-parse", "--short=12", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+        # the code only: a report being written (reports/, docs/) is not a change of the code
+        code = ("gapsim", "experiments", "pyproject.toml")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", *code).strip())
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__} {commit}{'+dirty' if dirty else ''}"

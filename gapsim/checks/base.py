@@ -280,8 +280,9 @@ def register(
 def run_check(check: Check, quick: bool) -> CheckResult:
     """Run one check; an exception becomes verdict ``error`` with the traceback in details."""
     t0 = time.perf_counter()
+    code = code_stamp()  # the code as the check starts (the tree may move while it runs)
     try:
-        return check.fn(quick)._replace(code=code_stamp())
+        return check.fn(quick)._replace(code=code)
     except Exception as e:  # noqa: BLE001 - a failing check is reported, the others still run
         return CheckResult(
             check.id,
@@ -295,7 +296,7 @@ def run_check(check: Check, quick: bool) -> CheckResult:
             {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
             time.perf_counter() - t0,
             figures=check.figures,
-            code=code_stamp(),
+            code=code,
         )
 
 

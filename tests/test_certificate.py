@@ -265,6 +265,7 @@ def test_centroid_angle_precision_propagates_the_position_error():
     assert centroid_angle_precision((0.05, 0.9), 0.4, 16) == math.inf  # undefined at precision
 
 
+@pytest.mark.slow  # 18 s: a 2,048-variable solve and three certificates
 def test_lanczos_failure_falls_back_to_dense_or_is_undecided(monkeypatch):
     """ARPACK's no-convergence (seen at N = 128, d = 8 on two-hyperplane optima) is no crash."""
     import scipy.sparse.linalg as spla

@@ -283,6 +283,7 @@ def _cap_kkt(z: np.ndarray, g: np.ndarray, axis: np.ndarray, alpha: float) -> di
     }
 
 
+@pytest.mark.slow  # 18 s
 def test_rim_spread_is_certified_and_kkt_where_the_free_axis_refused():
     # Issue 12: 16 pairs x_i = y_i equally spaced on the rim of a cap of half-angle 0.3,
     # tau 0.1, loss 2.0816; the former mean-direction iteration's gradient mapping stayed at

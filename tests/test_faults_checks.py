@@ -179,7 +179,7 @@ def test_liang_stationary_argmin_moves_with_loss_faults(fault, name):
 
 def test_liang_toy_sees_a_small_engine_fault(fault):
     # a logit scale 1e-5 too large in the engine moves the argmin ~2.7e-5
-    small = lambda x, y, beta: infonce(x, y, beta * (1 + 1e-5))  # noqa: E731
+    small = lambda x, y, beta, block_size=0: infonce(x, y, beta * (1 + 1e-5))  # noqa: E731
     assert_fault_moves(fault, "liang.toy_swapped_pair", _set(shift_mod, "infonce", small))
 
 
@@ -370,6 +370,7 @@ def test_grassucci_retrieval_half_can_fail(fault):
 # --- Yi et al.: finite N, free points, certified L-BFGS -----------------------------------------
 
 
+@pytest.mark.slow  # 15 s
 def test_simplex_row_sees_a_wrong_closed_form(fault):
     import gapsim.checks.yi as yi
 

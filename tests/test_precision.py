@@ -104,6 +104,7 @@ print(json.dumps({"modes": [before, after_import, jax.config.jax_numpy_dtype_pro
     assert all(math.isfinite(out[s]) for s in ("adam", "lbfgs"))
 
 
+@pytest.mark.slow  # 31 s: two fresh processes compile both builds (CI runs the slow tier)
 def test_the_unoptimised_test_build_matches_the_optimised_build():
     """The test tier compiles without XLA's backend optimisations (conftest.py) to save time.
 

@@ -10,6 +10,7 @@ import gapsim
 from gapsim import Config, best_of_seeds, simplex_loss, simulate
 
 
+@pytest.mark.slow  # 30 s (the default tier's simplex: tests/test_checks.py's row)
 @settings(max_examples=6)  # each new (N, d) compiles the L-BFGS loop (~5 s)
 @given(d=st.integers(2, 5), data=st.data(), tau=st.floats(0.05, 2.0), seed=st.integers(0, 99))
 def test_unconstrained_optimum_is_the_paired_simplex(d, data, tau, seed):

@@ -358,7 +358,7 @@ def test_check_flag_space(inputs, capsys, monkeypatch, only, report, overwrite):
 
 
 @pytest.mark.slow  # about 440 invocations, each its own process: tens of minutes on 2 cores
-@pytest.mark.campaign  # outside CI's tiers (its time alone exceeds CI's budget)
+@pytest.mark.long  # outside CI's tiers (its time alone exceeds CI's budget)
 def test_fuzz_campaign_every_command(tmp_path):
     # tests/fuzz_campaign.py: 0 tracebacks, silent accepts, hangs, replaced files, false
     # refusals; every invocation ok or refused in one line

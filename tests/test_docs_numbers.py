@@ -61,5 +61,6 @@ def test_close_compares_quoted_digits_and_noise_by_magnitude():
 
 
 @pytest.mark.slow  # every tutorial step at its documented size: minutes
+@pytest.mark.long  # outside CI's budget: python docs/gen_numbers.py --compare
 def test_tutorial_steps_still_give_the_quoted_numbers():
     assert gen.main(["--compare"]) == 0

@@ -8,8 +8,10 @@ where the verdict itself moves under the fault.
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import math
+import subprocess
+import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -215,21 +217,42 @@ def test_an_unidentified_or_unresolved_gap_is_never_judged():
     assert out["within_band_from_n"] is None
 
 
+_STUDY = """
+import dataclasses, json, sys
+import gapsim.studies.bridge as bridge
+from gapsim.app.result import jsonable
+from gapsim.studies.bridge_population import population
+if sys.argv[1] == "fault":  # the concentration dropped on the finite-N side
+    real = bridge.config
+    bridge.config = lambda *a, **k: dataclasses.replace(real(*a, **k), kappa=None)
+pop = population(bridge.SUBSPACE, draws=4000)
+print(json.dumps(jsonable(bridge.study(bridge.SUBSPACE, 16, seeds=(0, 1), pop=pop))))
+"""
+
+
+def _study_in_a_fresh_process(kind: str) -> dict:
+    """The two-size study (N = 8, 16; seeds 0, 1), ``kind`` clean or fault, in its own process.
+
+    In the slow tier's long-lived xdist worker this study's batched L-BFGS crashed twice in
+    XLA (an abort, then a segmentation fault, both in ``app.batch.run_stacked`` after other
+    test files) while the same tests pass alone: a fresh interpreter keeps them apart.
+    """
+    r = subprocess.run(
+        [sys.executable, "-c", _STUDY, kind], capture_output=True, text=True, timeout=1200
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
 def two_sizes():
-    return study(SUBSPACE, 16, seeds=(0, 1), pop=population(SUBSPACE, draws=4000))
+    return _study_in_a_fresh_process("clean")
 
 
 @pytest.mark.slow
-def test_free_points_instead_of_fixed_concentration_move_the_verdict(two_sizes, monkeypatch):
+def test_free_points_instead_of_fixed_concentration_move_the_verdict(two_sizes):
     # planted fault on the finite-N side: the concentration dropped (free points in the
     # hyperplanes, whose means vanish); compared with the unfaulted study of the same sizes
-    import gapsim.studies.bridge as bridge
-
-    real = bridge.config
-    monkeypatch.setattr(
-        bridge, "config", lambda *a, **k: dataclasses.replace(real(*a, **k), kappa=None)
-    )
-    faulted = study(SUBSPACE, 16, seeds=(0, 1), pop=population(SUBSPACE, draws=4000))
+    faulted = _study_in_a_fresh_process("fault")
     assert judge(two_sizes, "clean").verdict == AGREES
     assert judge(faulted, "fault").verdict != AGREES

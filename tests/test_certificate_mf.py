@@ -381,6 +381,7 @@ SOLVED = {
 
 
 @pytest.mark.slow
+@pytest.mark.long  # the full grid: each case solves its end point (outside CI's budget)
 @pytest.mark.parametrize("name", sorted(SOLVED))
 def test_matrix_free_agrees_with_dense_at_solved_end_points(name):
     # end points of the solvers (second order off); where a run stops above 1e-9 the
